@@ -1,0 +1,93 @@
+// Elementwise vector kernels: what an optimizer needs on the device.
+//
+// Every kernel is a grid-stride loop: thread t handles i = t, t + T, t + 2T, ... where T is the
+// number of threads launched (passed as `stride`). On a GPU T is about the number of resident
+// threads; on a CPU device a few threads per core, so each thread does real work (ILGPU's CPU
+// accelerator spends about a microsecond per thread).
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+
+namespace IlgpuStyle.Kernels;
+
+public static class Elementwise
+{
+    /// <summary>y[i] = value.</summary>
+    [KernelName("fill")]
+    public static void Fill(Index1D t, int stride, ArrayView<float> y, float value)
+    {
+        for (int i = t; i < y.Length; i += stride)
+            y[i] = value;
+    }
+
+    /// <summary>y[i] = x[i].</summary>
+    [KernelName("copy")]
+    public static void Copy(Index1D t, int stride, ArrayView<float> y, ArrayView<float> x)
+    {
+        for (int i = t; i < y.Length; i += stride)
+            y[i] = x[i];
+    }
+
+    /// <summary>y[i] = a · y[i].</summary>
+    [KernelName("scale")]
+    public static void Scale(Index1D t, int stride, ArrayView<float> y, float a)
+    {
+        for (int i = t; i < y.Length; i += stride)
+            y[i] = a * y[i];
+    }
+
+    /// <summary>y[i] += a · x[i].</summary>
+    [KernelName("axpy")]
+    public static void Axpy(Index1D t, int stride, ArrayView<float> y, float a, ArrayView<float> x)
+    {
+        for (int i = t; i < y.Length; i += stride)
+            y[i] += a * x[i];
+    }
+
+    /// <summary>z[i] = a · x[i] + b · y[i]  (z may alias x or y).</summary>
+    [KernelName("axpby")]
+    public static void Axpby(Index1D t, int stride, ArrayView<float> z, float a, ArrayView<float> x, float b, ArrayView<float> y)
+    {
+        for (int i = t; i < z.Length; i += stride)
+            z[i] = a * x[i] + b * y[i];
+    }
+
+    /// <summary>z[i] = x[i] + y[i].</summary>
+    [KernelName("add")]
+    public static void Add(Index1D t, int stride, ArrayView<float> z, ArrayView<float> x, ArrayView<float> y)
+    {
+        for (int i = t; i < z.Length; i += stride)
+            z[i] = x[i] + y[i];
+    }
+
+    /// <summary>z[i] = x[i] · y[i].</summary>
+    [KernelName("multiply")]
+    public static void Multiply(Index1D t, int stride, ArrayView<float> z, ArrayView<float> x, ArrayView<float> y)
+    {
+        for (int i = t; i < z.Length; i += stride)
+            z[i] = x[i] * y[i];
+    }
+
+    /// <summary>y[i] = min(max(y[i], lo), hi).</summary>
+    [KernelName("clamp")]
+    public static void Clamp(Index1D t, int stride, ArrayView<float> y, float lo, float hi)
+    {
+        for (int i = t; i < y.Length; i += stride)
+            y[i] = MathF.Min(MathF.Max(y[i], lo), hi);
+    }
+
+    /// <summary>z[i] = min(x[i], y[i]).</summary>
+    [KernelName("minimum")]
+    public static void Minimum(Index1D t, int stride, ArrayView<float> z, ArrayView<float> x, ArrayView<float> y)
+    {
+        for (int i = t; i < z.Length; i += stride)
+            z[i] = MathF.Min(x[i], y[i]);
+    }
+
+    /// <summary>z[i] = max(x[i], y[i]).</summary>
+    [KernelName("maximum")]
+    public static void Maximum(Index1D t, int stride, ArrayView<float> z, ArrayView<float> x, ArrayView<float> y)
+    {
+        for (int i = t; i < z.Length; i += stride)
+            z[i] = MathF.Max(x[i], y[i]);
+    }
+}

@@ -1,0 +1,70 @@
+// 2×2 pooling with stride 2, max or average, NCHW. Odd sizes floor like the frameworks do:
+// Ho = H / 2, Wo = W / 2, and the last row or column of an odd input belongs to no window.
+//
+//   max       y[n,c,oy,ox] = max_{dy,dx ∈ {0,1}} x[n,c,2oy+dy,2ox+dx]
+//             dL/dx[n,c,iy,ix] += dL/dy[n,c,iy/2,ix/2] if (iy,ix) is the window's first maximum
+//             (scan order dy, dx, as PyTorch and TensorFlow break ties), else 0
+//   average   y[n,c,oy,ox] = ¼ Σ_{dy,dx} x[n,c,2oy+dy,2ox+dx]
+//             dL/dx[n,c,iy,ix] += ¼ dL/dy[n,c,iy/2,ix/2]   (inside the floored region)
+//
+// Windows do not overlap, so each input element has at most one output: backward is a gather,
+// one thread per input element, no atomics.
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+
+namespace IlgpuStyle.Kernels;
+
+/// <summary>Sizes of one 2×2 / stride 2 pooling.</summary>
+public struct Pool2dGeometry
+{
+    public int N, C, InH, InW, OutH, OutW;
+    public Pool2dGeometry(int n, int c, int inH, int inW)
+    {
+        N = n; C = c; InH = inH; InW = inW; OutH = inH / 2; OutW = inW / 2;
+    }
+}
+
+public static class Pool2d
+{
+    [KernelName("maxpool2d_fwd")]
+    public static void MaxForward(Index1D index, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> y)
+    {
+        int ox = index % g.OutW, oy = index / g.OutW % g.OutH, plane = index / (g.OutW * g.OutH);
+        int i = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
+        y[index] = MathF.Max(MathF.Max(x[i], x[i + 1]), MathF.Max(x[i + g.InW], x[i + g.InW + 1]));
+    }
+
+    [KernelName("maxpool2d_bwd")]
+    public static void MaxBackward(Index1D index, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> gradOut, ArrayView<float> gradIn)
+    {
+        int ix = index % g.InW, iy = index / g.InW % g.InH, plane = index / (g.InW * g.InH);
+        int ox = ix / 2, oy = iy / 2;
+        if (ox >= g.OutW || oy >= g.OutH) return;
+        int w0 = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
+        // Index of the first maximum in scan order (0,0), (0,1), (1,0), (1,1).
+        int best = w0;
+        float m = x[w0];
+        if (x[w0 + 1] > m) { m = x[w0 + 1]; best = w0 + 1; }
+        if (x[w0 + g.InW] > m) { m = x[w0 + g.InW]; best = w0 + g.InW; }
+        if (x[w0 + g.InW + 1] > m) { best = w0 + g.InW + 1; }
+        if (best == (int)index)
+            gradIn[index] += gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+    }
+
+    [KernelName("avgpool2d_fwd")]
+    public static void AverageForward(Index1D index, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> y)
+    {
+        int ox = index % g.OutW, oy = index / g.OutW % g.OutH, plane = index / (g.OutW * g.OutH);
+        int i = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
+        y[index] = 0.25f * (x[i] + x[i + 1] + x[i + g.InW] + x[i + g.InW + 1]);
+    }
+
+    [KernelName("avgpool2d_bwd")]
+    public static void AverageBackward(Index1D index, Pool2dGeometry g, ArrayView<float> gradOut, ArrayView<float> gradIn)
+    {
+        int ix = index % g.InW, iy = index / g.InW % g.InH, plane = index / (g.InW * g.InH);
+        int ox = ix / 2, oy = iy / 2;
+        if (ox >= g.OutW || oy >= g.OutH) return;
+        gradIn[index] += 0.25f * gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+    }
+}

@@ -1,0 +1,138 @@
+// Reductions: sum, dot, squared L2 norm, L1 norm, max |x|, and the loss sums built on them.
+//
+// Two deterministic passes, no atomics (the same inputs always give the same bits, which is what
+// makes "same seed, same image" hold):
+//   pass 1  partials[t] = Σ_{i ≡ t mod T} term(i)        (T threads, grid-stride, coalesced)
+//   pass 2  result[slot] = scale · Σ_t partials[t]        (one thread, in order)
+// The summand is a small struct (`IReductionTerm`): the same two kernels reduce x, x·y, x², |x|,
+// (x−p)² or the total-variation differences.
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+
+namespace IlgpuStyle.Kernels;
+
+/// <summary>The i-th summand of a reduction over `Count` elements.</summary>
+public interface IReductionTerm
+{
+    int Count { get; }
+    float Term(int i);
+}
+
+public struct SumTerm : IReductionTerm
+{
+    public ArrayView<float> X;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i) => X[i];
+}
+
+public struct DotTerm : IReductionTerm
+{
+    public ArrayView<float> X, Y;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i) => X[i] * Y[i];
+}
+
+public struct SquareTerm : IReductionTerm
+{
+    public ArrayView<float> X;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i) => X[i] * X[i];
+}
+
+public struct AbsTerm : IReductionTerm
+{
+    public ArrayView<float> X;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i) => MathF.Abs(X[i]);
+}
+
+/// <summary>(x − y)², the summand of the content and style losses.</summary>
+public struct SquaredDifferenceTerm : IReductionTerm
+{
+    public ArrayView<float> X, Y;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i)
+    {
+        float d = X[i] - Y[i];
+        return d * d;
+    }
+}
+
+/// <summary>
+/// Total variation of an (N,C,H,W) image: for each element, the squared difference to its right
+/// neighbour (if any) plus the squared difference to the one below (if any).
+/// </summary>
+public struct TotalVariationTerm : IReductionTerm
+{
+    public ArrayView<float> X;
+    public int H, W;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i)
+    {
+        int x = i % W;
+        int y = (i / W) % H;
+        float v = X[i], s = 0f;
+        if (x + 1 < W) { float d = X[i + 1] - v; s += d * d; }
+        if (y + 1 < H) { float d = X[i + W] - v; s += d * d; }
+        return s;
+    }
+}
+
+/// <summary>Any non-finite element counts 1: the sum says how many NaN or ±Inf there are.</summary>
+public struct NonFiniteTerm : IReductionTerm
+{
+    public ArrayView<float> X;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i)
+    {
+        float v = X[i];
+        return (v - v) == 0f ? 0f : 1f;   // v − v is NaN exactly when v is NaN or ±Inf
+    }
+}
+
+public static class Reduce
+{
+    /// <summary>Pass 1 of a sum: partials[t] = Σ_{i = t, t+T, ...} term(i), T = partials.Length.</summary>
+    [KernelName("reduce_sum_partials")]
+    public static void SumPartials<TTerm>(Index1D t, ArrayView<float> partials, TTerm term)
+        where TTerm : struct, IReductionTerm
+    {
+        int stride = (int)partials.Length, n = term.Count;
+        float s = 0f;
+        for (int i = t; i < n; i += stride)
+            s += term.Term(i);
+        partials[t] = s;
+    }
+
+    /// <summary>Pass 1 of a maximum: partials[t] = max_{i = t, t+T, ...} term(i) (−∞ when empty).</summary>
+    [KernelName("reduce_max_partials")]
+    public static void MaxPartials<TTerm>(Index1D t, ArrayView<float> partials, TTerm term)
+        where TTerm : struct, IReductionTerm
+    {
+        int stride = (int)partials.Length, n = term.Count;
+        float m = float.NegativeInfinity;
+        for (int i = t; i < n; i += stride)
+            m = MathF.Max(m, term.Term(i));
+        partials[t] = m;
+    }
+
+    /// <summary>Pass 2: result[slot] = scale · Σ_t partials[t], summed in order by one thread.</summary>
+    [KernelName("reduce_sum_final")]
+    public static void SumFinal(Index1D t, ArrayView<float> partials, ArrayView<float> result, int slot, float scale)
+    {
+        float s = 0f;
+        for (int i = 0; i < partials.Length; i++)
+            s += partials[i];
+        result[slot] = scale * s;
+    }
+
+    /// <summary>Pass 2: result[slot] = max_t partials[t].</summary>
+    [KernelName("reduce_max_final")]
+    public static void MaxFinal(Index1D t, ArrayView<float> partials, ArrayView<float> result, int slot)
+    {
+        float m = float.NegativeInfinity;
+        for (int i = 0; i < partials.Length; i++)
+            m = MathF.Max(m, partials[i]);
+        result[slot] = m;
+    }
+}

@@ -1,0 +1,241 @@
+// The float64 CPU reference for every operation: plain loops over the formulas in each kernel
+// file's header, with the same names. It is the oracle of every test and the text to read first.
+// Backward functions return only this op's contribution; callers add it where gradients accumulate.
+namespace IlgpuStyle.Kernels;
+
+public static class Reference
+{
+    // ------------------------------------------------------------------ convolution
+
+    public static double[] Conv2dForward(Conv2dGeometry g, double[] x, double[] w, double[] bias, bool relu)
+    {
+        var y = new double[g.N * g.OutC * g.OutPixels];
+        for (int n = 0; n < g.N; n++)
+        for (int co = 0; co < g.OutC; co++)
+        for (int oy = 0; oy < g.OutH; oy++)
+        for (int ox = 0; ox < g.OutW; ox++)
+        {
+            double s = bias[co];
+            for (int ci = 0; ci < g.InC; ci++)
+            for (int ky = 0; ky < g.KH; ky++)
+            for (int kx = 0; kx < g.KW; kx++)
+            {
+                int iy = oy * g.Stride - g.Pad + ky, ix = ox * g.Stride - g.Pad + kx;
+                if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
+                s += w[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] * x[((n * g.InC + ci) * g.InH + iy) * g.InW + ix];
+            }
+            y[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox] = relu ? Math.Max(s, 0) : s;
+        }
+        return y;
+    }
+
+    /// <summary>dL/dx from dL/dy (of the convolution before any ReLU): a scatter, the transpose of the forward.</summary>
+    public static double[] Conv2dBackwardInput(Conv2dGeometry g, double[] w, double[] gradOut)
+    {
+        var gradIn = new double[g.N * g.InC * g.InPixels];
+        for (int n = 0; n < g.N; n++)
+        for (int co = 0; co < g.OutC; co++)
+        for (int oy = 0; oy < g.OutH; oy++)
+        for (int ox = 0; ox < g.OutW; ox++)
+        {
+            double go = gradOut[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox];
+            for (int ci = 0; ci < g.InC; ci++)
+            for (int ky = 0; ky < g.KH; ky++)
+            for (int kx = 0; kx < g.KW; kx++)
+            {
+                int iy = oy * g.Stride - g.Pad + ky, ix = ox * g.Stride - g.Pad + kx;
+                if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
+                gradIn[((n * g.InC + ci) * g.InH + iy) * g.InW + ix] += w[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] * go;
+            }
+        }
+        return gradIn;
+    }
+
+    public static double[] Conv2dBackwardWeights(Conv2dGeometry g, double[] x, double[] gradOut)
+    {
+        var gradW = new double[g.OutC * g.FilterSize];
+        for (int n = 0; n < g.N; n++)
+        for (int co = 0; co < g.OutC; co++)
+        for (int oy = 0; oy < g.OutH; oy++)
+        for (int ox = 0; ox < g.OutW; ox++)
+        {
+            double go = gradOut[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox];
+            for (int ci = 0; ci < g.InC; ci++)
+            for (int ky = 0; ky < g.KH; ky++)
+            for (int kx = 0; kx < g.KW; kx++)
+            {
+                int iy = oy * g.Stride - g.Pad + ky, ix = ox * g.Stride - g.Pad + kx;
+                if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
+                gradW[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] += go * x[((n * g.InC + ci) * g.InH + iy) * g.InW + ix];
+            }
+        }
+        return gradW;
+    }
+
+    public static double[] Conv2dBackwardBias(Conv2dGeometry g, double[] gradOut)
+    {
+        var gradB = new double[g.OutC];
+        for (int n = 0; n < g.N; n++)
+        for (int co = 0; co < g.OutC; co++)
+        for (int p = 0; p < g.OutPixels; p++)
+            gradB[co] += gradOut[(n * g.OutC + co) * g.OutPixels + p];
+        return gradB;
+    }
+
+    // ------------------------------------------------------------------ ReLU
+
+    public static double[] ReluForward(double[] x) => x.Select(v => Math.Max(v, 0)).ToArray();
+
+    public static double[] ReluBackward(double[] y, double[] gradOut) =>
+        y.Select((v, i) => v > 0 ? gradOut[i] : 0).ToArray();
+
+    // ------------------------------------------------------------------ pooling
+
+    public static double[] MaxPool2dForward(Pool2dGeometry g, double[] x) => Pool(g, x, max: true);
+    public static double[] AvgPool2dForward(Pool2dGeometry g, double[] x) => Pool(g, x, max: false);
+
+    static double[] Pool(Pool2dGeometry g, double[] x, bool max)
+    {
+        var y = new double[g.N * g.C * g.OutH * g.OutW];
+        for (int plane = 0; plane < g.N * g.C; plane++)
+        for (int oy = 0; oy < g.OutH; oy++)
+        for (int ox = 0; ox < g.OutW; ox++)
+        {
+            int i = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
+            double a = x[i], b = x[i + 1], c = x[i + g.InW], d = x[i + g.InW + 1];
+            y[(plane * g.OutH + oy) * g.OutW + ox] = max ? Math.Max(Math.Max(a, b), Math.Max(c, d)) : (a + b + c + d) / 4;
+        }
+        return y;
+    }
+
+    public static double[] MaxPool2dBackward(Pool2dGeometry g, double[] x, double[] gradOut)
+    {
+        var gradIn = new double[x.Length];
+        for (int plane = 0; plane < g.N * g.C; plane++)
+        for (int oy = 0; oy < g.OutH; oy++)
+        for (int ox = 0; ox < g.OutW; ox++)
+        {
+            int w0 = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
+            int best = w0;
+            foreach (int i in new[] { w0 + 1, w0 + g.InW, w0 + g.InW + 1 })
+                if (x[i] > x[best]) best = i;
+            gradIn[best] += gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+        }
+        return gradIn;
+    }
+
+    public static double[] AvgPool2dBackward(Pool2dGeometry g, double[] gradOut)
+    {
+        var gradIn = new double[g.N * g.C * g.InH * g.InW];
+        for (int plane = 0; plane < g.N * g.C; plane++)
+        for (int oy = 0; oy < g.OutH; oy++)
+        for (int ox = 0; ox < g.OutW; ox++)
+        {
+            double v = gradOut[(plane * g.OutH + oy) * g.OutW + ox] / 4;
+            int w0 = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
+            gradIn[w0] += v; gradIn[w0 + 1] += v; gradIn[w0 + g.InW] += v; gradIn[w0 + g.InW + 1] += v;
+        }
+        return gradIn;
+    }
+
+    // ------------------------------------------------------------------ Gram matrix
+
+    public static double[] GramForward(int n, int c, int m, double scale, double[] f)
+    {
+        var g = new double[n * c * c];
+        for (int b = 0; b < n; b++)
+        for (int i = 0; i < c; i++)
+        for (int j = 0; j < c; j++)
+        {
+            double s = 0;
+            for (int k = 0; k < m; k++)
+                s += f[(b * c + i) * m + k] * f[(b * c + j) * m + k];
+            g[(b * c + i) * c + j] = scale * s;
+        }
+        return g;
+    }
+
+    public static double[] GramBackward(int n, int c, int m, double scale, double[] f, double[] gradGram)
+    {
+        var gradF = new double[n * c * m];
+        for (int b = 0; b < n; b++)
+        for (int i = 0; i < c; i++)
+        for (int j = 0; j < c; j++)
+        {
+            double gij = gradGram[(b * c + i) * c + j];
+            // G_ij = s Σ_k F_ik F_jk  ⇒  ∂G_ij/∂F_ik = s F_jk and ∂G_ij/∂F_jk = s F_ik
+            for (int k = 0; k < m; k++)
+            {
+                gradF[(b * c + i) * m + k] += scale * gij * f[(b * c + j) * m + k];
+                gradF[(b * c + j) * m + k] += scale * gij * f[(b * c + i) * m + k];
+            }
+        }
+        return gradF;
+    }
+
+    // ------------------------------------------------------------------ losses
+
+    /// <summary>w · ½ Σ (x − p)².</summary>
+    public static double ContentLoss(double[] x, double[] p, double weight) =>
+        weight * 0.5 * x.Select((v, i) => (v - p[i]) * (v - p[i])).Sum();
+
+    public static double[] ContentLossBackward(double[] x, double[] p, double weight) =>
+        x.Select((v, i) => weight * (v - p[i])).ToArray();
+
+    /// <summary>w · d · Σ (G − A)².</summary>
+    public static double StyleLoss(double[] gram, double[] target, double weight, double d) =>
+        weight * d * gram.Select((v, i) => (v - target[i]) * (v - target[i])).Sum();
+
+    public static double[] StyleLossBackward(double[] gram, double[] target, double weight, double d) =>
+        gram.Select((v, i) => 2 * weight * d * (v - target[i])).ToArray();
+
+    public static double TotalVariation(double[] x, int h, int w, double weight)
+    {
+        double s = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            int px = i % w, py = i / w % h;
+            if (px + 1 < w) s += (x[i + 1] - x[i]) * (x[i + 1] - x[i]);
+            if (py + 1 < h) s += (x[i + w] - x[i]) * (x[i + w] - x[i]);
+        }
+        return weight * s;
+    }
+
+    public static double[] TotalVariationBackward(double[] x, int h, int w, double weight)
+    {
+        var g = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int px = i % w, py = i / w % h;
+            if (px + 1 < w) { double d = x[i + 1] - x[i]; g[i + 1] += 2 * weight * d; g[i] -= 2 * weight * d; }
+            if (py + 1 < h) { double d = x[i + w] - x[i]; g[i + w] += 2 * weight * d; g[i] -= 2 * weight * d; }
+        }
+        return g;
+    }
+
+    // ------------------------------------------------------------------ vectors
+
+    public static double Sum(double[] x) => x.Sum();
+    public static double Dot(double[] x, double[] y) => x.Select((v, i) => v * y[i]).Sum();
+    public static double NormL1(double[] x) => x.Sum(Math.Abs);
+    public static double NormL2(double[] x) => Math.Sqrt(Dot(x, x));
+    public static double NormInf(double[] x) => x.Max(Math.Abs);
+
+    // ------------------------------------------------------------------ gradient checking
+
+    /// <summary>Central differences: dF/dx_i ≈ (F(x + h·e_i) − F(x − h·e_i)) / 2h, for the given indices.</summary>
+    public static double[] NumericalGradient(Func<double[], double> f, double[] x, IReadOnlyList<int> indices, double h = 1e-5)
+    {
+        var grad = new double[indices.Count];
+        var probe = (double[])x.Clone();
+        for (int k = 0; k < indices.Count; k++)
+        {
+            int i = indices[k];
+            probe[i] = x[i] + h; double plus = f(probe);
+            probe[i] = x[i] - h; double minus = f(probe);
+            probe[i] = x[i];
+            grad[k] = (plus - minus) / (2 * h);
+        }
+        return grad;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace IlgpuStyle.Devices;
+
+/// <summary>Which implementation of convolution and Gram matrix to run.</summary>
+public enum KernelVariant
+{
+    /// <summary>One output element per thread: the version to read.</summary>
+    Naive,
+    /// <summary>A 4×4 block of outputs per thread in registers (implicit GEMM), no shared memory.</summary>
+    Blocked,
+    /// <summary>Shared-memory tiles per group, 4×4 outputs per thread (implicit GEMM).</summary>
+    Tiled,
+}
+
+/// <summary>Receives every kernel launch; the profiler implements it.</summary>
+public interface ILaunchObserver
+{
+    /// <summary>Called before a launch; the returned object is disposed right after it.</summary>
+    IDisposable? OnLaunch(string kernel, long flops, long bytes);
+}
+
+/// <summary>
+/// An open accelerator, its compiled kernels and its memory accounting. Every kernel is compiled
+/// once per device (on first use) and its launcher kept. Not thread-safe: one stream, one caller.
+/// </summary>
+public sealed class ComputeDevice : IDisposable
+{
+    readonly ConcurrentDictionary<System.Reflection.MethodInfo, Delegate> kernels = new();
+    MemoryBuffer1D<float, Stride1D.Dense>? reductionPartials;
+    MemoryBuffer1D<float, Stride1D.Dense>? scalars;
+
+    public DeviceInfo Info { get; }
+    public Accelerator Accelerator { get; }
+
+    /// <summary>Default variant for convolution and Gram matrix on this device.</summary>
+    public KernelVariant ConvVariant { get; set; }
+    public KernelVariant GramVariant { get; set; }
+
+    /// <summary>Threads per group (x, y) and k-slice of the tiled GEMM.</summary>
+    public (int X, int Y, int K) GemmTile { get; }
+
+    /// <summary>Threads of a grid-stride loop, and of pass 1 of a reduction.</summary>
+    public int StrideThreads { get; }
+
+    public ILaunchObserver? Observer { get; set; }
+
+    public long AllocatedBytes { get; private set; }
+    public long PeakAllocatedBytes { get; private set; }
+    public int CompiledKernels => kernels.Count;
+
+    internal ComputeDevice(DeviceInfo info, Accelerator accelerator)
+    {
+        Info = info;
+        Accelerator = accelerator;
+        bool cpuAccelerator = info.Kind == DeviceKind.Cpu;
+        int maxGroup = accelerator.MaxNumThreadsPerGroup;
+        int side = maxGroup >= 256 ? 16 : maxGroup >= 64 ? 8 : 4;
+        GemmTile = (side, side, cpuAccelerator ? 16 : 8);
+        // ILGPU's CPU accelerator pays ~1 µs per thread: a few threads per core, each looping.
+        StrideThreads = cpuAccelerator ? 64 * Environment.ProcessorCount
+            : info.IsGpu ? Math.Max(1024, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor)
+            : 4096;
+        ConvVariant = cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Tiled;
+        GramVariant = ConvVariant;
+    }
+
+    public string Name => Info.Name;
+    public long MemoryBytes => Accelerator.MemorySize;
+
+    /// <summary>The launcher of a kernel, compiled on first use.</summary>
+    public TLauncher Kernel<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load) where TLauncher : Delegate =>
+        (TLauncher)kernels.GetOrAdd(kernel.Method, _ => load(Accelerator));
+
+    /// <summary>Brackets one launch for the observer (the profiler); free when there is none.</summary>
+    public IDisposable? Launch(string kernel, long flops, long bytes) => Observer?.OnLaunch(kernel, flops, bytes);
+
+    public int StrideThreadsFor(long n) => (int)Math.Max(1, Math.Min(n, StrideThreads));
+
+    /// <summary>Scratch for pass 1 of reductions: one float per thread.</summary>
+    internal ArrayView<float> ReductionPartials =>
+        (reductionPartials ??= Accelerator.Allocate1D<float>(StrideThreads)).View;
+
+    /// <summary>A few device-resident scalars (loss values) read back together.</summary>
+    internal MemoryBuffer1D<float, Stride1D.Dense> Scalars => scalars ??= Accelerator.Allocate1D<float>(64);
+
+    internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
+    {
+        long bytes = length * sizeof(float);
+        var buffer = Accelerator.Allocate1D<float>(Math.Max(1, length));
+        AllocatedBytes += bytes;
+        PeakAllocatedBytes = Math.Max(PeakAllocatedBytes, AllocatedBytes);
+        return buffer;
+    }
+
+    internal void Release(long length) => AllocatedBytes -= length * sizeof(float);
+
+    public void ResetPeak() => PeakAllocatedBytes = AllocatedBytes;
+
+    public void Synchronize() => Accelerator.Synchronize();
+
+    public override string ToString() => $"{Info.Id} {Info.Name}";
+
+    public void Dispose()
+    {
+        reductionPartials?.Dispose();
+        scalars?.Dispose();
+        Accelerator.Dispose();
+    }
+}

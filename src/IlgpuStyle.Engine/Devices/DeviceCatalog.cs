@@ -1,0 +1,134 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace IlgpuStyle.Devices;
+
+public enum DeviceKind { Cuda, OpenCL, Cpu }
+
+/// <summary>One device as found, usable or not.</summary>
+public sealed record DeviceInfo(
+    DeviceKind Kind, int Index, string Name, long MemoryBytes, int WarpSize, bool IsGpu, bool Usable, string? WhyNotUsable)
+{
+    internal Device? IlgpuDevice { get; init; }
+
+    /// <summary>The spelling `--device` takes: cuda:0, opencl:1, cpu:0.</summary>
+    public string Id => $"{Kind.ToString().ToLowerInvariant()}:{Index}";
+}
+
+/// <summary>
+/// Every device ILGPU can see: CUDA GPUs, OpenCL devices (usable when they offer OpenCL C 2.0+ with
+/// the generic address space, which ILGPU's OpenCL backend needs), and ILGPU's CPU accelerator.
+/// One ILGPU context for the process; devices are opened on demand.
+/// </summary>
+public sealed class DeviceCatalog : IDisposable
+{
+    readonly Context context;
+    public IReadOnlyList<DeviceInfo> Devices { get; }
+
+    public DeviceCatalog()
+    {
+        // The CPU accelerator simulates groups of up to 4 warps × 4 lanes on one multiprocessor per core.
+        var cpu = new CPUDevice(4, 4, Math.Max(1, Environment.ProcessorCount));
+        context = Context.Create(builder =>
+        {
+            builder.CPU(cpu).EnableAlgorithms().Optimize(OptimizationLevel.O2);
+            TryRegister(() => builder.Cuda());
+            TryRegister(() => builder.OpenCL(_ => true));
+        });
+        var list = new List<DeviceInfo>();
+        int cudaIndex = 0, clIndex = 0, cpuIndex = 0;
+        foreach (var device in context)
+        {
+            switch (device)
+            {
+                case CudaDevice cuda:
+                    list.Add(new DeviceInfo(DeviceKind.Cuda, cudaIndex++, cuda.Name, cuda.MemorySize, cuda.WarpSize, true, true, null)
+                        { IlgpuDevice = cuda });
+                    break;
+                case CLDevice cl:
+                {
+                    string? why = null;
+                    if (cl.CLStdVersion < ILGPU.Backends.OpenCL.CLBackend.MinimumVersion)
+                        why = $"OpenCL C {cl.CLStdVersion} is older than the {ILGPU.Backends.OpenCL.CLBackend.MinimumVersion} ILGPU needs";
+                    else if (!cl.Capabilities.GenericAddressSpace)
+                        why = "no generic address space (ILGPU's OpenCL backend needs it; PoCL 5 or newer has it)";
+                    bool gpu = cl.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU;
+                    list.Add(new DeviceInfo(DeviceKind.OpenCL, clIndex++, $"{cl.Name} ({cl.Vendor})", cl.MemorySize, cl.WarpSize, gpu, why is null, why)
+                        { IlgpuDevice = cl });
+                    break;
+                }
+                case CPUDevice c:
+                    list.Add(new DeviceInfo(DeviceKind.Cpu, cpuIndex++, $"ILGPU CPU accelerator ({Environment.ProcessorCount} cores)",
+                        GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, c.WarpSize, false, true, null) { IlgpuDevice = c });
+                    break;
+            }
+        }
+        Devices = list;
+    }
+
+    static void TryRegister(Action register)
+    {
+        // A machine without the CUDA driver or an OpenCL loader simply has no such devices.
+        try { register(); } catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or InvalidOperationException) { }
+    }
+
+    /// <summary>CUDA, else an OpenCL GPU, else an OpenCL CPU device (PoCL), else ILGPU's CPU accelerator.</summary>
+    public DeviceInfo Default =>
+        Devices.FirstOrDefault(d => d.Usable && d.Kind == DeviceKind.Cuda)
+        ?? Devices.FirstOrDefault(d => d.Usable && d.Kind == DeviceKind.OpenCL && d.IsGpu)
+        ?? Devices.FirstOrDefault(d => d.Usable && d.Kind == DeviceKind.OpenCL)
+        ?? Devices.First(d => d.Kind == DeviceKind.Cpu);
+
+    /// <summary>
+    /// Resolves `cuda`, `opencl`, `cpu` with an optional `:N` (default: the first usable of that kind),
+    /// or null/`auto` for the default. Throws <see cref="DeviceSelectionException"/> with one clear line.
+    /// </summary>
+    public DeviceInfo Resolve(string? spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec) || spec.Equals("auto", StringComparison.OrdinalIgnoreCase))
+            return Default;
+        var parts = spec.Trim().ToLowerInvariant().Split(':');
+        DeviceKind kind = parts[0] switch
+        {
+            "cuda" => DeviceKind.Cuda,
+            "opencl" or "cl" => DeviceKind.OpenCL,
+            "cpu" => DeviceKind.Cpu,
+            _ => throw new DeviceSelectionException($"unknown device '{spec}': use cuda, opencl or cpu, optionally with :N"),
+        };
+        var ofKind = Devices.Where(d => d.Kind == kind).ToList();
+        if (parts.Length > 2 || (parts.Length == 2 && !int.TryParse(parts[1], out _)))
+            throw new DeviceSelectionException($"bad device '{spec}': the index after ':' must be a number");
+        if (parts.Length == 2)
+        {
+            int index = int.Parse(parts[1]);
+            var match = ofKind.FirstOrDefault(d => d.Index == index)
+                ?? throw new DeviceSelectionException(ofKind.Count == 0
+                    ? $"no {kind} device found (see 'ilgpustyle devices')"
+                    : $"no {kind} device {index}: there {(ofKind.Count == 1 ? "is 1" : $"are {ofKind.Count}")} (indices 0..{ofKind.Count - 1})");
+            if (!match.Usable)
+                throw new DeviceSelectionException($"{match.Id} ({match.Name}) is not usable: {match.WhyNotUsable}");
+            return match;
+        }
+        return ofKind.FirstOrDefault(d => d.Usable)
+            ?? throw new DeviceSelectionException(ofKind.Count == 0
+                ? $"no {kind} device found (see 'ilgpustyle devices')"
+                : $"no usable {kind} device: {ofKind[0].WhyNotUsable}");
+    }
+
+    /// <summary>Opens a device for computation.</summary>
+    public ComputeDevice Open(DeviceInfo info)
+    {
+        if (!info.Usable) throw new DeviceSelectionException($"{info.Id} ({info.Name}) is not usable: {info.WhyNotUsable}");
+        return new ComputeDevice(info, info.IlgpuDevice!.CreateAccelerator(context));
+    }
+
+    public ComputeDevice Open(string? spec) => Open(Resolve(spec));
+
+    public void Dispose() => context.Dispose();
+}
+
+/// <summary>A device that does not exist or cannot be used; the message is one line for the user.</summary>
+public sealed class DeviceSelectionException(string message) : Exception(message);

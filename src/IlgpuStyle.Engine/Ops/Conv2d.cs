@@ -1,0 +1,124 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuStyle.Devices;
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Tensors;
+
+namespace IlgpuStyle.Ops;
+
+/// <summary>Convolution (kernels/Conv2d.cs): forward with fused bias and ReLU, and its three backward passes.</summary>
+public static partial class Op
+{
+    /// <summary>The geometry of x ⊛ w with the given stride and padding; checks that the shapes fit.</summary>
+    public static Conv2dGeometry ConvGeometry(string op, Shape4 x, Shape4 w, int stride, int pad)
+    {
+        if (x.C != w.C)
+            throw new ArgumentException($"{op}: input {x} has {x.C} channels but weights {w} expect {w.C}");
+        if (stride is not (1 or 2))
+            throw new ArgumentException($"{op}: stride {stride} is not supported (1 or 2)");
+        if (pad < 0)
+            throw new ArgumentException($"{op}: negative padding {pad}");
+        var g = new Conv2dGeometry(x.N, x.C, x.H, x.W, w.N, w.H, w.W, stride, pad);
+        if (x.H + 2 * pad < w.H || x.W + 2 * pad < w.W)
+            throw new ArgumentException($"{op}: input {x} with padding {pad} is smaller than the {w.H}×{w.W} kernel of weights {w}");
+        return g;
+    }
+
+    public static Shape4 ConvOutputShape(Conv2dGeometry g) => new(g.N, g.OutC, g.OutH, g.OutW);
+
+    static KernelVariant Pick(KernelVariant? variant, KernelVariant deviceDefault) => variant ?? deviceDefault;
+
+    /// <summary>y = conv(x, w) + b, then ReLU if asked. y is overwritten.</summary>
+    public static void Conv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, int stride, int pad, bool relu,
+        KernelVariant? variant = null)
+    {
+        const string op = "Conv2dForward";
+        var g = ConvGeometry(op, x.Shape, w.Shape, stride, pad);
+        Check.Shape(op, bias, Shape4.Vector(g.OutC), "bias");
+        Check.Shape(op, y, ConvOutputShape(g), "output");
+        Check.SameDevice(op, x, w); Check.SameDevice(op, x, bias); Check.SameDevice(op, x, y);
+        var d = x.Device;
+        long bytes = (x.Length + w.Length + y.Length) * sizeof(float);
+        var v = Pick(variant, d.ConvVariant);
+        if (v == KernelVariant.Naive)
+        {
+            var k = d.Kernel(Conv2d.ForwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2d.ForwardNaive));
+            if (y.Length > 0)
+                using (d.Launch("conv2d_fwd_naive", g.ForwardFlops, bytes)) k((int)y.Length, g, x.View, w.View, bias.View, y.View, relu ? 1 : 0);
+            return;
+        }
+        LaunchGemm(d, v, "conv2d_fwd", bytes,
+            new GemmSize(g.OutC, g.OutPixels, g.FilterSize, g.N),
+            new ConvWeightsOperand { W = w.View, FilterSize = g.FilterSize },
+            new Im2ColOperand { X = x.View, G = g },
+            new ConvForwardOutput { Y = y.View, Bias = bias.View, OutC = g.OutC, OutPixels = g.OutPixels, Relu = relu ? 1 : 0 });
+    }
+
+    /// <summary>gradIn += dL/dx given gradOut = dL/dy (of the convolution, before any ReLU).</summary>
+    public static void Conv2dBackwardInput(Tensor w, Tensor gradOut, Tensor gradIn, int stride, int pad,
+        KernelVariant? variant = null)
+    {
+        const string op = "Conv2dBackwardInput";
+        var g = ConvGeometry(op, gradIn.Shape, w.Shape, stride, pad);
+        Check.Shape(op, gradOut, ConvOutputShape(g), "output gradient");
+        Check.SameDevice(op, w, gradOut); Check.SameDevice(op, w, gradIn);
+        var d = w.Device;
+        long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
+        var v = Pick(variant, d.ConvVariant);
+        if (v == KernelVariant.Naive)
+        {
+            var k = d.Kernel(Conv2d.BackwardInputNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
+                ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2d.BackwardInputNaive));
+            if (gradIn.Length > 0)
+                using (d.Launch("conv2d_bwd_input_naive", g.ForwardFlops, bytes)) k((int)gradIn.Length, g, w.View, gradOut.View, gradIn.View);
+            return;
+        }
+        LaunchGemm(d, v, "conv2d_bwd_input", bytes,
+            new GemmSize(g.InC, g.InPixels, g.OutC * g.KH * g.KW, g.N),
+            new ConvWeightsTransposedOperand { W = w.View, G = g },
+            new OutputGradientColumnsOperand { GradOut = gradOut.View, G = g },
+            new AccumulateOutput { C = gradIn.View, M = g.InC, N = g.InPixels, Scale = 1f });
+    }
+
+    /// <summary>gradW += dL/dw.</summary>
+    public static void Conv2dBackwardWeights(Tensor x, Tensor gradOut, Tensor gradW, int stride, int pad,
+        KernelVariant? variant = null)
+    {
+        const string op = "Conv2dBackwardWeights";
+        var g = ConvGeometry(op, x.Shape, gradW.Shape, stride, pad);
+        Check.Shape(op, gradOut, ConvOutputShape(g), "output gradient");
+        Check.SameDevice(op, x, gradOut); Check.SameDevice(op, x, gradW);
+        var d = x.Device;
+        long bytes = (x.Length + gradOut.Length + 2 * gradW.Length) * sizeof(float);
+        var v = Pick(variant, d.ConvVariant);
+        if (v == KernelVariant.Naive)
+        {
+            var k = d.Kernel(Conv2d.BackwardWeightsNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
+                ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2d.BackwardWeightsNaive));
+            if (gradW.Length > 0)
+                using (d.Launch("conv2d_bwd_weights_naive", g.ForwardFlops, bytes)) k((int)gradW.Length, g, x.View, gradOut.View, gradW.View);
+            return;
+        }
+        LaunchGemm(d, v, "conv2d_bwd_weights", bytes,
+            new GemmSize(g.OutC, g.FilterSize, g.N * g.OutPixels, 1),
+            new OutputGradientRowsOperand { GradOut = gradOut.View, OutC = g.OutC, OutPixels = g.OutPixels },
+            new Im2ColTransposedOperand { Columns = new Im2ColOperand { X = x.View, G = g } },
+            new AccumulateOutput { C = gradW.View, M = g.OutC, N = g.FilterSize, Scale = 1f });
+    }
+
+    /// <summary>gradBias += Σ over batch and pixels of gradOut.</summary>
+    public static void Conv2dBackwardBias(Tensor gradOut, Tensor gradBias)
+    {
+        const string op = "Conv2dBackwardBias";
+        Check.Shape(op, gradBias, Shape4.Vector(gradOut.Shape.C), "bias gradient");
+        Check.SameDevice(op, gradOut, gradBias);
+        var d = gradOut.Device;
+        var s = gradOut.Shape;
+        var g = new Conv2dGeometry(s.N, s.C, s.H, s.W, s.C, 1, 1, 1, 0);
+        var k = d.Kernel(Conv2d.BackwardBias, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
+            ArrayView<float>, ArrayView<float>>(Conv2d.BackwardBias));
+        if (s.C > 0)
+            using (d.Launch("conv2d_bwd_bias", gradOut.Length, gradOut.Length * sizeof(float))) k(s.C, g, gradOut.View, gradBias.View);
+    }
+}

@@ -1,0 +1,94 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuStyle.Devices;
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Tensors;
+
+namespace IlgpuStyle.Ops;
+
+/// <summary>Gram matrix (kernels/Gram.cs) and the losses (kernels/Losses.cs, kernels/Reduce.cs).</summary>
+public static partial class Op
+{
+    public static Shape4 GramShape(Shape4 features) => new(features.N, 1, features.C, features.C);
+
+    /// <summary>gram = scale · F·Fᵀ per image, F = features as C × (H·W). Overwrites gram.</summary>
+    public static void GramForward(Tensor features, Tensor gram, float scale, KernelVariant? variant = null)
+    {
+        const string op = "GramForward";
+        Check.Shape(op, gram, GramShape(features.Shape), "Gram matrix");
+        Check.SameDevice(op, features, gram);
+        var d = features.Device;
+        var s = features.Shape;
+        int c = s.C, m = s.H * s.W;
+        long bytes = (features.Length + gram.Length) * sizeof(float);
+        var v = variant ?? d.GramVariant;
+        if (v == KernelVariant.Naive)
+        {
+            var k = d.Kernel(Gram.ForwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.ForwardNaive));
+            if (gram.Length > 0)
+                using (d.Launch("gram_fwd_naive", 2L * s.N * c * c * m, bytes)) k((int)gram.Length, c, m, scale, features.View, gram.View);
+            return;
+        }
+        LaunchGemm(d, v, "gram_fwd", bytes, new GemmSize(c, c, m, s.N),
+            new FeatureRowsOperand { F = features.View, C = c, M = m },
+            new FeatureColumnsOperand { F = features.View, C = c, M = m },
+            new OverwriteOutput { C = gram.View, M = c, N = c, Scale = scale });
+    }
+
+    /// <summary>gradFeatures += scale · (dG + dGᵀ)·F.</summary>
+    public static void GramBackward(Tensor features, Tensor gradGram, Tensor gradFeatures, float scale, KernelVariant? variant = null)
+    {
+        const string op = "GramBackward";
+        Check.Shape(op, gradGram, GramShape(features.Shape), "Gram gradient");
+        Check.SameShape(op, features, gradFeatures);
+        Check.SameDevice(op, features, gradGram);
+        var d = features.Device;
+        var s = features.Shape;
+        int c = s.C, m = s.H * s.W;
+        long bytes = (2 * features.Length + gradGram.Length + gradFeatures.Length) * sizeof(float);
+        var v = variant ?? d.GramVariant;
+        if (v == KernelVariant.Naive)
+        {
+            var k = d.Kernel(Gram.BackwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardNaive));
+            if (features.Length > 0)
+                using (d.Launch("gram_bwd_naive", 2L * s.N * c * c * m, bytes)) k((int)features.Length, c, m, scale, features.View, gradGram.View, gradFeatures.View);
+            return;
+        }
+        LaunchGemm(d, v, "gram_bwd", bytes, new GemmSize(c, m, c, s.N),
+            new SymmetricGramGradientOperand { GradGram = gradGram.View, C = c },
+            new FeatureOperand { F = features.View, C = c, M = m },
+            new AccumulateOutput { C = gradFeatures.View, M = c, N = m, Scale = scale });
+    }
+
+    /// <summary>scalars[slot] = scale · Σ (x − target)² (content loss: scale = w/2; style: w·d).</summary>
+    public static void SquaredDifferenceSumInto(Tensor x, Tensor target, int slot, float scale)
+    {
+        Check.SameShape("SquaredDifference", x, target);
+        SumInto(x.Device, new SquaredDifferenceTerm { X = x.View, Y = target.View }, slot, scale);
+    }
+
+    /// <summary>grad += scale · (x − target).</summary>
+    public static void SquaredDifferenceBackward(Tensor x, Tensor target, float scale, Tensor grad)
+    {
+        Check.SameShape("SquaredDifferenceBackward", x, target);
+        Check.SameShape("SquaredDifferenceBackward", x, grad);
+        var d = x.Device;
+        var k = d.Kernel(Losses.SquaredDifferenceBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, float, ArrayView<float>>(Losses.SquaredDifferenceBackward));
+        int threads = d.StrideThreadsFor(x.Length);
+        using (d.Launch("squared_difference_bwd", 3 * x.Length, Bytes(x.Length, 4))) k(threads, threads, x.View, target.View, scale, grad.View);
+    }
+
+    /// <summary>scalars[slot] = weight · TV(x).</summary>
+    public static void TotalVariationInto(Tensor x, int slot, float weight) =>
+        SumInto(x.Device, new TotalVariationTerm { X = x.View, H = x.Shape.H, W = x.Shape.W }, slot, weight);
+
+    /// <summary>grad += dL/dx of weight · TV(x).</summary>
+    public static void TotalVariationBackward(Tensor x, float weight, Tensor grad)
+    {
+        Check.SameShape("TotalVariationBackward", x, grad);
+        var d = x.Device;
+        var k = d.Kernel(Losses.TotalVariationBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, float, ArrayView<float>>(Losses.TotalVariationBackward));
+        int threads = d.StrideThreadsFor(x.Length);
+        using (d.Launch("total_variation_bwd", 10 * x.Length, Bytes(x.Length, 3))) k(threads, threads, x.Shape.H, x.Shape.W, x.View, weight, grad.View);
+    }
+}

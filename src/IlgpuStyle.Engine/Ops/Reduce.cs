@@ -1,0 +1,77 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuStyle.Devices;
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Tensors;
+
+namespace IlgpuStyle.Ops;
+
+/// <summary>
+/// Reductions (kernels/Reduce.cs). The `...Into` forms leave the result in a device scalar slot
+/// (no host synchronization); the plain forms return it (and synchronize).
+/// </summary>
+public static partial class Op
+{
+    /// <summary>Device-resident scalar slots: losses are written here and read back together.</summary>
+    public const int ScalarSlots = 64;
+
+    public static float Sum(Tensor x) => ReduceNow(x.Device, new SumTerm { X = x.View });
+    public static float Dot(Tensor x, Tensor y)
+    {
+        Check.SameShape("Dot", x, y);
+        return ReduceNow(x.Device, new DotTerm { X = x.View, Y = y.View });
+    }
+    public static float SumOfSquares(Tensor x) => ReduceNow(x.Device, new SquareTerm { X = x.View });
+    public static float NormL2(Tensor x) => MathF.Sqrt(SumOfSquares(x));
+    public static float NormL1(Tensor x) => ReduceNow(x.Device, new AbsTerm { X = x.View });
+    public static float NormInf(Tensor x)
+    {
+        if (x.Length == 0) return 0f;
+        MaxInto(x.Device, new AbsTerm { X = x.View }, 0);
+        return ReadScalars(x.Device, 1)[0];
+    }
+    /// <summary>How many elements are NaN or ±Inf.</summary>
+    public static int CountNonFinite(Tensor x) => (int)ReduceNow(x.Device, new NonFiniteTerm { X = x.View });
+
+    static float ReduceNow<TTerm>(ComputeDevice d, TTerm term) where TTerm : struct, IReductionTerm
+    {
+        SumInto(d, term, 0, 1f);
+        return ReadScalars(d, 1)[0];
+    }
+
+    /// <summary>scalars[slot] = scale · Σ term(i), on the device.</summary>
+    public static void SumInto<TTerm>(ComputeDevice d, TTerm term, int slot, float scale) where TTerm : struct, IReductionTerm
+    {
+        Check.That("Reduce", slot >= 0 && slot < ScalarSlots, $"scalar slot {slot} outside 0..{ScalarSlots - 1}");
+        var partials = d.ReductionPartials;
+        var pass1 = d.Kernel(Reduce.SumPartials<TTerm>,
+            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, TTerm>(Reduce.SumPartials<TTerm>));
+        var pass2 = d.Kernel(Reduce.SumFinal,
+            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(Reduce.SumFinal));
+        using (d.Launch("reduce_sum_partials", term.Count, (long)term.Count * sizeof(float)))
+            pass1((int)partials.Length, partials, term);
+        using (d.Launch("reduce_sum_final", partials.Length, partials.Length * sizeof(float)))
+            pass2(1, partials, d.Scalars.View, slot, scale);
+    }
+
+    static void MaxInto<TTerm>(ComputeDevice d, TTerm term, int slot) where TTerm : struct, IReductionTerm
+    {
+        var partials = d.ReductionPartials;
+        var pass1 = d.Kernel(Reduce.MaxPartials<TTerm>,
+            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, TTerm>(Reduce.MaxPartials<TTerm>));
+        var pass2 = d.Kernel(Reduce.MaxFinal,
+            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Reduce.MaxFinal));
+        using (d.Launch("reduce_max_partials", term.Count, (long)term.Count * sizeof(float)))
+            pass1((int)partials.Length, partials, term);
+        using (d.Launch("reduce_max_final", partials.Length, partials.Length * sizeof(float)))
+            pass2(1, partials, d.Scalars.View, slot);
+    }
+
+    /// <summary>Reads the first `count` scalar slots (synchronizes).</summary>
+    public static float[] ReadScalars(ComputeDevice d, int count)
+    {
+        var values = new float[count];
+        d.Scalars.View.SubView(0, count).CopyToCPU(values);
+        return values;
+    }
+}

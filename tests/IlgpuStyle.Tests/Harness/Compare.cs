@@ -1,0 +1,98 @@
+using Xunit;
+
+namespace IlgpuStyle.Tests.Harness;
+
+/// <summary>Every tolerance of the suite, in one table.</summary>
+public static class Tolerance
+{
+    /// <summary>Relative L2 error of a float32 kernel against the float64 reference, short sums.</summary>
+    public const double Kernel = 1e-5;
+    /// <summary>The same, where each output sums thousands of products (long float32 sums).</summary>
+    public const double LongSum = 1e-4;
+    /// <summary>Float64 reference backward against central differences.</summary>
+    public const double CentralDifference = 1e-6;
+    /// <summary>A whole network (many layers of float32) against a float64 composition.</summary>
+    public const double Network = 1e-4;
+    /// <summary>Float32 device gradient of a whole network against float64 central differences.</summary>
+    public const double NetworkGradient = 2e-3;
+}
+
+public static class Compare
+{
+    /// <summary>
+    /// Asserts ‖got − expected‖₂ / ‖expected‖₂ ≤ tol and that every value is finite (a NaN means an
+    /// element the kernel never wrote: outputs are poisoned with NaN before launch). On failure the
+    /// message names what, where, the worst index, the max difference and the first mismatches.
+    /// </summary>
+    public static void RelativeL2(string what, IReadOnlyList<double> expected, IReadOnlyList<float> got, double tol, string where = "")
+    {
+        Assert.True(expected.Count == got.Count, $"{what} {where}: expected {expected.Count} values, got {got.Count}");
+        double num = 0, den = 0, worst = -1;
+        int worstIndex = -1, firstNonFinite = -1;
+        for (int i = 0; i < got.Count; i++)
+        {
+            if (!float.IsFinite(got[i]) && firstNonFinite < 0) firstNonFinite = i;
+            double d = got[i] - expected[i];
+            num += d * d;
+            den += expected[i] * expected[i];
+            if (!(Math.Abs(d) <= worst)) { worst = Math.Abs(d); worstIndex = i; }
+        }
+        if (firstNonFinite >= 0)
+            Assert.Fail($"{what} {where}: element {firstNonFinite} is {got[firstNonFinite]} (expected {expected[firstNonFinite]}): not written, or overflow");
+        double rel = den == 0 ? Math.Sqrt(num) : Math.Sqrt(num / den);
+        if (rel <= tol) return;
+        var mismatches = Enumerable.Range(0, got.Count)
+            .Where(i => Math.Abs(got[i] - expected[i]) > tol * (Math.Abs(expected[i]) + 1e-3))
+            .Take(5).Select(i => $"[{i}] expected {expected[i]:G9} got {got[i]:G9}");
+        Assert.Fail($"{what} {where}: relative L2 error {rel:E3} > {tol:E1}; worst index {worstIndex} " +
+                    $"(expected {expected[worstIndex]:G9}, got {got[worstIndex]:G9}, |diff| {worst:E3}); first mismatches: {string.Join("; ", mismatches)}");
+    }
+
+    public static void RelativeL2(string what, IReadOnlyList<double> expected, IReadOnlyList<double> got, double tol, string where = "") =>
+        RelativeL2Double(what, expected, got, tol, where);
+
+    static void RelativeL2Double(string what, IReadOnlyList<double> expected, IReadOnlyList<double> got, double tol, string where)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < got.Count; i++) { double d = got[i] - expected[i]; num += d * d; den += expected[i] * expected[i]; }
+        double rel = den == 0 ? Math.Sqrt(num) : Math.Sqrt(num / den);
+        Assert.True(rel <= tol, $"{what} {where}: relative L2 error {rel:E3} > {tol:E1}; " +
+            string.Join("; ", Enumerable.Range(0, Math.Min(5, got.Count)).Select(i => $"[{i}] expected {expected[i]:G9} got {got[i]:G9}")));
+    }
+
+    public static void Scalar(string what, double expected, double got, double tol, string where = "")
+    {
+        double rel = Math.Abs(got - expected) / Math.Max(Math.Abs(expected), 1e-30);
+        Assert.True(rel <= tol, $"{what} {where}: expected {expected:G9}, got {got:G9}, relative error {rel:E3} > {tol:E1}");
+    }
+}
+
+/// <summary>Fresh random data for every test (seeded from the clock; the seed is printed on failure).</summary>
+public sealed class Rand
+{
+    readonly Random random;
+    public int Seed { get; }
+    public Rand() { Seed = Environment.TickCount ^ Guid.NewGuid().GetHashCode(); random = new Random(Seed); }
+
+    public double[] Doubles(long n, double scale = 1.0)
+    {
+        var a = new double[n];
+        for (long i = 0; i < n; i++) a[i] = (random.NextDouble() * 2 - 1) * scale;
+        return a;
+    }
+
+    /// <summary>Random values rounded to float32, so device and reference see the same numbers.</summary>
+    public double[] Floats(long n, double scale = 1.0) => Doubles(n, scale).Select(v => (double)(float)v).ToArray();
+
+    public int Next(int max) => random.Next(max);
+    public int[] Indices(long n, int count) => Enumerable.Range(0, count).Select(_ => random.Next((int)n)).Distinct().ToArray();
+
+    public override string ToString() => $"seed {Seed}";
+}
+
+public static class Data
+{
+    public static float[] ToFloat(this double[] a) => a.Select(v => (float)v).ToArray();
+    public static double[] ToDouble(this float[] a) => a.Select(v => (double)v).ToArray();
+    public static double[] Plus(this double[] a, double[] b) => a.Select((v, i) => v + b[i]).ToArray();
+}

@@ -1,0 +1,107 @@
+using IlgpuStyle.Devices;
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Ops;
+using IlgpuStyle.Tensors;
+using IlgpuStyle.Tests.Harness;
+using Xunit;
+
+namespace IlgpuStyle.Tests.Kernels;
+
+public class Conv2dTests
+{
+    // Odd, non-square, stride 2, 1×1 images, one channel, channel counts off the tile size.
+    public static readonly Conv2dGeometry[] Geometries =
+    {
+        new(2, 3, 7, 5, 5, 3, 3, 1, 1),
+        new(1, 4, 9, 6, 17, 3, 3, 2, 1),
+        new(1, 1, 1, 1, 3, 3, 3, 1, 1),
+        new(2, 5, 6, 8, 6, 1, 1, 1, 0),
+        new(1, 3, 11, 10, 2, 5, 5, 2, 2),
+        new(1, 1, 4, 3, 1, 3, 2, 1, 0),
+        new(1, 20, 13, 11, 70, 3, 3, 1, 1),
+    };
+
+    static Shape4 In(Conv2dGeometry g) => new(g.N, g.InC, g.InH, g.InW);
+    static Shape4 Weights(Conv2dGeometry g) => new(g.OutC, g.InC, g.KH, g.KW);
+    static Shape4 Out(Conv2dGeometry g) => new(g.N, g.OutC, g.OutH, g.OutW);
+    static string Describe(Conv2dGeometry g, AcceleratorCase a, KernelVariant v, Rand r) =>
+        $"{a} {v} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},{g.KH},{g.KW}) s{g.Stride} p{g.Pad} {r}";
+
+    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    public void Forward(AcceleratorCase accelerator, KernelVariant variant)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var g in Geometries)
+            foreach (bool relu in new[] { false, true })
+            {
+                double[] x = r.Floats(In(g).Length), w = r.Floats(Weights(g).Length), b = r.Floats(g.OutC);
+                using var tx = d.Upload(In(g), x); using var tw = d.Upload(Weights(g), w); using var tb = d.Upload(Shape4.Vector(g.OutC), b);
+                using var ty = d.Poisoned(Out(g));
+                Op.Conv2dForward(tx, tw, tb, ty, g.Stride, g.Pad, relu, variant);
+                Compare.RelativeL2($"Conv2dForward relu={relu}", Reference.Conv2dForward(g, x, w, b, relu), ty.ToArray(),
+                    g.FilterSize > 100 ? Tolerance.LongSum : Tolerance.Kernel, Describe(g, accelerator, variant, r));
+            }
+    }
+
+    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    public void BackwardInput(AcceleratorCase accelerator, KernelVariant variant)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var g in Geometries)
+        {
+            double[] w = r.Floats(Weights(g).Length), gy = r.Floats(Out(g).Length), initial = r.Floats(In(g).Length);
+            using var tw = d.Upload(Weights(g), w); using var tgy = d.Upload(Out(g), gy);
+            using var tgx = d.Upload(In(g), initial);   // backward accumulates: start from non-zero
+            Op.Conv2dBackwardInput(tw, tgy, tgx, g.Stride, g.Pad, variant);
+            Compare.RelativeL2("Conv2dBackwardInput", initial.Plus(Reference.Conv2dBackwardInput(g, w, gy)), tgx.ToArray(),
+                Tolerance.LongSum, Describe(g, accelerator, variant, r));
+        }
+    }
+
+    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    public void BackwardWeights(AcceleratorCase accelerator, KernelVariant variant)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var g in Geometries)
+        {
+            double[] x = r.Floats(In(g).Length), gy = r.Floats(Out(g).Length), initial = r.Floats(Weights(g).Length);
+            using var tx = d.Upload(In(g), x); using var tgy = d.Upload(Out(g), gy);
+            using var tgw = d.Upload(Weights(g), initial);
+            Op.Conv2dBackwardWeights(tx, tgy, tgw, g.Stride, g.Pad, variant);
+            Compare.RelativeL2("Conv2dBackwardWeights", initial.Plus(Reference.Conv2dBackwardWeights(g, x, gy)), tgw.ToArray(),
+                Tolerance.LongSum, Describe(g, accelerator, variant, r));
+        }
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void BackwardBias(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var g in Geometries)
+        {
+            double[] gy = r.Floats(Out(g).Length), initial = r.Floats(g.OutC);
+            using var tgy = d.Upload(Out(g), gy); using var tgb = d.Upload(Shape4.Vector(g.OutC), initial);
+            Op.Conv2dBackwardBias(tgy, tgb);
+            Compare.RelativeL2("Conv2dBackwardBias", initial.Plus(Reference.Conv2dBackwardBias(g, gy)), tgb.ToArray(),
+                Tolerance.LongSum, Describe(g, accelerator, KernelVariant.Naive, r));
+        }
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void ShapeMismatchThrowsBeforeLaunch(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        using var x = new Tensor(d, new Shape4(1, 3, 8, 8), "x");
+        using var w = new Tensor(d, new Shape4(4, 2, 3, 3), "w");
+        using var b = new Tensor(d, Shape4.Vector(4), "b");
+        using var y = new Tensor(d, new Shape4(1, 4, 8, 8), "y");
+        var e = Assert.Throws<ArgumentException>(() => Op.Conv2dForward(x, w, b, y, 1, 1, true));
+        Assert.Contains("Conv2dForward", e.Message);
+        Assert.Contains("(1, 3, 8, 8)", e.Message);
+        Assert.Contains("(4, 2, 3, 3)", e.Message);
+    }
+}

@@ -1,0 +1,80 @@
+using IlgpuStyle.Devices;
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Ops;
+using IlgpuStyle.Tensors;
+using IlgpuStyle.Tests.Harness;
+using Xunit;
+
+namespace IlgpuStyle.Tests.Kernels;
+
+public class GramTests
+{
+    static readonly Shape4[] Shapes = { new(2, 5, 7, 3), new(1, 70, 9, 11), new(1, 1, 1, 1), new(1, 3, 40, 40), new(1, 67, 5, 5) };
+
+    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    public void Forward(AcceleratorCase accelerator, KernelVariant variant)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var s in Shapes)
+        {
+            int m = s.H * s.W;
+            float scale = 1f / (s.C * m);
+            double[] f = r.Floats(s.Length);
+            using var tf = d.Upload(s, f); using var tg = d.Poisoned(Op.GramShape(s));
+            Op.GramForward(tf, tg, scale, variant);
+            Compare.RelativeL2("GramForward", Reference.GramForward(s.N, s.C, m, scale, f), tg.ToArray(),
+                m > 100 ? Tolerance.LongSum : Tolerance.Kernel, $"{accelerator} {variant} {s} {r}");
+        }
+    }
+
+    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    public void Backward(AcceleratorCase accelerator, KernelVariant variant)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var s in Shapes)
+        {
+            int m = s.H * s.W;
+            float scale = 1f / (s.C * m);
+            double[] f = r.Floats(s.Length), gg = r.Floats(s.N * s.C * s.C), initial = r.Floats(s.Length);
+            using var tf = d.Upload(s, f); using var tgg = d.Upload(Op.GramShape(s), gg); using var tgf = d.Upload(s, initial);
+            Op.GramBackward(tf, tgg, tgf, scale, variant);
+            Compare.RelativeL2("GramBackward", initial.Plus(Reference.GramBackward(s.N, s.C, m, scale, f, gg)), tgf.ToArray(),
+                Tolerance.LongSum, $"{accelerator} {variant} {s} {r}");
+        }
+    }
+}
+
+public class PoolTests
+{
+    static readonly Shape4[] Shapes = { new(2, 3, 7, 5), new(1, 1, 1, 1), new(1, 2, 2, 2), new(2, 3, 8, 6), new(1, 4, 9, 9), new(1, 1, 3, 1) };
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void MaxAndAverage(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var s in Shapes)
+        {
+            var g = new Pool2dGeometry(s.N, s.C, s.H, s.W);
+            var os = Op.PoolOutputShape(s);
+            double[] x = r.Floats(s.Length), gy = r.Floats(os.Length), initial = r.Floats(s.Length);
+            string where = $"{accelerator} {s} {r}";
+            using var tx = d.Upload(s, x); using var tgy = d.Upload(os, gy);
+
+            using (var ty = d.Poisoned(os)) { Op.MaxPool2dForward(tx, ty); Compare.RelativeL2("MaxPool2dForward", Reference.MaxPool2dForward(g, x), ty.ToArray(), Tolerance.Kernel, where); }
+            using (var ty = d.Poisoned(os)) { Op.AvgPool2dForward(tx, ty); Compare.RelativeL2("AvgPool2dForward", Reference.AvgPool2dForward(g, x), ty.ToArray(), Tolerance.Kernel, where); }
+            using (var tgx = d.Upload(s, initial))
+            {
+                Op.MaxPool2dBackward(tx, tgy, tgx);
+                Compare.RelativeL2("MaxPool2dBackward", initial.Plus(Reference.MaxPool2dBackward(g, x, gy)), tgx.ToArray(), Tolerance.Kernel, where);
+            }
+            using (var tgx = d.Upload(s, initial))
+            {
+                Op.AvgPool2dBackward(tgy, tgx);
+                Compare.RelativeL2("AvgPool2dBackward", initial.Plus(Reference.AvgPool2dBackward(g, gy)), tgx.ToArray(), Tolerance.Kernel, where);
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Ops;
+using IlgpuStyle.Tensors;
+using IlgpuStyle.Tests.Harness;
+using Xunit;
+
+namespace IlgpuStyle.Tests.Kernels;
+
+public class ElementwiseTests
+{
+    static readonly int[] Lengths = { 1, 7, 1000, 100_003 };
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void EveryOp(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (int n in Lengths)
+        {
+            var s = Shape4.Vector(n);
+            double[] x = r.Floats(n), y = r.Floats(n);
+            string where = $"{accelerator} n={n} {r}";
+            using var tx = d.Upload(s, x); using var ty = d.Upload(s, y);
+
+            void Check(string op, Func<double, double, double> f, Action<Tensor> run, bool startFromY = false)
+            {
+                using var z = startFromY ? d.Upload(s, y) : d.Poisoned(s);
+                run(z);
+                Compare.RelativeL2(op, x.Select((v, i) => f(v, y[i])).ToArray(), z.ToArray(), Tolerance.Kernel, where);
+            }
+            Check("Fill", (_, _) => 0.25, z => Op.Fill(z, 0.25f));
+            Check("Copy", (a, _) => a, z => Op.Copy(z, tx));
+            Check("Scale", (_, b) => (float)(b * 1.5f), z => Op.Scale(z, 1.5f), startFromY: true);
+            Check("Axpy", (a, b) => b + 0.75 * a, z => Op.Axpy(z, 0.75f, tx), startFromY: true);
+            Check("Axpby", (a, b) => 2 * a - 0.5 * b, z => Op.Axpby(z, 2f, tx, -0.5f, ty));
+            Check("Add", (a, b) => a + b, z => Op.Add(z, tx, ty));
+            Check("Multiply", (a, b) => a * b, z => Op.Multiply(z, tx, ty));
+            Check("Minimum", Math.Min, z => Op.Minimum(z, tx, ty));
+            Check("Maximum", Math.Max, z => Op.Maximum(z, tx, ty));
+            Check("Clamp", (_, b) => Math.Clamp(b, -0.3, 0.4), z => Op.Clamp(z, -0.3f, 0.4f), startFromY: true);
+        }
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void Reductions(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (int n in Lengths)
+        {
+            double[] x = r.Floats(n), y = r.Floats(n);
+            string where = $"{accelerator} n={n} {r}";
+            using var tx = d.Upload(Shape4.Vector(n), x); using var ty = d.Upload(Shape4.Vector(n), y);
+            // Sums of signed terms can cancel: compare against the sum of magnitudes.
+            double scale = Reference.NormL1(x) + 1e-30;
+            Assert.True(Math.Abs(Op.Sum(tx) - Reference.Sum(x)) / scale < Tolerance.LongSum, $"Sum {where}: {Op.Sum(tx)} vs {Reference.Sum(x)}");
+            double dotScale = x.Select((v, i) => Math.Abs(v * y[i])).Sum() + 1e-30;
+            Assert.True(Math.Abs(Op.Dot(tx, ty) - Reference.Dot(x, y)) / dotScale < Tolerance.LongSum, $"Dot {where}");
+            Compare.Scalar("NormL1", Reference.NormL1(x), Op.NormL1(tx), Tolerance.LongSum, where);
+            Compare.Scalar("NormL2", Reference.NormL2(x), Op.NormL2(tx), Tolerance.LongSum, where);
+            Compare.Scalar("NormInf", Reference.NormInf(x), Op.NormInf(tx), Tolerance.Kernel, where);
+            Assert.Equal(0, Op.CountNonFinite(tx));
+        }
+        var poisoned = r.Floats(1001).ToFloat();
+        poisoned[3] = float.NaN; poisoned[500] = float.PositiveInfinity; poisoned[1000] = float.NegativeInfinity;
+        using var tp = Tensor.FromArray(d, Shape4.Vector(poisoned.Length), poisoned);
+        Assert.Equal(3, Op.CountNonFinite(tp));
+    }
+}
+
+public class ReluTests
+{
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void ForwardBackwardMask(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var s in new[] { new Shape4(2, 3, 7, 5), new Shape4(1, 1, 1, 1), new Shape4(1, 64, 17, 9) })
+        {
+            double[] x = r.Floats(s.Length), gy = r.Floats(s.Length), initial = r.Floats(s.Length);
+            string where = $"{accelerator} {s} {r}";
+            var y = Reference.ReluForward(x);
+            using var tx = d.Upload(s, x); using var ty = d.Poisoned(s); using var tgy = d.Upload(s, gy);
+            Op.ReluForward(tx, ty);
+            Compare.RelativeL2("ReluForward", y, ty.ToArray(), Tolerance.Kernel, where);
+            using (var tgx = d.Upload(s, initial))
+            {
+                Op.ReluBackward(ty, tgy, tgx);
+                Compare.RelativeL2("ReluBackward", initial.Plus(Reference.ReluBackward(y, gy)), tgx.ToArray(), Tolerance.Kernel, where);
+            }
+            Op.ReluMask(ty, tgy);
+            Compare.RelativeL2("ReluMask", Reference.ReluBackward(y, gy), tgy.ToArray(), Tolerance.Kernel, where);
+        }
+    }
+}
+
+public class LossTests
+{
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void ContentStyleAndTotalVariation(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var s in new[] { new Shape4(1, 3, 7, 5), new Shape4(1, 1, 1, 1), new Shape4(2, 8, 16, 13) })
+        {
+            double[] x = r.Floats(s.Length), p = r.Floats(s.Length), initial = r.Floats(s.Length);
+            string where = $"{accelerator} {s} {r}";
+            using var tx = d.Upload(s, x); using var tp = d.Upload(s, p);
+            const float w = 0.7f, denom = 0.01f;
+
+            Op.SquaredDifferenceSumInto(tx, tp, 0, 0.5f * w);
+            Op.SquaredDifferenceSumInto(tx, tp, 1, w * denom);
+            Op.TotalVariationInto(tx, 2, w);
+            var values = Op.ReadScalars(d, 3);
+            Compare.Scalar("ContentLoss", Reference.ContentLoss(x, p, w), values[0], Tolerance.LongSum, where);
+            Compare.Scalar("StyleLoss", Reference.StyleLoss(x, p, w, denom), values[1], Tolerance.LongSum, where);
+            Compare.Scalar("TotalVariation", Reference.TotalVariation(x, s.H, s.W, w), values[2], Tolerance.LongSum, where);
+
+            using (var g = d.Upload(s, initial))
+            {
+                Op.SquaredDifferenceBackward(tx, tp, w, g);
+                Compare.RelativeL2("ContentLossBackward", initial.Plus(Reference.ContentLossBackward(x, p, w)), g.ToArray(), Tolerance.Kernel, where);
+            }
+            using (var g = d.Upload(s, initial))
+            {
+                Op.SquaredDifferenceBackward(tx, tp, 2 * w * denom, g);
+                Compare.RelativeL2("StyleLossBackward", initial.Plus(Reference.StyleLossBackward(x, p, w, denom)), g.ToArray(), Tolerance.Kernel, where);
+            }
+            using (var g = d.Upload(s, initial))
+            {
+                Op.TotalVariationBackward(tx, w, g);
+                Compare.RelativeL2("TotalVariationBackward", initial.Plus(Reference.TotalVariationBackward(x, s.H, s.W, w)), g.ToArray(), Tolerance.Kernel, where);
+            }
+        }
+    }
+}
