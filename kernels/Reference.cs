@@ -221,6 +221,20 @@ public static class Reference
     public static double NormL2(double[] x) => Math.Sqrt(Dot(x, x));
     public static double NormInf(double[] x) => x.Max(Math.Abs);
 
+    // ------------------------------------------------------------------ optimizers
+
+    /// <summary>One Adam step in place on x, m, v (step counts from 1).</summary>
+    public static void AdamStep(double[] x, double[] g, double[] m, double[] v, double lr, double beta1, double beta2, double eps, int step)
+    {
+        double c1 = 1 - Math.Pow(beta1, step), c2 = 1 - Math.Pow(beta2, step);
+        for (int i = 0; i < x.Length; i++)
+        {
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+            x[i] -= lr * (m[i] / c1) / (Math.Sqrt(v[i] / c2) + eps);
+        }
+    }
+
     // ------------------------------------------------------------------ gradient checking
 
     /// <summary>Central differences: dF/dx_i ≈ (F(x + h·e_i) − F(x − h·e_i)) / 2h, for the given indices.</summary>

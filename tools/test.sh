@@ -25,7 +25,7 @@ if [ "$opencl" = 1 ]; then
 fi
 
 status=0
-dotnet test IlgpuStyle.sln -c Release "${build[@]}" --results-directory "$results" \
+dotnet test IlgpuStyle.sln -c Release "${build[@]}" --blame --results-directory "$results" \
   --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" "${extra[@]}" || status=$?
 
 trx="$results/results.trx"

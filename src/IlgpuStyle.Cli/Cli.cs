@@ -1,5 +1,9 @@
 using System.CommandLine;
+using IlgpuStyle.Autodiff;
 using IlgpuStyle.Devices;
+using IlgpuStyle.Imaging;
+using IlgpuStyle.Model;
+using IlgpuStyle.Transfer;
 using Spectre.Console;
 
 namespace IlgpuStyle.Cli;
@@ -9,37 +13,150 @@ public static partial class Cli
 {
     public static int Run(string[] args)
     {
-        var root = new RootCommand("IlgpuStyle: neural style transfer on hand-written ILGPU kernels (CUDA, OpenCL, CPU).");
+        if (args.Length == 0) return Guard(Demo);
+        var root = new RootCommand("IlgpuStyle: neural style transfer (Gatys et al.) on hand-written ILGPU kernels (CUDA, OpenCL, CPU).\n" +
+                                   "With no arguments at all, runs a demo on the bundled images and writes ./out/demo.png.");
+        var transferOptions = new TransferOptions();
+        transferOptions.AddTo(root);
+        root.SetAction(parse => Guard(() => RunTransfer(transferOptions.Read(parse), transferOptions.DeviceSpec(parse), transferOptions.PrintEvery(parse))));
+
+        var transfer = new Command("transfer", "Style transfer (the default when only options are given).");
+        var transferOptions2 = new TransferOptions();
+        transferOptions2.AddTo(transfer);
+        transfer.SetAction(parse => Guard(() => RunTransfer(transferOptions2.Read(parse), transferOptions2.DeviceSpec(parse), transferOptions2.PrintEvery(parse))));
+        root.Subcommands.Add(transfer);
         root.Subcommands.Add(DevicesCommand());
+        root.Subcommands.Add(ExplainCommand());
+        root.Subcommands.Add(BenchCommand());
+        root.Subcommands.Add(ProfileCommand());
         return Guard(() => root.Parse(args).Invoke());
     }
 
     static Command DevicesCommand()
     {
-        var command = new Command("devices", "List every device found: kind, name, memory, warp/SIMD width, usable or not and why.");
-        command.SetAction(_ =>
+        var onlyDefault = new Option<bool>("--default") { Description = "Print only the id of the device chosen by default (cuda:0, opencl:0 or cpu:0)" };
+        var command = new Command("devices", "List every device found: kind, name, memory, warp/SIMD width, usable or not and why.") { onlyDefault };
+        command.SetAction(parse => Guard(() =>
         {
             using var catalog = new DeviceCatalog();
+            if (parse.GetValue(onlyDefault)) { Console.WriteLine(catalog.Default.Id); return 0; }
             var table = new Table().AddColumns("id", "kind", "name", "memory", "warp", "usable");
             var chosen = catalog.Default;
             foreach (var d in catalog.Devices)
                 table.AddRow(Markup.Escape(d.Id + (d == chosen ? " *" : "")), d.Kind.ToString(), Markup.Escape(d.Name),
-                    $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize.ToString(),
+                    $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize > 0 ? d.WarpSize.ToString() : "-",
                     d.Usable ? "yes" : Markup.Escape("no: " + d.WhyNotUsable));
             AnsiConsole.Write(table);
             AnsiConsole.WriteLine($"default (*): {chosen.Id} {chosen.Name}");
             return 0;
-        });
+        }));
         return command;
+    }
+
+    static Command ExplainCommand()
+    {
+        var size = new Option<int>("--image-size") { Description = "Side of the square image", DefaultValueFactory = _ => 64 };
+        var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
+        var pooling = new Option<string>("--pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
+        var command = new Command("explain", "Print the tape of one style-transfer iteration: forward ops with shapes, FLOPs and bytes, then the backward order with each local derivative.")
+            { size, device, pooling };
+        command.SetAction(parse => Guard(() =>
+        {
+            int n = parse.GetValue(size);
+            if (n < 16) throw new ArgumentException($"--image-size must be at least 16, got {n}");
+            using var catalog = new DeviceCatalog();
+            using var d = catalog.Open(parse.GetValue(device));
+            var o = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), Pooling = ParsePooling(parse.GetValue(pooling)!) };
+            using var vgg = new Vgg19(d, Vgg19Weights.Random(1), o.Pooling, "conv5_1");
+            using var x = new Tensors.Tensor(d, new Tensors.Shape4(1, 3, n, n), "image");
+            using var content = new Tensors.Tensor(d, x.Shape, "content");
+            using var style = new Tensors.Tensor(d, x.Shape, "style");
+            Ops.Op.Fill(x, 0f); Ops.Op.Fill(content, 1f); Ops.Op.Fill(style, -1f);
+            using var objective = new StyleObjective(vgg, x, content, new[] { (style, 1.0) }, o);
+            objective.Forward();
+            Console.WriteLine($"One style-transfer iteration at {n}×{n} on {d}: content {string.Join(",", o.ContentLayers)}, style {string.Join(",", o.StyleLayers)}, {o.Pooling} pooling.");
+            Console.WriteLine();
+            Console.Write(objective.Tape.Describe());
+            return 0;
+        }));
+        return command;
+    }
+
+    internal static Pooling ParsePooling(string s) => s.ToLowerInvariant() switch
+    {
+        "max" => Pooling.Max,
+        "avg" or "average" => Pooling.Average,
+        _ => throw new ArgumentException($"--pooling must be max or avg, got '{s}'"),
+    };
+
+    /// <summary>The bundled images, about as long as the device allows.</summary>
+    static int Demo()
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "demo");
+        using var catalog = new DeviceCatalog();
+        var info = catalog.Default;
+        bool slow = info.Kind == DeviceKind.Cpu;
+        var options = new StyleTransferOptions
+        {
+            ContentPath = Path.Combine(dir, "chelsea.png"),
+            StylePaths = new[] { Path.Combine(dir, "brush_strokes.png") },
+            OutputPath = Path.Combine("out", "demo.png"),
+            // Sized to finish in a few minutes: PoCL on 2 cores does 192×128 × 60 iterations in about 3 minutes.
+            ImageSize = slow ? 128 : info.IsGpu ? 384 : 192,
+            Iterations = slow ? 30 : info.IsGpu ? 300 : 60,
+            LogPath = Path.Combine("out", "demo.csv"),
+        };
+        AnsiConsole.MarkupLine($"[bold]IlgpuStyle demo[/]: {Markup.Escape(Path.GetFileName(options.ContentPath))} in the style of " +
+                               $"{Markup.Escape(Path.GetFileName(options.StylePaths[0]))}, {options.ImageSize} px, {options.Iterations} L-BFGS iterations.");
+        return RunTransfer(options, info.Id, 10, catalog);
+    }
+
+    static int RunTransfer(StyleTransferOptions options, string? deviceSpec, int printEvery, DeviceCatalog? catalog = null)
+    {
+        options.Validate();
+        bool ownCatalog = catalog is null;
+        catalog ??= new DeviceCatalog();
+        try
+        {
+            using var device = catalog.Open(deviceSpec);
+            if (device.Info.Kind == DeviceKind.Cpu)
+                Console.Error.WriteLine("ilgpustyle: running on ILGPU's CPU accelerator, which is slow. For speed use a GPU, or PoCL 5+ " +
+                                        "(Debian 13: apt install pocl-opencl-icd ocl-icd-opencl-dev; or tools/pocl-root.sh).");
+            AnsiConsole.MarkupLine($"device: {Markup.Escape(device.ToString())}");
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (cancel.IsCancellationRequested) return;   // a second Ctrl-C ends the process
+                e.Cancel = true;
+                cancel.Cancel();
+                Console.Error.WriteLine("ilgpustyle: stopping after this iteration and writing the current image (Ctrl-C again to abort)");
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var result = ProgressView.Run(listener => StyleTransfer.Run(options, device, listener, cancel.Token), options, printEvery);
+                AnsiConsole.MarkupLine($"{(result.Cancelled ? "[yellow]stopped[/]" : "[green]done[/]")}: {result.Iterations} iterations " +
+                                       $"({result.Evaluations} evaluations) in {result.Elapsed.TotalSeconds:F1} s, " +
+                                       $"first iteration after {result.TimeToFirstIteration.TotalSeconds:F1} s, final loss {result.FinalLoss:G5}");
+                if (result.RandomWeights)
+                    AnsiConsole.MarkupLine($"[yellow]made with {Markup.Escape(result.WeightsSource)}[/]");
+                foreach (var f in result.WrittenFiles)
+                    AnsiConsole.MarkupLine($"wrote {Markup.Escape(f)}");
+                return result.Cancelled ? 130 : 0;
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+        }
+        finally { if (ownCatalog) catalog.Dispose(); }
     }
 
     /// <summary>Expected failures become one line on stderr and exit code 1; never a stack trace.</summary>
     internal static int Guard(Func<int> body)
     {
         try { return body(); }
-        catch (Exception e) when (UserError.Describe(e) is { } line)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"ilgpustyle: {line}");
+            Console.Error.WriteLine($"ilgpustyle: {UserError.Describe(e)}");
+            if (Environment.GetEnvironmentVariable("ILGPUSTYLE_DEBUG") == "1") Console.Error.WriteLine(e);
             return 1;
         }
     }
@@ -47,10 +164,12 @@ public static partial class Cli
 
 static class UserError
 {
-    public static string? Describe(Exception e) => e switch
+    public static string Describe(Exception e) => e switch
     {
-        DeviceSelectionException => e.Message,
+        DeviceSelectionException or WeightsFileException or ImageFileException or NonFiniteLossException => e.Message,
         ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException => e.Message,
-        _ => $"unexpected {e.GetType().Name}: {e.Message}",
+        ILGPU.Runtime.AcceleratorException or OutOfMemoryException =>
+            $"the device ran out of memory or failed ({e.Message.Split('\n')[0]}); try a smaller --image-size or --scales",
+        _ => $"unexpected {e.GetType().Name}: {e.Message.Split('\n')[0]} (ILGPUSTYLE_DEBUG=1 shows details)",
     };
 }

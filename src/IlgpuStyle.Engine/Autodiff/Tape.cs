@@ -55,6 +55,7 @@ public sealed class Tape : IDisposable
 
     void Record(string op, string label, Tensor[] inputs, Tensor? output, long flops, long bytes, string derivative, Action backward)
     {
+        inputs[0].Device.Scope = "";
         if (output is not null && inputs.Any(NeedsGradient)) requiresGradient.Add(output);
         nodes.Add(new TapeNode(op, label, inputs, output, flops, bytes, derivative, backward));
     }
@@ -69,7 +70,12 @@ public sealed class Tape : IDisposable
             Op.Fill(g, 0f);
         for (int i = nodes.Count - 1; i >= 0; i--)
             if (nodes[i].Inputs.Any(NeedsGradient))
+            {
+                var device = nodes[i].Inputs[0].Device;
+                device.Scope = nodes[i].Label + " backward";
                 nodes[i].Backward();
+                device.Scope = "";
+            }
     }
 
     // ================================================================== ops
@@ -77,6 +83,7 @@ public sealed class Tape : IDisposable
     /// <summary>y = conv(x, w) + b, then ReLU if asked (kernels/Conv2d.cs, kernels/Relu.cs).</summary>
     public void Conv2d(string label, Tensor x, Tensor w, Tensor b, Tensor y, int stride, int pad, bool relu, KernelVariant? variant = null)
     {
+        x.Device.Scope = label;
         Op.Conv2dForward(x, w, b, y, stride, pad, relu, variant);
         var g = Op.ConvGeometry("Conv2d", x.Shape, w.Shape, stride, pad);
         Record(relu ? "conv2d+relu" : "conv2d", label, new[] { x, w, b }, y, g.ForwardFlops,
@@ -94,6 +101,7 @@ public sealed class Tape : IDisposable
 
     public void Relu(string label, Tensor x, Tensor y)
     {
+        x.Device.Scope = label;
         Op.ReluForward(x, y);
         Record("relu", label, new[] { x }, y, x.Length, 2 * x.Length * sizeof(float), "dx += dy·[y>0]",
             () => Op.ReluBackward(y, Gradient(y), Gradient(x)));
@@ -101,6 +109,7 @@ public sealed class Tape : IDisposable
 
     public void MaxPool2d(string label, Tensor x, Tensor y)
     {
+        x.Device.Scope = label;
         Op.MaxPool2dForward(x, y);
         Record("maxpool2d", label, new[] { x }, y, 3 * y.Length, (x.Length + y.Length) * sizeof(float),
             "dx[argmax of window] += dy", () => Op.MaxPool2dBackward(x, Gradient(y), Gradient(x)));
@@ -108,6 +117,7 @@ public sealed class Tape : IDisposable
 
     public void AvgPool2d(string label, Tensor x, Tensor y)
     {
+        x.Device.Scope = label;
         Op.AvgPool2dForward(x, y);
         Record("avgpool2d", label, new[] { x }, y, 4 * y.Length, (x.Length + y.Length) * sizeof(float),
             "dx[window] += dy/4", () => Op.AvgPool2dBackward(Gradient(y), Gradient(x)));
@@ -116,6 +126,7 @@ public sealed class Tape : IDisposable
     /// <summary>G = scale·F·Fᵀ (kernels/Gram.cs).</summary>
     public void Gram(string label, Tensor f, Tensor gram, float scale, KernelVariant? variant = null)
     {
+        f.Device.Scope = label;
         Op.GramForward(f, gram, scale, variant);
         var s = f.Shape;
         Record("gram", label, new[] { f }, gram, 2L * s.N * s.C * s.C * s.H * s.W, (f.Length + gram.Length) * sizeof(float),
@@ -125,6 +136,7 @@ public sealed class Tape : IDisposable
     /// <summary>scalars[slot] = weight·½Σ(F − P)² (kernels/Losses.cs). P is a constant target.</summary>
     public void ContentLoss(string label, Tensor f, Tensor target, float weight, int slot)
     {
+        f.Device.Scope = label;
         Op.SquaredDifferenceSumInto(f, target, slot, 0.5f * weight);
         Record("content_loss", label, new[] { f }, null, 3 * f.Length, 2 * f.Length * sizeof(float),
             "dF += w·(F − P)", () => Op.SquaredDifferenceBackward(f, target, weight, Gradient(f)));
@@ -133,6 +145,7 @@ public sealed class Tape : IDisposable
     /// <summary>scalars[slot] = weight·d·Σ(G − A)². A is a constant target.</summary>
     public void StyleLoss(string label, Tensor gram, Tensor target, float weight, float d, int slot)
     {
+        gram.Device.Scope = label;
         Op.SquaredDifferenceSumInto(gram, target, slot, weight * d);
         Record("style_loss", label, new[] { gram }, null, 3 * gram.Length, 2 * gram.Length * sizeof(float),
             "dG += 2·w·d·(G − A)", () => Op.SquaredDifferenceBackward(gram, target, 2f * weight * d, Gradient(gram)));
@@ -141,6 +154,7 @@ public sealed class Tape : IDisposable
     /// <summary>scalars[slot] = weight·TV(x).</summary>
     public void TotalVariation(string label, Tensor x, float weight, int slot)
     {
+        x.Device.Scope = label;
         Op.TotalVariationInto(x, slot, weight);
         Record("tv_loss", label, new[] { x }, null, 8 * x.Length, x.Length * sizeof(float),
             "dx += 2w·(4-neighbour differences)", () => Op.TotalVariationBackward(x, weight, Gradient(x)));

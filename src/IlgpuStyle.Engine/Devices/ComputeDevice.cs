@@ -13,6 +13,9 @@ public enum KernelVariant
     Blocked,
     /// <summary>Shared-memory tiles per group, 4×4 outputs per thread (implicit GEMM).</summary>
     Tiled,
+    /// <summary>Convolution only: stride-1 direct convolution on a zero-padded input, 16 output channels per thread.
+    /// Other convolutions (stride 2) and the Gram matrix fall back to Tiled.</summary>
+    Direct,
 }
 
 /// <summary>Receives every kernel launch; the profiler implements it.</summary>
@@ -31,6 +34,7 @@ public sealed class ComputeDevice : IDisposable
     readonly ConcurrentDictionary<System.Reflection.MethodInfo, Delegate> kernels = new();
     MemoryBuffer1D<float, Stride1D.Dense>? reductionPartials;
     MemoryBuffer1D<float, Stride1D.Dense>? scalars;
+    readonly MemoryBuffer1D<float, Stride1D.Dense>?[] scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[4];
 
     public DeviceInfo Info { get; }
     public Accelerator Accelerator { get; }
@@ -46,6 +50,9 @@ public sealed class ComputeDevice : IDisposable
     public int StrideThreads { get; }
 
     public ILaunchObserver? Observer { get; set; }
+
+    /// <summary>What is being computed (a VGG19 layer, set by the tape), for the profiler's per-layer table.</summary>
+    public string Scope { get; set; } = "";
 
     public long AllocatedBytes { get; private set; }
     public long PeakAllocatedBytes { get; private set; }
@@ -63,8 +70,10 @@ public sealed class ComputeDevice : IDisposable
         StrideThreads = cpuAccelerator ? 64 * Environment.ProcessorCount
             : info.IsGpu ? Math.Max(1024, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor)
             : 4096;
-        ConvVariant = cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Tiled;
-        GramVariant = ConvVariant;
+        // Measured with `ilgpustyle bench` (docs/performance.md): the direct convolution is the
+        // fastest on PoCL and ILGPU's CPU accelerator; GPUs take the shared-memory tiles.
+        ConvVariant = info.IsGpu ? KernelVariant.Tiled : KernelVariant.Direct;
+        GramVariant = cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Tiled;
     }
 
     public string Name => Info.Name;
@@ -86,6 +95,45 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>A few device-resident scalars (loss values) read back together.</summary>
     internal MemoryBuffer1D<float, Stride1D.Dense> Scalars => scalars ??= Accelerator.Allocate1D<float>(64);
 
+    /// <summary>
+    /// Reusable scratch memory (slot 0: padded input, slot 1: transposed weights). Grows to the
+    /// largest size asked for, once; later calls of the same or smaller size allocate nothing.
+    /// </summary>
+    internal ArrayView<float> Scratch(int slot, long length)
+    {
+        var buffer = scratch[slot];
+        if (buffer is null || buffer.Length < length)
+        {
+            if (buffer is not null) { Release(buffer.Length); buffer.Dispose(); }
+            buffer = scratch[slot] = Allocate(length);
+        }
+        return buffer.View.SubView(0, length);
+    }
+
+    readonly Dictionary<(object Source, int Form), MemoryBuffer1D<float, Stride1D.Dense>> derived = new();
+
+    /// <summary>A layout derived from a frozen tensor, computed by `fill` on first use and kept until the tensor is disposed.</summary>
+    internal ArrayView<float> Derived(object source, int form, long length, Action<ArrayView<float>> fill)
+    {
+        if (!derived.TryGetValue((source, form), out var buffer))
+        {
+            buffer = Allocate(length);
+            fill(buffer.View);
+            derived[(source, form)] = buffer;
+        }
+        return buffer.View.SubView(0, length);
+    }
+
+    internal void ForgetDerived(object source)
+    {
+        foreach (var key in derived.Keys.Where(k => ReferenceEquals(k.Source, source)).ToList())
+        {
+            Release(derived[key].Length);
+            derived[key].Dispose();
+            derived.Remove(key);
+        }
+    }
+
     internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
     {
         long bytes = length * sizeof(float);
@@ -106,6 +154,8 @@ public sealed class ComputeDevice : IDisposable
     public void Dispose()
     {
         reductionPartials?.Dispose();
+        foreach (var b in scratch) b?.Dispose();
+        foreach (var b in derived.Values) b.Dispose();
         scalars?.Dispose();
         Accelerator.Dispose();
     }

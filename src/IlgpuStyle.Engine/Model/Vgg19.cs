@@ -35,11 +35,15 @@ public sealed class Vgg19Activations : IDisposable
             {
                 shape = Op.PoolOutputShape(shape);
                 if (shape.H == 0 || shape.W == 0)
-                    throw new ArgumentException($"an image of {input.H}×{input.W} is too small for VGG19 down to {Deepest}: {layer} would be empty (need at least {1 << (Vgg19Layers.IndexOf(Deepest) / 4 + 1)} pixels per side)");
+                    throw new ArgumentException($"an image of {input.W}×{input.H} is too small for VGG19 down to {Deepest}: {layer} would be empty (need at least {MinimumSide(Deepest)} pixels on the shorter side)");
             }
             outputs[layer] = new Tensor(device, shape, layer);
         }
     }
+
+    /// <summary>Smallest image side that keeps every layer down to `deepest` non-empty: 2^(poolings before it).</summary>
+    public static int MinimumSide(string deepest) =>
+        1 << Vgg19Layers.Order.Take(Vgg19Layers.IndexOf(deepest) + 1).Count(l => l.StartsWith("pool"));
 
     public Tensor this[string layer] => outputs.TryGetValue(Vgg19Layers.Canonical(layer), out var t)
         ? t : throw new ArgumentException($"layer {layer} is deeper than {Deepest}, where this forward pass stops");
@@ -79,6 +83,7 @@ public sealed class Vgg19 : IDisposable
         {
             var w = Tensor.FromArray(device, new Shape4(spec.OutChannels, spec.InChannels, 3, 3), weights.Kernels[spec.Name], spec.Name + ".w");
             var b = Tensor.FromArray(device, Shape4.Vector(spec.OutChannels), weights.Biases[spec.Name], spec.Name + ".b");
+            w.Freeze(); b.Freeze();
             parameters[spec.Name] = (w, b);
         }
     }

@@ -26,7 +26,49 @@ public static partial class Op
 
     public static Shape4 ConvOutputShape(Conv2dGeometry g) => new(g.N, g.OutC, g.OutH, g.OutW);
 
-    static KernelVariant Pick(KernelVariant? variant, KernelVariant deviceDefault) => variant ?? deviceDefault;
+    /// <summary>The variant to run: the one asked for (or the device's), with Direct falling back to Tiled where it does not apply.</summary>
+    static KernelVariant Pick(KernelVariant? variant, KernelVariant deviceDefault, Conv2dGeometry g)
+    {
+        var v = variant ?? deviceDefault;
+        return v == KernelVariant.Direct && !(g.Stride == 1 && g.Pad <= g.KH - 1 && g.Pad <= g.KW - 1) ? KernelVariant.Tiled : v;
+    }
+
+    /// <summary>Pads `x` into scratch slot 0 and transposes `w` into slot 1, then runs the direct kernel (kernels/Conv2dDirect.cs).</summary>
+    static void LaunchDirect(ComputeDevice d, string name, Tensor x, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
+        bool forInputGradient, ArrayView<float> bias, ArrayView<float> y, int flags, long flops, long bytes)
+    {
+        var s = x.Shape;
+        int ph = s.H + 2 * padH, pw = s.W + 2 * padW;
+        int outCPadded = (outC + Conv2dDirect.ChannelBlock - 1) / Conv2dDirect.ChannelBlock * Conv2dDirect.ChannelBlock;
+        var xp = d.Scratch(0, (long)s.N * s.C * ph * pw);
+        long wtLength = (long)inC * kh * kw * outCPadded;
+        var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>>(Conv2dDirect.Pad));
+        var transpose = d.Kernel(Conv2dDirect.TransposeWeights, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, int, int,
+            ArrayView<float>, ArrayView<float>>(Conv2dDirect.TransposeWeights));
+        // Groups of 32 pixels: PoCL vectorizes across them (measured best; docs/performance.md).
+        var direct = d.Kernel(Conv2dDirect.Forward, a => a.LoadImplicitlyGroupedStreamKernel<Index2D, DirectConvGeometry, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward, Math.Min(32, a.MaxNumThreadsPerGroup)));
+        int threads = d.StrideThreadsFor(xp.Length);
+        using (d.Launch("conv2d_pad", 0, (x.Length + xp.Length) * sizeof(float))) pad1(threads, threads, s.H, s.W, padH, padW, x.View, xp);
+        void Transpose(ArrayView<float> wt)
+        {
+            int n = d.StrideThreadsFor(wt.Length);
+            using (d.Launch("conv2d_transpose_weights", 0, (w.Length + wt.Length) * sizeof(float)))
+                transpose(n, n, inC, outC, outCPadded, kh, kw, forInputGradient ? 1 : 0, w.View, wt);
+        }
+        // Frozen weights (VGG19 during a transfer) are transposed once and kept; others every call.
+        ArrayView<float> wt;
+        if (w.Frozen) wt = d.Derived(w, forInputGradient ? 1 : 0, wtLength, Transpose);
+        else { wt = d.Scratch(1, wtLength); Transpose(wt); }
+        var g = new DirectConvGeometry
+        {
+            N = s.N, InC = s.C, PaddedH = ph, PaddedW = pw, OutC = outC, OutCPadded = outCPadded,
+            OutH = ph - kh + 1, OutW = pw - kw + 1, KH = kh, KW = kw,
+        };
+        if (g.OutPixels > 0)
+            using (d.Launch(name, flops, bytes))
+                direct(new Index2D(g.OutPixels, s.N * outCPadded / Conv2dDirect.ChannelBlock), g, xp, wt, bias, y, flags);
+    }
 
     /// <summary>y = conv(x, w) + b, then ReLU if asked. y is overwritten.</summary>
     public static void Conv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, int stride, int pad, bool relu,
@@ -39,7 +81,14 @@ public static partial class Op
         Check.SameDevice(op, x, w); Check.SameDevice(op, x, bias); Check.SameDevice(op, x, y);
         var d = x.Device;
         long bytes = (x.Length + w.Length + y.Length) * sizeof(float);
-        var v = Pick(variant, d.ConvVariant);
+        var v = Pick(variant, d.ConvVariant, g);
+        if (v == KernelVariant.Direct)
+        {
+            if (y.Length > 0)
+                LaunchDirect(d, "conv2d_fwd_direct", x, pad, pad, w, g.InC, g.OutC, g.KH, g.KW, false, bias.View, y.View,
+                    Conv2dDirect.UseBias | (relu ? Conv2dDirect.Relu : 0), g.ForwardFlops, bytes);
+            return;
+        }
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Conv2d.ForwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
@@ -65,7 +114,15 @@ public static partial class Op
         Check.SameDevice(op, w, gradOut); Check.SameDevice(op, w, gradIn);
         var d = w.Device;
         long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
-        var v = Pick(variant, d.ConvVariant);
+        var v = Pick(variant, d.ConvVariant, g);
+        if (v == KernelVariant.Direct)
+        {
+            // dx = stride-1 convolution of dy (padded by K−1−P) with the flipped, transposed filters.
+            if (gradIn.Length > 0)
+                LaunchDirect(d, "conv2d_bwd_input_direct", gradOut, g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, true,
+                    w.View, gradIn.View, Conv2dDirect.Accumulate, g.ForwardFlops, bytes);
+            return;
+        }
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Conv2d.BackwardInputNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
@@ -91,7 +148,8 @@ public static partial class Op
         Check.SameDevice(op, x, gradOut); Check.SameDevice(op, x, gradW);
         var d = x.Device;
         long bytes = (x.Length + gradOut.Length + 2 * gradW.Length) * sizeof(float);
-        var v = Pick(variant, d.ConvVariant);
+        var v = Pick(variant, d.ConvVariant, g);
+        if (v == KernelVariant.Direct) v = KernelVariant.Tiled;   // weight gradients: GEMM (only tests and learners need them)
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Conv2d.BackwardWeightsNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,

@@ -83,4 +83,16 @@ public static partial class Op
         int threads = d.StrideThreadsFor(y.Length);
         using (d.Launch("clamp", 2 * y.Length, Bytes(y.Length, 2))) k(threads, threads, y.View, lo, hi);
     }
+
+    /// <summary>One Adam step (kernels/Adam.cs) on x with gradient g and moments m, v; step counts from 1.</summary>
+    public static void AdamStep(Tensor x, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps, int step)
+    {
+        Check.SameShape("AdamStep", x, g); Check.SameShape("AdamStep", x, m); Check.SameShape("AdamStep", x, v);
+        var d = x.Device;
+        var k = d.Kernel(IlgpuStyle.Kernels.Adam.Step, acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, float, float, float, float, float, float>(IlgpuStyle.Kernels.Adam.Step));
+        int threads = d.StrideThreadsFor(x.Length);
+        float c1 = 1f - MathF.Pow(beta1, step), c2 = 1f - MathF.Pow(beta2, step);
+        using (d.Launch("adam_step", 10 * x.Length, Bytes(x.Length, 7))) k(threads, threads, x.View, g.View, m.View, v.View, lr, beta1, beta2, eps, c1, c2);
+    }
 }

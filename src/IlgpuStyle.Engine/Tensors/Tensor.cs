@@ -45,11 +45,21 @@ public sealed class Tensor : IDisposable
 
     public long Length => Shape.Length;
 
+    /// <summary>
+    /// Promises that the contents no longer change (VGG19's weights during a transfer), so ops may
+    /// cache layouts derived from it (the direct convolution's transposed filters). Writing to a
+    /// frozen tensor through <see cref="CopyFrom(ReadOnlySpan{float})"/> throws.
+    /// </summary>
+    public bool Frozen { get; private set; }
+
+    public void Freeze() => Frozen = true;
+
     /// <summary>The device memory, for kernels.</summary>
     public ArrayView<float> View => buffer.View.SubView(0, Shape.Length);
 
     public void CopyFrom(ReadOnlySpan<float> data)
     {
+        if (Frozen) throw new InvalidOperationException($"Tensor '{Name}' is frozen");
         if (data.Length != Length)
             throw new ArgumentException($"Tensor '{Name}': {data.Length} values do not fill shape {Shape} ({Length} values)");
         if (Length > 0) View.CopyFromCPU(data);
@@ -75,6 +85,7 @@ public sealed class Tensor : IDisposable
     {
         if (disposed) return;
         disposed = true;
+        Device.ForgetDerived(this);
         buffer.Dispose();
         Device.Release(Shape.Length);
     }

@@ -1,0 +1,124 @@
+// Direct convolution, stride 1, register-blocked over output channels: the fast path for VGG19's
+// 3×3 / stride 1 / pad 1 layers on CPUs (PoCL) and GPUs alike.
+//
+// Three steps per call (see the engine's Op.Conv2dForward / Op.Conv2dBackwardInput):
+//   1. Pad:        xp[n,c,py,px] = x[n,c,py−P,px−P] inside, 0 on a border P wide. No bounds checks later.
+//   2. Transpose:  wt[ci,ky,kx,k] = w[k,ci,ky,kx], with k padded with zeros to a multiple of 16, so
+//                  the 16 weights a thread needs per tap are contiguous (and uniform across threads).
+//   3. Direct:     thread (p, n, k0) computes y[n, k0..k0+15, oy, ox] (p = oy·Wo + ox) as
+//                  y[n,k,oy,ox] = b[k] + Σ_{ci,ky,kx} wt[ci,ky,kx,k] · xp[n, ci, oy+ky, ox+kx]
+//                  16 accumulators in registers: one input load feeds 16 multiply-adds.
+//
+// The input gradient of a stride-1 convolution is itself a stride-1 convolution: with P' = K−1−P,
+//   dx[n,ci,iy,ix] = Σ_{co,ky,kx} w[co,ci,K−1−ky,K−1−kx] · dyp[n, co, iy+ky, ix+kx]
+// so step 2 has a second form (flip the taps, swap in and out) and step 3 is reused as is,
+// accumulating into dx.
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+
+namespace IlgpuStyle.Kernels;
+
+/// <summary>Sizes of one direct convolution over an already padded input.</summary>
+public struct DirectConvGeometry
+{
+    public int N, InC, PaddedH, PaddedW, OutC, OutCPadded, OutH, OutW, KH, KW;
+    public readonly int OutPixels => OutH * OutW;
+}
+
+/// <summary>Sixteen accumulators (one per output channel of a block).</summary>
+public struct Accumulator16
+{
+    public float A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15;
+
+    /// <summary>a_j += x · w[offset + j], j &lt; 16.</summary>
+    public void Fma(float x, ArrayView<float> w, int offset)
+    {
+        A0 += x * w[offset]; A1 += x * w[offset + 1]; A2 += x * w[offset + 2]; A3 += x * w[offset + 3];
+        A4 += x * w[offset + 4]; A5 += x * w[offset + 5]; A6 += x * w[offset + 6]; A7 += x * w[offset + 7];
+        A8 += x * w[offset + 8]; A9 += x * w[offset + 9]; A10 += x * w[offset + 10]; A11 += x * w[offset + 11];
+        A12 += x * w[offset + 12]; A13 += x * w[offset + 13]; A14 += x * w[offset + 14]; A15 += x * w[offset + 15];
+    }
+
+    public readonly float Get(int j) => j switch
+    {
+        0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, 6 => A6, 7 => A7,
+        8 => A8, 9 => A9, 10 => A10, 11 => A11, 12 => A12, 13 => A13, 14 => A14, _ => A15,
+    };
+}
+
+public static class Conv2dDirect
+{
+    public const int ChannelBlock = 16;
+
+    /// <summary>Flags of <see cref="Forward"/>.</summary>
+    public const int Relu = 1, Accumulate = 2, UseBias = 4;
+
+    /// <summary>xp = x with a zero border, padH rows above and below, padW columns left and right (grid-stride over xp).</summary>
+    [KernelName("conv2d_pad")]
+    public static void Pad(Index1D t, int stride, int h, int w, int padH, int padW, ArrayView<float> x, ArrayView<float> xp)
+    {
+        int ph = h + 2 * padH, pw = w + 2 * padW;
+        for (int i = t; i < xp.Length; i += stride)
+        {
+            int px = i % pw, py = i / pw % ph, plane = i / (pw * ph);
+            int sx = px - padW, sy = py - padH;
+            xp[i] = sx >= 0 && sx < w && sy >= 0 && sy < h ? x[(plane * h + sy) * w + sx] : 0f;
+        }
+    }
+
+    /// <summary>
+    /// wt[ci,ky,kx,k] for a convolution from `inC` to `outC` channels (k &lt; outCPadded, zero past outC).
+    /// forInputGradient = 0: wt[ci,ky,kx,k] = w[k,ci,ky,kx]            (w is (outC, inC, KH, KW))
+    /// forInputGradient = 1: wt[co,ky,kx,ci] = w[co,ci,KH−1−ky,KW−1−kx] (w is (inC, outC, KH, KW) of the forward conv)
+    /// </summary>
+    [KernelName("conv2d_transpose_weights")]
+    public static void TransposeWeights(Index1D t, int stride, int inC, int outC, int outCPadded, int kh, int kw,
+        int forInputGradient, ArrayView<float> w, ArrayView<float> wt)
+    {
+        for (int i = t; i < wt.Length; i += stride)
+        {
+            int k = i % outCPadded, tap = i / outCPadded;
+            int kx = tap % kw, ky = tap / kw % kh, ci = tap / (kw * kh);
+            float v = 0f;
+            if (k < outC)
+                v = forInputGradient == 0
+                    ? w[((k * inC + ci) * kh + ky) * kw + kx]
+                    : w[((ci * outC + k) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)];
+            wt[i] = v;
+        }
+    }
+
+    /// <summary>Thread (p, n·blocks + b) computes 16 output channels of pixel p. Launch Index2D(OutH·OutW, N·OutCPadded/16).</summary>
+    [KernelName("conv2d_direct")]
+    public static void Forward(Index2D index, DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
+        ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        int p = index.X, blocks = g.OutCPadded / ChannelBlock;
+        int n = index.Y / blocks, k0 = (index.Y - n * blocks) * ChannelBlock;
+        int ox = p % g.OutW, oy = p / g.OutW;
+        var acc = new Accumulator16();
+        int planeSize = g.PaddedH * g.PaddedW;
+        for (int ci = 0; ci < g.InC; ci++)
+        {
+            int plane = (n * g.InC + ci) * planeSize;
+            for (int ky = 0; ky < g.KH; ky++)
+            {
+                int row = plane + (oy + ky) * g.PaddedW + ox;
+                int tap = ((ci * g.KH + ky) * g.KW) * g.OutCPadded + k0;
+                for (int kx = 0; kx < g.KW; kx++)
+                    acc.Fma(xp[row + kx], wt, tap + kx * g.OutCPadded);
+            }
+        }
+        for (int j = 0; j < ChannelBlock; j++)
+        {
+            int k = k0 + j;
+            if (k >= g.OutC) break;
+            float v = acc.Get(j);
+            if ((flags & UseBias) != 0) v += bias[k];
+            if ((flags & Relu) != 0) v = MathF.Max(v, 0f);
+            int o = (n * g.OutC + k) * g.OutPixels + p;
+            if ((flags & Accumulate) != 0) y[o] += v;
+            else y[o] = v;
+        }
+    }
+}

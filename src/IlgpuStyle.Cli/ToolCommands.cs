@@ -1,0 +1,89 @@
+using System.CommandLine;
+using IlgpuStyle.Devices;
+using IlgpuStyle.Profiling;
+using Spectre.Console;
+
+namespace IlgpuStyle.Cli;
+
+/// <summary>`bench` and `profile`: one style-transfer iteration, timed whole or kernel by kernel.</summary>
+public static partial class Cli
+{
+    sealed class BenchOptions
+    {
+        public readonly Option<string?> Device = new("--device") { Description = "cuda|opencl|cpu[:N]" };
+        public readonly Option<string> Pooling = new("--pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
+        public readonly Option<string?> Conv = new("--conv") { Description = "naive|blocked|tiled (default: per device)" };
+        public readonly Option<string?> Gram = new("--gram") { Description = "naive|blocked|tiled (default: per device)" };
+
+        public void AddTo(Command c) { c.Options.Add(Device); c.Options.Add(Pooling); c.Options.Add(Conv); c.Options.Add(Gram); }
+
+        public IterationTimings Run(ParseResult p, DeviceCatalog catalog, ComputeDevice device, int size, int repeats) =>
+            IterationBenchmark.Run(device, size, repeats, ParsePooling(p.GetValue(Pooling)!),
+                TransferOptions.Variant(p.GetValue(Conv), "--conv"), TransferOptions.Variant(p.GetValue(Gram), "--gram"));
+    }
+
+    internal static Command BenchCommand()
+    {
+        var size = new Option<int>("--size") { Description = "Image side (128, 256, 512, …)", DefaultValueFactory = _ => 256 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed iterations (the median is reported)", DefaultValueFactory = _ => 5 };
+        var common = new BenchOptions();
+        var command = new Command("bench", "Time one style-transfer iteration (VGG19 to conv5_1, losses, backward to the image, optimizer step).") { size, repeats };
+        common.AddTo(command);
+        command.SetAction(p => Guard(() =>
+        {
+            using var catalog = new DeviceCatalog();
+            using var device = catalog.Open(p.GetValue(common.Device));
+            var t = common.Run(p, catalog, device, p.GetValue(size), p.GetValue(repeats));
+            Console.WriteLine($"device:            {t.Device}");
+            Console.WriteLine($"variants:          conv {TransferOptions.Variant(p.GetValue(common.Conv), "--conv") ?? device.ConvVariant}, gram {TransferOptions.Variant(p.GetValue(common.Gram), "--gram") ?? device.GramVariant}");
+            Console.WriteLine($"image:             {t.Size}×{t.Size}, {p.GetValue(common.Pooling)} pooling");
+            Console.WriteLine($"ms per iteration:  {t.MedianMs:F1} (median of {t.Repeats}; min {t.MinMs:F1}, max {t.MaxMs:F1})");
+            Console.WriteLine($"work:              {t.FlopsPerIteration / 1e9:F2} GFLOP per iteration, {t.GflopPerSecond:F1} GFLOP/s");
+            Console.WriteLine($"peak device memory:{t.PeakDeviceBytes / 1048576.0,8:F1} MiB (tensors we allocate)");
+            Console.WriteLine($"setup:             {t.SetupMs:F0} ms; first iteration {t.FirstIterationMs:F0} ms (kernel compilation included)");
+            Console.WriteLine(t.ToLine());
+            return 0;
+        }));
+        return command;
+    }
+
+    internal static Command ProfileCommand()
+    {
+        var size = new Option<int>("--image-size") { Description = "Image side", DefaultValueFactory = _ => 128 };
+        var iterations = new Option<int>("--iterations") { Description = "Profiled iterations", DefaultValueFactory = _ => 2 };
+        var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace-event JSON (chrome://tracing, ui.perfetto.dev)" };
+        var csv = new Option<string?>("--csv") { Description = "Write the per-kernel table as CSV" };
+        var common = new BenchOptions();
+        var command = new Command("profile", "Per-kernel and per-layer times of style-transfer iterations (each launch synchronized and timed).")
+            { size, iterations, trace, csv };
+        common.AddTo(command);
+        command.SetAction(p => Guard(() =>
+        {
+            int n = p.GetValue(iterations);
+            if (n < 1) throw new ArgumentException($"--iterations must be at least 1, got {n}");
+            using var catalog = new DeviceCatalog();
+            using var device = catalog.Open(p.GetValue(common.Device));
+            var t = IterationBenchmark.Run(device, p.GetValue(size), 1, ParsePooling(p.GetValue(common.Pooling)!),
+                TransferOptions.Variant(p.GetValue(common.Conv), "--conv"), TransferOptions.Variant(p.GetValue(common.Gram), "--gram"), n);
+            var profile = t.Profile;
+            double iterationMs = profile.Launches.Sum(l => l.DurationUs) / 1000 / n;
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(device.ToString())}[/], {t.Size}×{t.Size}, {n} iteration(s) profiled: " +
+                                   $"{iterationMs:F1} ms of kernels per iteration (unprofiled: {t.MedianMs:F1} ms), {t.FlopsPerIteration / 1e9:F2} GFLOP");
+            Table("kernel", profile.Summarize(), n);
+            Table("layer", profile.Summarize(l => l.Layer == "" ? "(optimizer)" : l.Layer), n);
+            if (p.GetValue(trace) is { } tracePath) { profile.WriteTrace(tracePath); AnsiConsole.MarkupLine($"wrote {Markup.Escape(tracePath)}"); }
+            if (p.GetValue(csv) is { } csvPath) { KernelProfiler.WriteCsv(csvPath, profile.Summarize()); AnsiConsole.MarkupLine($"wrote {Markup.Escape(csvPath)}"); }
+            return 0;
+        }));
+        return command;
+    }
+
+    static void Table(string what, IReadOnlyList<KernelSummary> rows, int iterations)
+    {
+        var table = new Table().AddColumns(what, "calls/it", "ms/it", "mean ms", "share", "GFLOP/s", "GB/s");
+        foreach (var r in rows)
+            table.AddRow(Markup.Escape(r.Kernel), (r.Calls / (double)iterations).ToString("0.#"), (r.TotalMs / iterations).ToString("F2"),
+                r.MeanMs.ToString("F3"), r.Share.ToString("P1"), r.GflopPerSecond.ToString("F1"), r.GBPerSecond.ToString("F1"));
+        AnsiConsole.Write(table);
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using IlgpuStyle.Devices;
+using IlgpuStyle.Model;
+using IlgpuStyle.Ops;
+using IlgpuStyle.Tensors;
+using IlgpuStyle.Transfer;
+
+namespace IlgpuStyle.Profiling;
+
+/// <summary>Timings of one style-transfer iteration (VGG19 forward to the deepest loss layer, losses, backward to the image, an Adam step).</summary>
+public sealed record IterationTimings(
+    int Size, string Device, double MedianMs, double MinMs, double MaxMs, int Repeats, long FlopsPerIteration,
+    double GflopPerSecond, long PeakDeviceBytes, double FirstIterationMs, double SetupMs, KernelProfiler Profile)
+{
+    public string ToLine() => $"size={Size} ours_ms={MedianMs:F1} gflops={GflopPerSecond:F1} peak_mb={PeakDeviceBytes / 1048576.0:F1} first_ms={FirstIterationMs:F0}";
+}
+
+/// <summary>
+/// The benchmark behind `ilgpustyle bench` and `ilgpustyle profile`: a square image of the given
+/// size (seeded noise for content and style, so no files are needed), random-weight VGG19 (weights
+/// do not change the work), the default layers. First the time to the first iteration (kernel
+/// compilation included), then one profiled iteration (per-kernel times, FLOPs), then `repeats`
+/// unprofiled iterations, of which the median is reported.
+/// </summary>
+public static class IterationBenchmark
+{
+    public static IterationTimings Run(ComputeDevice device, int size, int repeats, Pooling pooling = Pooling.Average,
+        KernelVariant? conv = null, KernelVariant? gram = null, int profiledIterations = 1)
+    {
+        if (size < 16) throw new ArgumentException($"--size must be at least 16, got {size}");
+        if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, got {repeats}");
+        var setup = Stopwatch.StartNew();
+        device.ResetPeak();
+        var options = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), Pooling = pooling, ConvVariant = conv, GramVariant = gram };
+        var random = new Random(1);
+        float[] Noise(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = (float)(random.NextDouble() * 255 - 128); return a; }
+
+        var shape = new Shape4(1, 3, size, size);
+        using var vgg = new Vgg19(device, Vgg19Weights.Random(1), pooling, "conv5_1") { ConvVariant = conv };
+        using var content = Tensor.FromArray(device, shape, Noise(shape.Length), "content");
+        using var style = Tensor.FromArray(device, shape, Noise(shape.Length), "style");
+        using var x = Tensor.FromArray(device, shape, Noise(shape.Length), "image");
+        using var m = new Tensor(device, shape, "adam.m");
+        using var v = new Tensor(device, shape, "adam.v");
+        Op.Fill(m, 0f); Op.Fill(v, 0f);
+        using var objective = new StyleObjective(vgg, x, content, new[] { (style, 1.0) }, options);
+        device.Synchronize();
+        double setupMs = setup.Elapsed.TotalMilliseconds;
+
+        int step = 0;
+        void Iterate()
+        {
+            objective.Evaluate();   // forward, losses, backward; reads the losses back (synchronizes)
+            Op.AdamStep(x, objective.Gradient, m, v, 1f, 0.9f, 0.999f, 1e-8f, ++step);
+        }
+
+        var first = Stopwatch.StartNew();
+        Iterate();
+        device.Synchronize();
+        double firstMs = first.Elapsed.TotalMilliseconds;
+
+        var profiler = new KernelProfiler(device);
+        device.Observer = profiler;
+        try { for (int i = 0; i < profiledIterations; i++) Iterate(); }
+        finally { device.Observer = null; }
+        long flops = profiler.Launches.Sum(l => l.Flops) / profiledIterations;
+
+        var times = new List<double>();
+        for (int i = 0; i < repeats; i++)
+        {
+            var t = Stopwatch.StartNew();
+            Iterate();
+            device.Synchronize();
+            times.Add(t.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        return new IterationTimings(size, device.ToString(), median, times[0], times[^1], repeats, flops, flops / (median * 1e6),
+            device.PeakAllocatedBytes, firstMs, setupMs, profiler);
+    }
+}

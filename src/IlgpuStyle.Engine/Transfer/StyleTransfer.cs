@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Globalization;
+using IlgpuStyle.Devices;
+using IlgpuStyle.Imaging;
+using IlgpuStyle.Model;
+using IlgpuStyle.Ops;
+using IlgpuStyle.Optimizers;
+using IlgpuStyle.Tensors;
+
+namespace IlgpuStyle.Transfer;
+
+/// <summary>One iteration's report.</summary>
+public sealed record TransferProgress(
+    int Iteration, int Iterations, int Scale, int Scales, int Width, int Height,
+    double Content, double Style, double Tv, double Total, double Milliseconds, double IterationsPerSecond);
+
+/// <summary>What a run produced.</summary>
+public sealed record TransferResult(
+    string OutputPath, int Iterations, int Evaluations, double FinalLoss, bool Cancelled,
+    TimeSpan Elapsed, TimeSpan TimeToFirstIteration, string WeightsSource, bool RandomWeights,
+    IReadOnlyList<string> WrittenFiles);
+
+/// <summary>How the library talks to its caller (the CLI renders it; the library never writes to the console).</summary>
+public interface ITransferListener
+{
+    void Info(string message) { }
+    void Warning(string message) { }
+    void Progress(TransferProgress progress) { }
+}
+
+/// <summary>
+/// Neural style transfer (Gatys et al.): find the image whose VGG19 features match the content
+/// image at the content layers and whose Gram matrices match the style images at the style layers.
+///
+///   var result = StyleTransfer.Run(options, device, listener, cancellationToken);
+/// </summary>
+public static class StyleTransfer
+{
+    public static TransferResult Run(StyleTransferOptions o, ComputeDevice device, ITransferListener? listener = null,
+        CancellationToken cancel = default)
+    {
+        listener ??= new SilentListener();
+        o.Validate();
+        var clock = Stopwatch.StartNew();
+        var written = new List<string>();
+        EnsureWritable(o.OutputPath);
+
+        // Images on the host.
+        var contentFull = RgbImage.Load(o.ContentPath);
+        var styles = o.StylePaths.Select(RgbImage.Load).ToList();
+        var init = o.Init == InitKind.Image ? RgbImage.Load(o.InitImagePath!) : null;
+        var blend = Normalize(o.StyleBlendWeights ?? o.StylePaths.Select(_ => 1.0).ToList());
+
+        // The network.
+        var weights = LoadWeights(o, listener);
+        var layers = o.ContentLayers.Concat(o.StyleLayers).Select(Vgg19Layers.Canonical).ToList();
+        string deepest = layers.MaxBy(Vgg19Layers.IndexOf)!;
+        using var vgg = new Vgg19(device, weights, o.Pooling, deepest) { ConvVariant = o.ConvVariant };
+
+        var losses = new List<(int Iteration, double Content, double Style, double Tv, double Total, double Ms)>();
+        RgbImage? current = null;
+        int totalIterations = 0, totalEvaluations = 0;
+        bool cancelled = false;
+        double finalLoss = double.NaN;
+        TimeSpan firstIteration = TimeSpan.Zero;
+        var random = new Random(o.Seed);
+
+        for (int scale = 0; scale < o.Scales && !cancelled; scale++)
+        {
+            int size = o.ImageSize >> (o.Scales - 1 - scale);
+            var content = contentFull.ResizeLongestSide(size);
+            int w = content.Width, h = content.Height;
+            int minimum = Vgg19Activations.MinimumSide(deepest);
+            if (Math.Min(w, h) < minimum)
+                throw new ArgumentException($"at {w}×{h} (scale {scale + 1} of {o.Scales}) the image is too small for VGG19 down to {deepest}: " +
+                                            $"the shorter side needs at least {minimum} pixels; raise --image-size or lower --scales");
+            listener.Info($"scale {scale + 1}/{o.Scales}: {w}×{h}");
+
+            using var contentTensor = Preprocessing.Upload(device, content, "content");
+            var styleTensors = styles.Select((s, i) =>
+                (Image: Preprocessing.Upload(device, s.ResizeLongestSide(Math.Max(16, (int)Math.Round(size * o.StyleScale))), $"style{i}"), Blend: blend[i])).ToList();
+            using var x = new Tensor(device, contentTensor.Shape, "image");
+            try
+            {
+                // Starting image: previous scale upsampled, or random / content / given image.
+                if (current is not null) x.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
+                else if (o.Init == InitKind.Content) x.CopyFrom(contentTensor.ToArray());
+                else if (o.Init == InitKind.Image) x.CopyFrom(Preprocessing.ToNetwork(init!.Resize(w, h)));
+                else x.CopyFrom(RandomImage(random, x.Length));
+
+                using var objective = new StyleObjective(vgg, x, contentTensor, styleTensors, o);
+                using IOptimizer optimizer = o.Optimizer == OptimizerKind.Adam
+                    ? new AdamOptimizer(objective, (float)o.EffectiveLearningRate)
+                    : new LbfgsOptimizer(objective, o.LbfgsHistory, o.EffectiveLearningRate);
+
+                var iterationClock = Stopwatch.StartNew();
+                for (int i = 1; i <= o.Iterations; i++)
+                {
+                    if (cancel.IsCancellationRequested) { cancelled = true; break; }
+                    iterationClock.Restart();
+                    double? f = optimizer.Step();
+                    if (f is null) { listener.Info($"converged after {i - 1} iterations"); break; }
+                    if (!double.IsFinite(f.Value))
+                        throw new NonFiniteLossException($"the loss became {f.Value} at iteration {i}; lower --learning-rate or the loss weights");
+                    double ms = iterationClock.Elapsed.TotalMilliseconds;
+                    if (totalIterations == 0) firstIteration = clock.Elapsed;
+                    totalIterations++;
+                    finalLoss = f.Value;
+                    var l = objective.Last;
+                    losses.Add((totalIterations, l.Content, l.Style, l.Tv, f.Value, ms));
+                    listener.Progress(new TransferProgress(i, o.Iterations, scale + 1, o.Scales, w, h, l.Content, l.Style, l.Tv, f.Value, ms, 1000.0 / ms));
+                    if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && i < o.Iterations)
+                    {
+                        string path = Sibling(o.OutputPath, $"_s{scale + 1}_i{i:D4}");
+                        Finish(Preprocessing.Download(x), contentFull, o).Save(path);
+                        written.Add(path);
+                    }
+                }
+                totalEvaluations += optimizer.Evaluations;
+                if (Op.CountNonFinite(x) > 0)
+                    throw new NonFiniteLossException("the image holds NaN or Inf values; lower --learning-rate or the loss weights");
+                current = Preprocessing.Download(x);
+            }
+            finally
+            {
+                foreach (var s in styleTensors) s.Image.Dispose();
+            }
+        }
+
+        var result = Finish(current!, contentFull, o);
+        result.Save(o.OutputPath);
+        written.Insert(0, o.OutputPath);
+        if (o.LogPath is not null)
+        {
+            WriteLog(o.LogPath, losses);
+            written.Add(o.LogPath);
+        }
+        if (o.WriteLossCurve && losses.Count > 1)
+        {
+            string curve = Sibling(o.OutputPath, "_loss", ".png");
+            LossCurve.Save(curve, losses.Select(l => (l.Content, l.Style, l.Tv, l.Total)).ToList());
+            written.Add(curve);
+        }
+        return new TransferResult(o.OutputPath, totalIterations, totalEvaluations, finalLoss, cancelled, clock.Elapsed,
+            firstIteration, weights.Source, weights.IsRandom, written);
+    }
+
+    static Vgg19Weights LoadWeights(StyleTransferOptions o, ITransferListener listener)
+    {
+        var path = Vgg19WeightsFile.Locate(o.WeightsPath);
+        if (path is not null)
+        {
+            listener.Info($"weights: {path}");
+            return Vgg19WeightsFile.Load(path);
+        }
+        var random = Vgg19Weights.Random(o.RandomWeightsSeed);
+        listener.Warning($"no VGG19 weights file found (--weights PATH or weights/*.h5): using {random.Source}. " +
+                         "Style still transfers, but pretrained weights give better results; see weights/README.md.");
+        return random;
+    }
+
+    /// <summary>Original colors (luminance of the result, chroma of the content) if asked.</summary>
+    static RgbImage Finish(RgbImage image, RgbImage contentFull, StyleTransferOptions o) =>
+        o.OriginalColors ? ColorSpace.CombineLuminanceAndChroma(image, contentFull.Resize(image.Width, image.Height)) : image;
+
+    static float[] RandomImage(Random random, long length)
+    {
+        // Small noise around the mean colour (0 in caffe space), as neural-style's random init.
+        var data = new float[length];
+        for (long i = 0; i < length; i++) data[i] = (float)((random.NextDouble() * 2 - 1) * 20);
+        return data;
+    }
+
+    static List<double> Normalize(IReadOnlyList<double> w)
+    {
+        double sum = w.Sum();
+        return w.Select(v => v / sum).ToList();
+    }
+
+    /// <summary>out/result.png + "_loss" → out/result_loss.png.</summary>
+    public static string Sibling(string path, string suffix, string? extension = null) =>
+        Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path) + suffix + (extension ?? Path.GetExtension(path)));
+
+    /// <summary>Fails now, not after the optimization, if the output folder cannot be written.</summary>
+    static void EnsureWritable(string output)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
+        try
+        {
+            Directory.CreateDirectory(dir);
+            string probe = Path.Combine(dir, $".ilgpustyle-write-test-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, Array.Empty<byte>());
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageFileException($"cannot write to '{dir}': {e.Message}", e);
+        }
+    }
+
+    static void WriteLog(string path, IEnumerable<(int Iteration, double Content, double Style, double Tv, double Total, double Ms)> rows)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temp = full + $".{Environment.ProcessId}.tmp";
+        using (var writer = new StreamWriter(temp))
+        {
+            writer.WriteLine("iteration,content,style,tv,total,ms");
+            foreach (var r in rows)
+                writer.WriteLine(string.Join(",", r.Iteration.ToString(CultureInfo.InvariantCulture),
+                    G(r.Content), G(r.Style), G(r.Tv), G(r.Total), r.Ms.ToString("F3", CultureInfo.InvariantCulture)));
+        }
+        File.Move(temp, full, overwrite: true);
+        static string G(double v) => v.ToString("G9", CultureInfo.InvariantCulture);
+    }
+
+    sealed class SilentListener : ITransferListener;
+}
+
+/// <summary>The loss or the image stopped being finite.</summary>
+public sealed class NonFiniteLossException(string message) : Exception(message);

@@ -1,0 +1,76 @@
+using System.Security.Cryptography;
+using Xunit;
+
+namespace IlgpuStyle.Tests.Transfer;
+
+/// <summary>Every bad value: one clear line on stderr, a non-zero exit, no stack trace, no input touched.</summary>
+public class CliErrorTests(TransferFixture images) : IClassFixture<TransferFixture>
+{
+    public static TheoryData<string, string, string> Cases => new()
+    {
+        { "missing content", "--content {dir}/nope.png --style {stripes}", "does not exist" },
+        { "missing style", "--content {content} --style {dir}/nope.png", "does not exist" },
+        { "unreadable content", "--content {dir}/garbage.png --style {stripes} --device cpu", "garbage.png" },
+        { "negative content weight", "--content {content} --style {stripes} --content-weight -1", "must not be negative" },
+        { "negative style weight", "--content {content} --style {stripes} --style-weight -5", "must not be negative" },
+        { "unknown layer", "--content {content} --style {stripes} --style-layers conv1_1,conv9_9", "unknown VGG19 layer 'conv9_9'" },
+        { "size zero", "--content {content} --style {stripes} --image-size 0", "--image-size must be positive" },
+        { "blend mismatch", "--content {content} --style {stripes} --style {dots} --style-blend-weights 1,2,3", "3 values for 2 style image(s)" },
+        { "output is an input", "--content {content} --style {stripes} --output {content}", "is also an input" },
+        { "output is the style", "--content {content} --style {stripes} --output {dir}/../{dirname}/stripes.png", "is also an input" },
+        { "bad optimizer", "--content {content} --style {stripes} --optimizer sgd", "--optimizer must be lbfgs or adam" },
+        { "bad device", "--content {content} --style {stripes} --device tpu", "unknown device 'tpu'" },
+        { "device index", "--content {content} --style {stripes} --device cpu:7", "no Cpu device 7" },
+        { "missing weights", "--content {content} --style {stripes} --weights {dir}/none.h5", "does not exist" },
+        { "bad output type", "--content {content} --style {stripes} --output {dir}/out.gif", "must end in .png, .jpg or .jpeg" },
+    };
+
+    [Theory, MemberData(nameof(Cases))]
+    public void OneClearLineAndNonZeroExit(string name, string arguments, string expected)
+    {
+        File.WriteAllBytes(Path.Combine(images.Directory, "garbage.png"), RandomNumberGenerator.GetBytes(3000));
+        var inputs = Directory.GetFiles(images.Directory).ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
+        string[] args = arguments
+            .Replace("{content}", images.Content).Replace("{stripes}", images.Stripes).Replace("{dots}", images.Dots)
+            .Replace("{dirname}", Path.GetFileName(images.Directory)).Replace("{dir}", images.Directory)
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+        var (code, stdout, stderr) = CliRunner.Run(args);
+
+        Assert.True(code != 0, $"{name}: exit code 0; stdout: {stdout}");
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.Contains("CPU accelerator, which is slow")).ToList();
+        Assert.True(lines.Count == 1, $"{name}: expected one line on stderr, got {lines.Count}:\n{stderr}");
+        Assert.StartsWith("ilgpustyle: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", stderr + stdout);
+        foreach (var (file, hash) in inputs)
+            Assert.Equal(hash, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file))));
+    }
+}
+
+/// <summary>Runs the CLI in this process with its console captured.</summary>
+public static class CliRunner
+{
+    static readonly object gate = new();
+
+    public static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    {
+        lock (gate)
+        {
+            var (oldOut, oldErr) = (Console.Out, Console.Error);
+            var (stdout, stderr) = (new StringWriter(), new StringWriter());
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            try
+            {
+                int code = IlgpuStyle.Cli.Cli.Run(args);
+                return (code, stdout.ToString(), stderr.ToString());
+            }
+            finally
+            {
+                Console.SetOut(oldOut);
+                Console.SetError(oldErr);
+            }
+        }
+    }
+}

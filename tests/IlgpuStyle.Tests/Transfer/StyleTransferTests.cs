@@ -1,0 +1,108 @@
+using IlgpuStyle.Imaging;
+using IlgpuStyle.Tests.Harness;
+using IlgpuStyle.Transfer;
+using Xunit;
+
+namespace IlgpuStyle.Tests.Transfer;
+
+public class StyleTransferTests(TransferFixture images) : IClassFixture<TransferFixture>
+{
+    sealed class Recorder : ITransferListener
+    {
+        public List<TransferProgress> Steps { get; } = new();
+        public List<string> Warnings { get; } = new();
+        public void Progress(TransferProgress p) => Steps.Add(p);
+        public void Warning(string message) => Warnings.Add(message);
+    }
+
+    StyleTransferOptions Options(string output, int iterations = 8) => new()
+    {
+        ContentPath = images.Content,
+        StylePaths = new[] { images.Stripes },
+        OutputPath = images.Output(output),
+        ImageSize = 32,
+        Iterations = iterations,
+        Seed = 3,
+        Init = InitKind.Random,
+        WriteLossCurve = false,
+    };
+
+    static (TransferResult Result, Recorder Log) Run(AcceleratorCase a, StyleTransferOptions o)
+    {
+        var d = Accelerators.Get(a);
+        var log = new Recorder();
+        return (StyleTransfer.Run(o, d, log), log);
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void LossFallsWithLbfgsAndAdam(AcceleratorCase accelerator)
+    {
+        foreach (var optimizer in new[] { OptimizerKind.Lbfgs, OptimizerKind.Adam })
+        {
+            var o = Options($"fall_{optimizer}_{accelerator.Kind}.png", optimizer == OptimizerKind.Adam ? 30 : 10) with { Optimizer = optimizer };
+            var (result, log) = Run(accelerator, o);
+            Assert.True(log.Steps.Count >= 5, $"{optimizer} {accelerator}: only {log.Steps.Count} iterations ran");
+            double first = log.Steps[0].Total, last = log.Steps[^1].Total;
+            Assert.True(last < 0.5 * first, $"{optimizer} {accelerator}: loss went from {first:G5} to {last:G5}, less than halved");
+            Assert.True(File.Exists(result.OutputPath));
+            Assert.True(result.RandomWeights);
+            Assert.Contains(log.Warnings, w => w.Contains("random"));
+        }
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void SameSeedSameImage(AcceleratorCase accelerator)
+    {
+        var a = Run(accelerator, Options($"seed_a_{accelerator.Kind}.png", 4)).Result;
+        var b = Run(accelerator, Options($"seed_b_{accelerator.Kind}.png", 4)).Result;
+        Assert.Equal(RgbImage.Load(a.OutputPath).Data, RgbImage.Load(b.OutputPath).Data);
+        var c = Run(accelerator, Options($"seed_c_{accelerator.Kind}.png", 4) with { Seed = 4 }).Result;
+        Assert.NotEqual(RgbImage.Load(a.OutputPath).Data, RgbImage.Load(c.OutputPath).Data);
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void BlendWeightsOneZeroEqualTheSingleStyle(AcceleratorCase accelerator)
+    {
+        var single = Run(accelerator, Options($"single_{accelerator.Kind}.png", 4)).Result;
+        var blended = Run(accelerator, Options($"blend_{accelerator.Kind}.png", 4) with
+        {
+            StylePaths = new[] { images.Stripes, images.Dots }, StyleBlendWeights = new[] { 1.0, 0.0 },
+        }).Result;
+        Assert.Equal(RgbImage.Load(single.OutputPath).Data, RgbImage.Load(blended.OutputPath).Data);
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void OriginalColorsKeepTheContentsChroma(AcceleratorCase accelerator)
+    {
+        var result = Run(accelerator, Options($"colors_{accelerator.Kind}.png", 4) with { OriginalColors = true }).Result;
+        var output = RgbImage.Load(result.OutputPath);
+        var content = RgbImage.Load(images.Content).Resize(output.Width, output.Height);
+        double worst = 0, sum = 0;
+        int inGamut = 0, pixels = output.Data.Length / 3;
+        for (int p = 0; p < output.Data.Length; p += 3)
+        {
+            // Where the new luminance with the old chroma left [0, 255], clamping had to change the colour: skip those.
+            if (Enumerable.Range(0, 3).Any(c => output.Data[p + c] <= 0 || output.Data[p + c] >= 255)) continue;
+            var (_, i1, q1) = ColorSpace.ToYiq(output.Data[p], output.Data[p + 1], output.Data[p + 2]);
+            var (_, i2, q2) = ColorSpace.ToYiq(content.Data[p], content.Data[p + 1], content.Data[p + 2]);
+            double d = Math.Max(Math.Abs(i1 - i2), Math.Abs(q1 - q2));
+            worst = Math.Max(worst, d); sum += d; inGamut++;
+        }
+        Assert.True(inGamut > pixels / 2, $"only {inGamut} of {pixels} pixels in gamut");
+        // In gamut, chroma is the content's up to rounding to 8 bits (a transfer without the option moves it by tens).
+        Assert.True(worst < 2.0, $"chroma moved by up to {worst:F2} (mean {sum / inGamut:F2}) over {inGamut} in-gamut pixels");
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void MultiScaleAndContentInitRun(AcceleratorCase accelerator)
+    {
+        var o = Options($"scales_{accelerator.Kind}.png", 3) with { ImageSize = 64, Scales = 2, Init = InitKind.Content, LogPath = images.Output($"scales_{accelerator.Kind}.csv"), WriteLossCurve = true };
+        var (result, log) = Run(accelerator, o);
+        Assert.Equal(2, log.Steps.Select(s => s.Scale).Distinct().Count());
+        Assert.Equal(64, Math.Max(RgbImage.Load(result.OutputPath).Width, RgbImage.Load(result.OutputPath).Height));
+        var csv = File.ReadAllLines(o.LogPath!);
+        Assert.Equal("iteration,content,style,tv,total,ms", csv[0]);
+        Assert.Equal(log.Steps.Count + 1, csv.Length);
+        Assert.True(File.Exists(StyleTransfer.Sibling(o.OutputPath, "_loss", ".png")));
+    }
+}
