@@ -7,8 +7,9 @@
 //   average   y[n,c,oy,ox] = ¼ Σ_{dy,dx} x[n,c,2oy+dy,2ox+dx]
 //             dL/dx[n,c,iy,ix] += ¼ dL/dy[n,c,iy/2,ix/2]   (inside the floored region)
 //
-// Windows do not overlap, so each input element has at most one output: backward is a gather,
-// one thread per input element, no atomics.
+// Windows do not overlap, so each input element has at most one output: backward is a gather
+// over input elements, no atomics. Every kernel is a grid-stride loop (thread t takes elements
+// t, t + T, …): on ILGPU's CPU accelerator one thread per element costs a microsecond each.
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
@@ -27,19 +28,24 @@ public struct Pool2dGeometry
 public static class Pool2d
 {
     [KernelName("maxpool2d_fwd")]
-    public static void MaxForward(Index1D index, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> y)
+    public static void MaxForward(Index1D t, int stride, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> y)
     {
+        for (int index = t; index < y.Length; index += stride)
+        {
         int ox = index % g.OutW, oy = index / g.OutW % g.OutH, plane = index / (g.OutW * g.OutH);
         int i = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
         y[index] = MathF.Max(MathF.Max(x[i], x[i + 1]), MathF.Max(x[i + g.InW], x[i + g.InW + 1]));
+        }
     }
 
     [KernelName("maxpool2d_bwd")]
-    public static void MaxBackward(Index1D index, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> gradOut, ArrayView<float> gradIn)
+    public static void MaxBackward(Index1D t, int stride, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> gradOut, ArrayView<float> gradIn)
     {
+        for (int index = t; index < gradIn.Length; index += stride)
+        {
         int ix = index % g.InW, iy = index / g.InW % g.InH, plane = index / (g.InW * g.InH);
         int ox = ix / 2, oy = iy / 2;
-        if (ox >= g.OutW || oy >= g.OutH) return;
+        if (ox >= g.OutW || oy >= g.OutH) continue;
         int w0 = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
         // Index of the first maximum in scan order (0,0), (0,1), (1,0), (1,1).
         int best = w0;
@@ -47,24 +53,31 @@ public static class Pool2d
         if (x[w0 + 1] > m) { m = x[w0 + 1]; best = w0 + 1; }
         if (x[w0 + g.InW] > m) { m = x[w0 + g.InW]; best = w0 + g.InW; }
         if (x[w0 + g.InW + 1] > m) { best = w0 + g.InW + 1; }
-        if (best == (int)index)
+        if (best == index)
             gradIn[index] += gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+        }
     }
 
     [KernelName("avgpool2d_fwd")]
-    public static void AverageForward(Index1D index, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> y)
+    public static void AverageForward(Index1D t, int stride, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> y)
     {
+        for (int index = t; index < y.Length; index += stride)
+        {
         int ox = index % g.OutW, oy = index / g.OutW % g.OutH, plane = index / (g.OutW * g.OutH);
         int i = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
         y[index] = 0.25f * (x[i] + x[i + 1] + x[i + g.InW] + x[i + g.InW + 1]);
+        }
     }
 
     [KernelName("avgpool2d_bwd")]
-    public static void AverageBackward(Index1D index, Pool2dGeometry g, ArrayView<float> gradOut, ArrayView<float> gradIn)
+    public static void AverageBackward(Index1D t, int stride, Pool2dGeometry g, ArrayView<float> gradOut, ArrayView<float> gradIn)
     {
+        for (int index = t; index < gradIn.Length; index += stride)
+        {
         int ix = index % g.InW, iy = index / g.InW % g.InH, plane = index / (g.InW * g.InH);
         int ox = ix / 2, oy = iy / 2;
-        if (ox >= g.OutW || oy >= g.OutH) return;
+        if (ox >= g.OutW || oy >= g.OutH) continue;
         gradIn[index] += 0.25f * gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+        }
     }
 }

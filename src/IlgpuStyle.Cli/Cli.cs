@@ -29,6 +29,7 @@ public static partial class Cli
         root.Subcommands.Add(ExplainCommand());
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(ProfileCommand());
+        root.Subcommands.Add(GradCheckCommand());
         return Guard(() => root.Parse(args).Invoke());
     }
 

@@ -66,11 +66,13 @@ public static partial class Cli
             var t = IterationBenchmark.Run(device, p.GetValue(size), 1, ParsePooling(p.GetValue(common.Pooling)!),
                 TransferOptions.Variant(p.GetValue(common.Conv), "--conv"), TransferOptions.Variant(p.GetValue(common.Gram), "--gram"), n);
             var profile = t.Profile;
+            var peak = DevicePeak.For(device);
             double iterationMs = profile.Launches.Sum(l => l.DurationUs) / 1000 / n;
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(device.ToString())}[/], {t.Size}×{t.Size}, {n} iteration(s) profiled: " +
                                    $"{iterationMs:F1} ms of kernels per iteration (unprofiled: {t.MedianMs:F1} ms), {t.FlopsPerIteration / 1e9:F2} GFLOP");
-            Table("kernel", profile.Summarize(), n);
-            Table("layer", profile.Summarize(l => l.Layer == "" ? "(optimizer)" : l.Layer), n);
+            AnsiConsole.MarkupLine($"device limits (measured once, cached): {peak.GflopPerSecond:F1} GFLOP/s FMA, {peak.GBPerSecond:F1} GB/s copy");
+            Table("kernel", profile.Summarize(), n, peak);
+            Table("layer", profile.Summarize(l => l.Layer == "" ? "(optimizer)" : l.Layer), n, peak);
             if (p.GetValue(trace) is { } tracePath) { profile.WriteTrace(tracePath); AnsiConsole.MarkupLine($"wrote {Markup.Escape(tracePath)}"); }
             if (p.GetValue(csv) is { } csvPath) { KernelProfiler.WriteCsv(csvPath, profile.Summarize()); AnsiConsole.MarkupLine($"wrote {Markup.Escape(csvPath)}"); }
             return 0;
@@ -78,12 +80,47 @@ public static partial class Cli
         return command;
     }
 
-    static void Table(string what, IReadOnlyList<KernelSummary> rows, int iterations)
+    internal static Command GradCheckCommand()
     {
-        var table = new Table().AddColumns(what, "calls/it", "ms/it", "mean ms", "share", "GFLOP/s", "GB/s");
+        var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
+        var op = new Option<string?>("--op") { Description = "Only ops whose name contains this (conv2d, relu, maxpool2d, avgpool2d, gram, content_loss, style_loss, tv_loss)" };
+        var command = new Command("gradcheck", "Check every backward kernel against the float64 reference and central differences.") { device, op };
+        command.SetAction(p => Guard(() =>
+        {
+            using var catalog = new DeviceCatalog();
+            using var d = catalog.Open(p.GetValue(device));
+            var cases = Diagnostics.GradCheck.StandardCases().Where(c => p.GetValue(op) is not { } name || c.Op.Contains(name, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (cases.Count == 0) throw new ArgumentException($"no op matches --op '{p.GetValue(op)}'");
+            return RunGradCheck(d, cases);
+        }));
+        return command;
+    }
+
+    /// <summary>Prints the table; exit code 0 if every case passed, 1 otherwise.</summary>
+    public static int RunGradCheck(ComputeDevice d, IEnumerable<Diagnostics.GradCheckCase> cases)
+    {
+        var table = new Table().AddColumns("op", "variant", "vs float64 reference", "vs central differences", "result");
+        int failed = 0;
+        foreach (var c in cases)
+        {
+            var r = Diagnostics.GradCheck.Check(d, c);
+            if (!r.Passed) failed++;
+            table.AddRow(Markup.Escape(r.Op), r.Variant, r.ErrorVsReference.ToString("E2"), r.ErrorVsCentralDifferences.ToString("E2"),
+                r.Passed ? "[green]pass[/]" : "[red]FAIL[/]");
+        }
+        AnsiConsole.MarkupLine($"gradcheck on {Markup.Escape(d.ToString())}: relative L2 errors, tolerance {Diagnostics.GradCheck.Tolerance:E0}");
+        AnsiConsole.Write(table);
+        if (failed > 0) Console.Error.WriteLine($"ilgpustyle: gradcheck: {failed} backward kernel(s) failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    static void Table(string what, IReadOnlyList<KernelSummary> rows, int iterations, DevicePeak peak)
+    {
+        var table = new Table().AddColumns(what, "calls/it", "ms/it", "mean ms", "share", "GFLOP/s", "GB/s", "% of peak");
         foreach (var r in rows)
             table.AddRow(Markup.Escape(r.Kernel), (r.Calls / (double)iterations).ToString("0.#"), (r.TotalMs / iterations).ToString("F2"),
-                r.MeanMs.ToString("F3"), r.Share.ToString("P1"), r.GflopPerSecond.ToString("F1"), r.GBPerSecond.ToString("F1"));
+                r.MeanMs.ToString("F3"), r.Share.ToString("P1"), r.GflopPerSecond.ToString("F1"), r.GBPerSecond.ToString("F1"),
+                peak.Fraction(r).ToString("P0"));
         AnsiConsole.Write(table);
     }
 }

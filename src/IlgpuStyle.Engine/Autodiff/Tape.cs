@@ -168,14 +168,14 @@ public sealed class Tape : IDisposable
         var sb = new StringBuilder();
         long flops = 0, bytes = 0;
         sb.AppendLine($"Forward ({nodes.Count} ops)");
-        sb.AppendLine($"  {"#",3}  {"op",-13} {"layer",-9} {"inputs",-44} {"output",-18} {"FLOPs",9} {"bytes",9}");
+        sb.AppendLine($"  {"#",3}  {"op",-13} {"layer",-9} {"inputs",-70} {"output",-18} {"FLOPs",9} {"bytes",9}");
         for (int i = 0; i < nodes.Count; i++)
         {
             var n = nodes[i];
             flops += n.Flops; bytes += n.Bytes;
             string inputs = string.Join(" ", n.Inputs.Select(t => t.Name + t.Shape));
             string output = n.Output is null ? "scalar" : n.Output.Shape.ToString();
-            sb.AppendLine($"  {i + 1,3}  {n.Op,-13} {n.Label,-9} {inputs,-44} {output,-18} {Si(n.Flops),9} {Si(n.Bytes, "B"),9}");
+            sb.AppendLine($"  {i + 1,3}  {n.Op,-13} {n.Label,-9} {inputs,-70} {output,-18} {Si(n.Flops),9} {Si(n.Bytes, "B"),9}");
         }
         sb.AppendLine($"  total: {Si(flops)}FLOP, {Si(bytes, "B")} moved");
         sb.AppendLine();

@@ -51,8 +51,9 @@ public static partial class Op
     {
         var g = PoolGeometry("MaxPool2dForward", x, y);
         var d = x.Device;
-        var k = d.Kernel(Pool2d.MaxForward, a => a.LoadAutoGroupedStreamKernel<Index1D, Pool2dGeometry, ArrayView<float>, ArrayView<float>>(Pool2d.MaxForward));
-        if (y.Length > 0) using (d.Launch("maxpool2d_fwd", 3 * y.Length, Bytes(x.Length + y.Length, 1))) k((int)y.Length, g, x.View, y.View);
+        var k = d.Kernel(Pool2d.MaxForward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, Pool2dGeometry, ArrayView<float>, ArrayView<float>>(Pool2d.MaxForward));
+        int threads = d.StrideThreadsFor(y.Length);
+        if (y.Length > 0) using (d.Launch("maxpool2d_fwd", 3 * y.Length, Bytes(x.Length + y.Length, 1))) k(threads, threads, g, x.View, y.View);
     }
 
     public static void MaxPool2dBackward(Tensor x, Tensor gradOut, Tensor gradIn)
@@ -60,23 +61,26 @@ public static partial class Op
         var g = PoolGeometry("MaxPool2dBackward", x, gradOut);
         Check.SameShape("MaxPool2dBackward", x, gradIn);
         var d = x.Device;
-        var k = d.Kernel(Pool2d.MaxBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, Pool2dGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Pool2d.MaxBackward));
-        if (x.Length > 0) using (d.Launch("maxpool2d_bwd", 3 * x.Length, Bytes(3 * x.Length + gradOut.Length, 1))) k((int)x.Length, g, x.View, gradOut.View, gradIn.View);
+        var k = d.Kernel(Pool2d.MaxBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, Pool2dGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Pool2d.MaxBackward));
+        int threads = d.StrideThreadsFor(x.Length);
+        if (x.Length > 0) using (d.Launch("maxpool2d_bwd", 3 * x.Length, Bytes(3 * x.Length + gradOut.Length, 1))) k(threads, threads, g, x.View, gradOut.View, gradIn.View);
     }
 
     public static void AvgPool2dForward(Tensor x, Tensor y)
     {
         var g = PoolGeometry("AvgPool2dForward", x, y);
         var d = x.Device;
-        var k = d.Kernel(Pool2d.AverageForward, a => a.LoadAutoGroupedStreamKernel<Index1D, Pool2dGeometry, ArrayView<float>, ArrayView<float>>(Pool2d.AverageForward));
-        if (y.Length > 0) using (d.Launch("avgpool2d_fwd", 4 * y.Length, Bytes(x.Length + y.Length, 1))) k((int)y.Length, g, x.View, y.View);
+        var k = d.Kernel(Pool2d.AverageForward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, Pool2dGeometry, ArrayView<float>, ArrayView<float>>(Pool2d.AverageForward));
+        int threads = d.StrideThreadsFor(y.Length);
+        if (y.Length > 0) using (d.Launch("avgpool2d_fwd", 4 * y.Length, Bytes(x.Length + y.Length, 1))) k(threads, threads, g, x.View, y.View);
     }
 
     public static void AvgPool2dBackward(Tensor gradOut, Tensor gradIn)
     {
         var g = PoolGeometry("AvgPool2dBackward", gradIn, gradOut);
         var d = gradIn.Device;
-        var k = d.Kernel(Pool2d.AverageBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, Pool2dGeometry, ArrayView<float>, ArrayView<float>>(Pool2d.AverageBackward));
-        if (gradIn.Length > 0) using (d.Launch("avgpool2d_bwd", gradIn.Length, Bytes(2 * gradIn.Length + gradOut.Length, 1))) k((int)gradIn.Length, g, gradOut.View, gradIn.View);
+        var k = d.Kernel(Pool2d.AverageBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, Pool2dGeometry, ArrayView<float>, ArrayView<float>>(Pool2d.AverageBackward));
+        int threads = d.StrideThreadsFor(gradIn.Length);
+        if (gradIn.Length > 0) using (d.Launch("avgpool2d_bwd", gradIn.Length, Bytes(2 * gradIn.Length + gradOut.Length, 1))) k(threads, threads, g, gradOut.View, gradIn.View);
     }
 }

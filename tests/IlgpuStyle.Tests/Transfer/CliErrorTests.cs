@@ -53,7 +53,9 @@ public static class CliRunner
 {
     static readonly object gate = new();
 
-    public static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    public static (int Code, string Stdout, string Stderr) Run(params string[] args) => Run(() => IlgpuStyle.Cli.Cli.Run(args));
+
+    public static (int Code, string Stdout, string Stderr) Run(Func<int> body)
     {
         lock (gate)
         {
@@ -63,7 +65,7 @@ public static class CliRunner
             Console.SetError(stderr);
             try
             {
-                int code = IlgpuStyle.Cli.Cli.Run(args);
+                int code = body();
                 return (code, stdout.ToString(), stderr.ToString());
             }
             finally

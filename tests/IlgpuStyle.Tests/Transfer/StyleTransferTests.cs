@@ -39,7 +39,7 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
     {
         foreach (var optimizer in new[] { OptimizerKind.Lbfgs, OptimizerKind.Adam })
         {
-            var o = Options($"fall_{optimizer}_{accelerator.Kind}.png", optimizer == OptimizerKind.Adam ? 30 : 10) with { Optimizer = optimizer };
+            var o = Options($"fall_{optimizer}_{accelerator.Kind}.png", optimizer == OptimizerKind.Adam ? 20 : 10) with { Optimizer = optimizer };
             var (result, log) = Run(accelerator, o);
             Assert.True(log.Steps.Count >= 5, $"{optimizer} {accelerator}: only {log.Steps.Count} iterations ran");
             double first = log.Steps[0].Total, last = log.Steps[^1].Total;
@@ -96,10 +96,10 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
     [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void MultiScaleAndContentInitRun(AcceleratorCase accelerator)
     {
-        var o = Options($"scales_{accelerator.Kind}.png", 3) with { ImageSize = 64, Scales = 2, Init = InitKind.Content, LogPath = images.Output($"scales_{accelerator.Kind}.csv"), WriteLossCurve = true };
+        var o = Options($"scales_{accelerator.Kind}.png", 3) with { ImageSize = 40, Scales = 2, Init = InitKind.Content, LogPath = images.Output($"scales_{accelerator.Kind}.csv"), WriteLossCurve = true };
         var (result, log) = Run(accelerator, o);
         Assert.Equal(2, log.Steps.Select(s => s.Scale).Distinct().Count());
-        Assert.Equal(64, Math.Max(RgbImage.Load(result.OutputPath).Width, RgbImage.Load(result.OutputPath).Height));
+        Assert.Equal(40, Math.Max(RgbImage.Load(result.OutputPath).Width, RgbImage.Load(result.OutputPath).Height));
         var csv = File.ReadAllLines(o.LogPath!);
         Assert.Equal("iteration,content,style,tv,total,ms", csv[0]);
         Assert.Equal(log.Steps.Count + 1, csv.Length);
