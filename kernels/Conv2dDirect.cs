@@ -98,15 +98,31 @@ public static class Conv2dDirect
         int ox = p % g.OutW, oy = p / g.OutW;
         var acc = new Accumulator16();
         int planeSize = g.PaddedH * g.PaddedW;
-        for (int ci = 0; ci < g.InC; ci++)
+        if (g.KH == 3 && g.KW == 3)
         {
-            int plane = (n * g.InC + ci) * planeSize;
-            for (int ky = 0; ky < g.KH; ky++)
+            // VGG19's case, unrolled: constant trip counts let the compiler keep the nine taps in registers.
+            int k = g.OutCPadded;
+            for (int ci = 0; ci < g.InC; ci++)
             {
-                int row = plane + (oy + ky) * g.PaddedW + ox;
-                int tap = ((ci * g.KH + ky) * g.KW) * g.OutCPadded + k0;
-                for (int kx = 0; kx < g.KW; kx++)
-                    acc.Fma(xp[row + kx], wt, tap + kx * g.OutCPadded);
+                int r0 = (n * g.InC + ci) * planeSize + oy * g.PaddedW + ox, r1 = r0 + g.PaddedW, r2 = r1 + g.PaddedW;
+                int tap = ci * 9 * k + k0;
+                acc.Fma(xp[r0], wt, tap); acc.Fma(xp[r0 + 1], wt, tap + k); acc.Fma(xp[r0 + 2], wt, tap + 2 * k);
+                acc.Fma(xp[r1], wt, tap + 3 * k); acc.Fma(xp[r1 + 1], wt, tap + 4 * k); acc.Fma(xp[r1 + 2], wt, tap + 5 * k);
+                acc.Fma(xp[r2], wt, tap + 6 * k); acc.Fma(xp[r2 + 1], wt, tap + 7 * k); acc.Fma(xp[r2 + 2], wt, tap + 8 * k);
+            }
+        }
+        else
+        {
+            for (int ci = 0; ci < g.InC; ci++)
+            {
+                int plane = (n * g.InC + ci) * planeSize;
+                for (int ky = 0; ky < g.KH; ky++)
+                {
+                    int row = plane + (oy + ky) * g.PaddedW + ox;
+                    int tap = ((ci * g.KH + ky) * g.KW) * g.OutCPadded + k0;
+                    for (int kx = 0; kx < g.KW; kx++)
+                        acc.Fma(xp[row + kx], wt, tap + kx * g.OutCPadded);
+                }
             }
         }
         for (int j = 0; j < ChannelBlock; j++)

@@ -37,7 +37,7 @@ Dictionary<string, Tensor> Forward(Tensor x)
     foreach (var (name, w, b) in layers)
     {
         if (name.EndsWith("_1") && name != "conv1_1") x = nn.functional.avg_pool2d(x, 2);
-        x = nn.functional.relu(nn.functional.conv2d(x, w, b, padding: 1));
+        x = nn.functional.relu(nn.functional.conv2d(x, w, b, padding: new long[] { 1, 1 }));
         features[name] = x;
     }
     return features;
@@ -58,7 +58,7 @@ var styleFeatures = Forward(style);
 var styleTargets = styleLayers.ToDictionary(l => l, l => Gram(styleFeatures[l]).detach());
 noGrad.Dispose();
 
-var image = (torch.rand(1, 3, size, size) * 255 - 128).requires_grad_();
+var image = new TorchSharp.Modules.Parameter(torch.rand(1, 3, size, size) * 255 - 128);
 var optimizer = optim.Adam(new[] { image }, lr: 1.0);
 
 void Iterate()

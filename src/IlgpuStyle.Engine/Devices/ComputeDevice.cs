@@ -69,7 +69,7 @@ public sealed class ComputeDevice : IDisposable
         // ILGPU's CPU accelerator pays ~1 µs per thread: a few threads per core, each looping.
         StrideThreads = cpuAccelerator ? 64 * Environment.ProcessorCount
             : info.IsGpu ? Math.Max(1024, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor)
-            : 4096;
+            : 1 << 20;   // PoCL: work-items are cheap, and short loops vectorize across them
         // Measured with `ilgpustyle bench` (docs/performance.md): the direct convolution is the
         // fastest on PoCL and ILGPU's CPU accelerator; GPUs take the shared-memory tiles.
         ConvVariant = info.IsGpu ? KernelVariant.Tiled : KernelVariant.Direct;

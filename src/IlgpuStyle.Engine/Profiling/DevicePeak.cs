@@ -47,8 +47,8 @@ public sealed record DevicePeak(string Device, double GflopPerSecond, double GBP
         {
             // FMA rate: enough threads to fill the device, rounds chosen to run tens of milliseconds.
             int threads = device.Info.IsGpu ? Math.Max(1 << 16, device.Accelerator.NumMultiprocessors * device.Accelerator.MaxNumThreadsPerMultiprocessor * 4)
-                : device.Info.Kind == DeviceKind.Cpu ? 64 * Environment.ProcessorCount : 1 << 14;
-            int iterations = device.Info.IsGpu ? 1 << 14 : 1 << 12;
+                : device.Info.Kind == DeviceKind.Cpu ? 64 * Environment.ProcessorCount : 1 << 18;
+            int iterations = device.Info.IsGpu ? 1 << 14 : device.Info.Kind == DeviceKind.Cpu ? 1 << 12 : 1 << 9;
             using var sink = new Tensor(device, Shape4.Vector(threads), "peak.sink");
             var fma = device.Kernel(Peak.FmaRate, a => a.LoadAutoGroupedStreamKernel<Index1D, int, float, float, ArrayView<float>>(Peak.FmaRate));
             fma(threads, 16, 0.999f, 0.001f, sink.View);   // compile and warm up

@@ -51,6 +51,9 @@ public static class StyleTransfer
         var init = o.Init == InitKind.Image ? RgbImage.Load(o.InitImagePath!) : null;
         var blend = Normalize(o.StyleBlendWeights ?? o.StylePaths.Select(_ => 1.0).ToList());
 
+        // Will it fit? Checked before anything is allocated on the device.
+        MemoryEstimate.Check(o, contentFull.Width, contentFull.Height, device.MemoryBytes, device.ToString());
+
         // The network.
         var weights = LoadWeights(o, listener);
         var layers = o.ContentLayers.Concat(o.StyleLayers).Select(Vgg19Layers.Canonical).ToList();
@@ -80,6 +83,7 @@ public static class StyleTransfer
             var styleTensors = styles.Select((s, i) =>
                 (Image: Preprocessing.Upload(device, s.ResizeLongestSide(Math.Max(16, (int)Math.Round(size * o.StyleScale))), $"style{i}"), Blend: blend[i])).ToList();
             using var x = new Tensor(device, contentTensor.Shape, "image");
+            using var lastGood = new Tensor(device, contentTensor.Shape, "image.last_good");
             try
             {
                 // Starting image: previous scale upsampled, or random / content / given image.
@@ -94,14 +98,23 @@ public static class StyleTransfer
                     : new LbfgsOptimizer(objective, o.LbfgsHistory, o.EffectiveLearningRate);
 
                 var iterationClock = Stopwatch.StartNew();
+                Op.Copy(lastGood, x);
                 for (int i = 1; i <= o.Iterations; i++)
                 {
                     if (cancel.IsCancellationRequested) { cancelled = true; break; }
                     iterationClock.Restart();
                     double? f = optimizer.Step();
                     if (f is null) { listener.Info($"converged after {i - 1} iterations"); break; }
-                    if (!double.IsFinite(f.Value))
-                        throw new NonFiniteLossException($"the loss became {f.Value} at iteration {i}; lower --learning-rate or the loss weights");
+                    if (!double.IsFinite(f.Value) || Op.CountNonFinite(x) > 0)
+                    {
+                        // Keep what was good: write the image of the last finite iteration, then stop.
+                        Finish(Preprocessing.Download(lastGood), contentFull, o).Save(o.OutputPath);
+                        throw new NonFiniteLossException(
+                            $"the loss became {(double.IsFinite(f.Value) ? "finite but the image holds NaN/Inf" : f.Value.ToString())} at iteration {i} " +
+                            $"(scale {scale + 1}); likely causes: --learning-rate too high, or loss weights too large. " +
+                            $"The image of iteration {i - 1} was written to {o.OutputPath}");
+                    }
+                    Op.Copy(lastGood, x);
                     double ms = iterationClock.Elapsed.TotalMilliseconds;
                     if (totalIterations == 0) firstIteration = clock.Elapsed;
                     totalIterations++;
@@ -117,8 +130,6 @@ public static class StyleTransfer
                     }
                 }
                 totalEvaluations += optimizer.Evaluations;
-                if (Op.CountNonFinite(x) > 0)
-                    throw new NonFiniteLossException("the image holds NaN or Inf values; lower --learning-rate or the loss weights");
                 current = Preprocessing.Download(x);
             }
             finally

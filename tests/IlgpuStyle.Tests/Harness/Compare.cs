@@ -23,8 +23,12 @@ public static class Compare
     /// Asserts ‖got − expected‖₂ / ‖expected‖₂ ≤ tol and that every value is finite (a NaN means an
     /// element the kernel never wrote: outputs are poisoned with NaN before launch). On failure the
     /// message names what, where, the worst index, the max difference and the first mismatches.
+    /// For kernels that accumulate (result = initial + contribution), pass `scale: initial`: the
+    /// error is then relative to the larger of the two norms, since float32 rounding is relative to
+    /// the terms, not to a result that cancels to near zero.
     /// </summary>
-    public static void RelativeL2(string what, IReadOnlyList<double> expected, IReadOnlyList<float> got, double tol, string where = "")
+    public static void RelativeL2(string what, IReadOnlyList<double> expected, IReadOnlyList<float> got, double tol, string where = "",
+        IReadOnlyList<double>? scale = null)
     {
         Assert.True(expected.Count == got.Count, $"{what} {where}: expected {expected.Count} values, got {got.Count}");
         double num = 0, den = 0, worst = -1;
@@ -39,6 +43,7 @@ public static class Compare
         }
         if (firstNonFinite >= 0)
             Assert.Fail($"{what} {where}: element {firstNonFinite} is {got[firstNonFinite]} (expected {expected[firstNonFinite]}): not written, or overflow");
+        if (scale is not null) den = Math.Max(den, scale.Sum(v => v * v));
         double rel = den == 0 ? Math.Sqrt(num) : Math.Sqrt(num / den);
         if (rel <= tol) return;
         var mismatches = Enumerable.Range(0, got.Count)

@@ -56,7 +56,7 @@ public class Conv2dTests
             using var tgx = d.Upload(In(g), initial);   // backward accumulates: start from non-zero
             Op.Conv2dBackwardInput(tw, tgy, tgx, g.Stride, g.Pad, variant);
             Compare.RelativeL2("Conv2dBackwardInput", initial.Plus(Reference.Conv2dBackwardInput(g, w, gy)), tgx.ToArray(),
-                Tolerance.LongSum, Describe(g, accelerator, variant, r));
+                Tolerance.LongSum, Describe(g, accelerator, variant, r), scale: initial);
         }
     }
 
@@ -72,7 +72,7 @@ public class Conv2dTests
             using var tgw = d.Upload(Weights(g), initial);
             Op.Conv2dBackwardWeights(tx, tgy, tgw, g.Stride, g.Pad, variant);
             Compare.RelativeL2("Conv2dBackwardWeights", initial.Plus(Reference.Conv2dBackwardWeights(g, x, gy)), tgw.ToArray(),
-                Tolerance.LongSum, Describe(g, accelerator, variant, r));
+                Tolerance.LongSum, Describe(g, accelerator, variant, r), scale: initial);
         }
     }
 
@@ -87,7 +87,7 @@ public class Conv2dTests
             using var tgy = d.Upload(Out(g), gy); using var tgb = d.Upload(Shape4.Vector(g.OutC), initial);
             Op.Conv2dBackwardBias(tgy, tgb);
             Compare.RelativeL2("Conv2dBackwardBias", initial.Plus(Reference.Conv2dBackwardBias(g, gy)), tgb.ToArray(),
-                Tolerance.LongSum, Describe(g, accelerator, KernelVariant.Naive, r));
+                Tolerance.LongSum, Describe(g, accelerator, KernelVariant.Naive, r), scale: initial);
         }
     }
 

@@ -41,7 +41,7 @@ public class GramTests
             using var tf = d.Upload(s, f); using var tgg = d.Upload(Op.GramShape(s), gg); using var tgf = d.Upload(s, initial);
             Op.GramBackward(tf, tgg, tgf, scale, variant);
             Compare.RelativeL2("GramBackward", initial.Plus(Reference.GramBackward(s.N, s.C, m, scale, f, gg)), tgf.ToArray(),
-                Tolerance.LongSum, $"{accelerator} {variant} {s} {r}");
+                Tolerance.LongSum, $"{accelerator} {variant} {s} {r}", scale: initial);
         }
     }
 }
@@ -68,12 +68,12 @@ public class PoolTests
             using (var tgx = d.Upload(s, initial))
             {
                 Op.MaxPool2dBackward(tx, tgy, tgx);
-                Compare.RelativeL2("MaxPool2dBackward", initial.Plus(Reference.MaxPool2dBackward(g, x, gy)), tgx.ToArray(), Tolerance.Kernel, where);
+                Compare.RelativeL2("MaxPool2dBackward", initial.Plus(Reference.MaxPool2dBackward(g, x, gy)), tgx.ToArray(), Tolerance.Kernel, where, scale: initial);
             }
             using (var tgx = d.Upload(s, initial))
             {
                 Op.AvgPool2dBackward(tgy, tgx);
-                Compare.RelativeL2("AvgPool2dBackward", initial.Plus(Reference.AvgPool2dBackward(g, gy)), tgx.ToArray(), Tolerance.Kernel, where);
+                Compare.RelativeL2("AvgPool2dBackward", initial.Plus(Reference.AvgPool2dBackward(g, gy)), tgx.ToArray(), Tolerance.Kernel, where, scale: initial);
             }
         }
     }

@@ -111,7 +111,7 @@ public class ReluTests
             using (var tgx = d.Upload(s, initial))
             {
                 Op.ReluBackward(ty, tgy, tgx);
-                Compare.RelativeL2("ReluBackward", initial.Plus(Reference.ReluBackward(y, gy)), tgx.ToArray(), Tolerance.Kernel, where);
+                Compare.RelativeL2("ReluBackward", initial.Plus(Reference.ReluBackward(y, gy)), tgx.ToArray(), Tolerance.Kernel, where, scale: initial);
             }
             Op.ReluMask(ty, tgy);
             Compare.RelativeL2("ReluMask", Reference.ReluBackward(y, gy), tgy.ToArray(), Tolerance.Kernel, where);
@@ -144,17 +144,17 @@ public class LossTests
             using (var g = d.Upload(s, initial))
             {
                 Op.SquaredDifferenceBackward(tx, tp, w, g);
-                Compare.RelativeL2("ContentLossBackward", initial.Plus(Reference.ContentLossBackward(x, p, w)), g.ToArray(), Tolerance.Kernel, where);
+                Compare.RelativeL2("ContentLossBackward", initial.Plus(Reference.ContentLossBackward(x, p, w)), g.ToArray(), Tolerance.Kernel, where, scale: initial);
             }
             using (var g = d.Upload(s, initial))
             {
                 Op.SquaredDifferenceBackward(tx, tp, 2 * w * denom, g);
-                Compare.RelativeL2("StyleLossBackward", initial.Plus(Reference.StyleLossBackward(x, p, w, denom)), g.ToArray(), Tolerance.Kernel, where);
+                Compare.RelativeL2("StyleLossBackward", initial.Plus(Reference.StyleLossBackward(x, p, w, denom)), g.ToArray(), Tolerance.Kernel, where, scale: initial);
             }
             using (var g = d.Upload(s, initial))
             {
                 Op.TotalVariationBackward(tx, w, g);
-                Compare.RelativeL2("TotalVariationBackward", initial.Plus(Reference.TotalVariationBackward(x, s.H, s.W, w)), g.ToArray(), Tolerance.Kernel, where);
+                Compare.RelativeL2("TotalVariationBackward", initial.Plus(Reference.TotalVariationBackward(x, s.H, s.W, w)), g.ToArray(), Tolerance.Kernel, where, scale: initial);
             }
         }
     }

@@ -1,0 +1,42 @@
+using IlgpuStyle.Imaging;
+using IlgpuStyle.Tests.Harness;
+using IlgpuStyle.Transfer;
+using Xunit;
+
+namespace IlgpuStyle.Tests.Transfer;
+
+public class ReliabilityTests(TransferFixture images) : IClassFixture<TransferFixture>
+{
+    StyleTransferOptions Options(string output) => new()
+    {
+        ContentPath = images.Content, StylePaths = new[] { images.Stripes }, OutputPath = images.Output(output),
+        ImageSize = 32, Iterations = 6, WriteLossCurve = false,
+    };
+
+    [Fact]
+    public void MemoryEstimateRefusesWhatDoesNotFitAndNamesTheLargestSize()
+    {
+        var o = Options("big.png") with { ImageSize = 4096 };
+        var e = Assert.Throws<ArgumentException>(() => MemoryEstimate.Check(o, 600, 400, 2L << 30, "a 2 GiB device"));
+        Assert.Contains("--image-size 4096 needs about", e.Message);
+        Assert.Contains("2048 MiB", e.Message);
+        var largest = int.Parse(System.Text.RegularExpressions.Regex.Match(e.Message, @"fits is about (\d+)").Groups[1].Value);
+        Assert.InRange(largest, 256, 4095);
+        MemoryEstimate.Check(o with { ImageSize = largest }, 600, 400, 2L << 30, "a 2 GiB device");   // and that one does fit
+        // Larger images need more, and L-BFGS's history costs memory.
+        Assert.True(MemoryEstimate.Bytes(o with { ImageSize = 512 }, 512, 341, 512) < MemoryEstimate.Bytes(o, 1024, 683, 1024));
+        Assert.True(MemoryEstimate.Bytes(o with { Optimizer = OptimizerKind.Adam }, 512, 512, 512) < MemoryEstimate.Bytes(o, 512, 512, 512));
+    }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void NonFiniteLossStopsAndKeepsTheLastGoodImage(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var o = Options($"nan_{accelerator.Kind}.png") with { Optimizer = OptimizerKind.Adam, LearningRate = 1e30, StyleWeight = 1e30 };
+        var e = Assert.Throws<NonFiniteLossException>(() => StyleTransfer.Run(o, d));
+        Assert.Contains("at iteration", e.Message);
+        Assert.Contains("--learning-rate", e.Message);
+        var written = RgbImage.Load(o.OutputPath);
+        Assert.All(written.Data, v => Assert.True(float.IsFinite(v)));
+    }
+}
