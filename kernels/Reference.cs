@@ -7,68 +7,57 @@ public static class Reference
 {
     // ------------------------------------------------------------------ convolution
 
-    public static double[] Conv2dForward(Conv2dGeometry g, double[] x, double[] w, double[] bias, bool relu)
+    /// <summary>
+    /// Every (output element, filter tap, input element) triple of a convolution: for each output
+    /// y[n,co,oy,ox] and tap w[co,ci,ky,kx] whose input x[n,ci,oy·S−P+ky, ox·S−P+kx] lies inside the
+    /// image, calls visit(yIndex, wIndex, xIndex). Forward, input gradient and weight gradient walk
+    /// the same triples and differ only in what they add up:
+    ///   forward       y[yi]  += w[wi] · x[xi]
+    ///   input grad    dx[xi] += w[wi] · dy[yi]
+    ///   weight grad   dw[wi] += dy[yi] · x[xi]
+    /// </summary>
+    public static void ForEachTap(Conv2dGeometry g, Action<int, int, int> visit)
     {
-        var y = new double[g.N * g.OutC * g.OutPixels];
         for (int n = 0; n < g.N; n++)
         for (int co = 0; co < g.OutC; co++)
         for (int oy = 0; oy < g.OutH; oy++)
         for (int ox = 0; ox < g.OutW; ox++)
+        for (int ci = 0; ci < g.InC; ci++)
+        for (int ky = 0; ky < g.KH; ky++)
+        for (int kx = 0; kx < g.KW; kx++)
         {
-            double s = bias[co];
-            for (int ci = 0; ci < g.InC; ci++)
-            for (int ky = 0; ky < g.KH; ky++)
-            for (int kx = 0; kx < g.KW; kx++)
-            {
-                int iy = oy * g.Stride - g.Pad + ky, ix = ox * g.Stride - g.Pad + kx;
-                if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
-                s += w[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] * x[((n * g.InC + ci) * g.InH + iy) * g.InW + ix];
-            }
-            y[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox] = relu ? Math.Max(s, 0) : s;
+            int iy = oy * g.Stride - g.Pad + ky, ix = ox * g.Stride - g.Pad + kx;
+            if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
+            visit(((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox,
+                  ((co * g.InC + ci) * g.KH + ky) * g.KW + kx,
+                  ((n * g.InC + ci) * g.InH + iy) * g.InW + ix);
+        }
+    }
+
+    public static double[] Conv2dForward(Conv2dGeometry g, double[] x, double[] w, double[] bias, bool relu)
+    {
+        var y = new double[g.N * g.OutC * g.OutPixels];
+        ForEachTap(g, (yi, wi, xi) => y[yi] += w[wi] * x[xi]);
+        for (int i = 0; i < y.Length; i++)
+        {
+            double v = y[i] + bias[i / g.OutPixels % g.OutC];
+            y[i] = relu ? Math.Max(v, 0) : v;
         }
         return y;
     }
 
-    /// <summary>dL/dx from dL/dy (of the convolution before any ReLU): a scatter, the transpose of the forward.</summary>
+    /// <summary>dL/dx from dL/dy (of the convolution before any ReLU): the forward's triples, scattered back.</summary>
     public static double[] Conv2dBackwardInput(Conv2dGeometry g, double[] w, double[] gradOut)
     {
         var gradIn = new double[g.N * g.InC * g.InPixels];
-        for (int n = 0; n < g.N; n++)
-        for (int co = 0; co < g.OutC; co++)
-        for (int oy = 0; oy < g.OutH; oy++)
-        for (int ox = 0; ox < g.OutW; ox++)
-        {
-            double go = gradOut[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox];
-            for (int ci = 0; ci < g.InC; ci++)
-            for (int ky = 0; ky < g.KH; ky++)
-            for (int kx = 0; kx < g.KW; kx++)
-            {
-                int iy = oy * g.Stride - g.Pad + ky, ix = ox * g.Stride - g.Pad + kx;
-                if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
-                gradIn[((n * g.InC + ci) * g.InH + iy) * g.InW + ix] += w[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] * go;
-            }
-        }
+        ForEachTap(g, (yi, wi, xi) => gradIn[xi] += w[wi] * gradOut[yi]);
         return gradIn;
     }
 
     public static double[] Conv2dBackwardWeights(Conv2dGeometry g, double[] x, double[] gradOut)
     {
         var gradW = new double[g.OutC * g.FilterSize];
-        for (int n = 0; n < g.N; n++)
-        for (int co = 0; co < g.OutC; co++)
-        for (int oy = 0; oy < g.OutH; oy++)
-        for (int ox = 0; ox < g.OutW; ox++)
-        {
-            double go = gradOut[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox];
-            for (int ci = 0; ci < g.InC; ci++)
-            for (int ky = 0; ky < g.KH; ky++)
-            for (int kx = 0; kx < g.KW; kx++)
-            {
-                int iy = oy * g.Stride - g.Pad + ky, ix = ox * g.Stride - g.Pad + kx;
-                if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
-                gradW[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] += go * x[((n * g.InC + ci) * g.InH + iy) * g.InW + ix];
-            }
-        }
+        ForEachTap(g, (yi, wi, xi) => gradW[wi] += gradOut[yi] * x[xi]);
         return gradW;
     }
 

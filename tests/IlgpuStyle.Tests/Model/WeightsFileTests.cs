@@ -19,8 +19,10 @@ public sealed class KerasWeightsFixture
         var rng = new Random(Environment.TickCount);
         foreach (var c in Vgg19Layers.Convolutions)
         {
-            Kernels[c.KerasName] = Enumerable.Range(0, 9 * c.InChannels * c.OutChannels).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-            Biases[c.KerasName] = Enumerable.Range(0, c.OutChannels).Select(_ => (float)rng.NextDouble()).ToArray();
+            // Uniform with He's variance 2/fan_in, so a network built from them behaves (values themselves are arbitrary).
+            float scale = (float)(Math.Sqrt(12.0) * Math.Sqrt(2.0 / (9 * c.InChannels)));
+            Kernels[c.KerasName] = Enumerable.Range(0, 9 * c.InChannels * c.OutChannels).Select(_ => ((float)rng.NextDouble() - 0.5f) * scale).ToArray();
+            Biases[c.KerasName] = Enumerable.Range(0, c.OutChannels).Select(_ => (float)rng.NextDouble() * 0.1f).ToArray();
         }
     }
 
@@ -130,6 +132,19 @@ public class WeightsFileTests(KerasWeightsFixture source) : IClassFixture<KerasW
 
     [Fact]
     public void LoadsKeras3WeightsLayout() => AssertEveryTensorInPlace(Vgg19WeightsFile.Load(WriteKeras3Layout()));
+
+    /// <summary>The command line takes a weights file with --weights and says which it used (no random-weights warning).</summary>
+    [Fact]
+    public void CliUsesWeightsGivenWithWeightsOption()
+    {
+        string weights = WriteKeras2Layout();
+        using var images = new Transfer.TransferFixture();
+        var (code, stdout, stderr) = Transfer.CliRunner.Run("transfer", "--content", images.Content, "--style", images.Stripes,
+            "--weights", weights, "--image-size", "32", "--iterations", "1", "--device", "cpu", "--output", images.Output("w.png"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"weights: {weights}", stdout);
+        Assert.DoesNotContain("random", stderr + stdout);
+    }
 
     /// <summary>Files written by the real HDF5 library (superblock v0, as Keras writes), where python3-h5py is installed.</summary>
     [SkippableFact]

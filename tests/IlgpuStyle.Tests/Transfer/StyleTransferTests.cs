@@ -93,6 +93,25 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
         Assert.True(worst < 2.0, $"chroma moved by up to {worst:F2} (mean {sum / inGamut:F2}) over {inGamut} in-gamut pixels");
     }
 
+    /// <summary>What Ctrl-C does: the run stops after the current iteration and still writes the image.</summary>
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void CancellationStopsAndWritesTheCurrentImage(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        using var cancel = new CancellationTokenSource();
+        var listener = new CancelAfter(2, cancel);
+        var o = Options($"cancel_{accelerator.Kind}.png", 50);
+        var result = StyleTransfer.Run(o, d, listener, cancel.Token);
+        Assert.True(result.Cancelled);
+        Assert.Equal(2, result.Iterations);
+        Assert.True(File.Exists(o.OutputPath));
+    }
+
+    sealed class CancelAfter(int iterations, CancellationTokenSource cancel) : ITransferListener
+    {
+        public void Progress(TransferProgress p) { if (p.Iteration >= iterations) cancel.Cancel(); }
+    }
+
     [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void MultiScaleAndContentInitRun(AcceleratorCase accelerator)
     {
