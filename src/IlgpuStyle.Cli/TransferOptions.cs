@@ -36,6 +36,8 @@ sealed class TransferOptions
     readonly Option<string?> device = new("--device") { Description = "cuda|opencl|cpu, optionally :N (default: the fastest found)" };
     readonly Option<int> printEvery = new("--print-every") { Description = "Print losses every N iterations when not on a terminal", DefaultValueFactory = _ => 10 };
     readonly Option<int> saveEvery = new("--save-every") { Description = "Write an intermediate image every N iterations", DefaultValueFactory = _ => 0 };
+    readonly Option<int> checkpointEvery = new("--checkpoint-every") { Description = "Save image and optimizer state to <output>.ckpt every N iterations", DefaultValueFactory = _ => 0 };
+    readonly Option<string?> resume = new("--resume") { Description = "Continue from a checkpoint (same options, more --iterations)" };
     readonly Option<string?> log = new("--log") { Description = "CSV with iteration,content,style,tv,total,ms per iteration" };
     readonly Option<string?> conv = new("--conv") { Description = "Convolution kernels: naive|blocked|tiled (default: per device)" };
     readonly Option<string?> gram = new("--gram") { Description = "Gram kernels: naive|blocked|tiled (default: per device)" };
@@ -44,7 +46,7 @@ sealed class TransferOptions
     {
         foreach (var o in new Option[] { content, style, blend, output, imageSize, styleScale, contentWeight, styleWeight, tvWeight,
                      contentLayers, styleLayers, styleLayerWeights, pooling, optimizer, learningRate, iterations, init, initImage, seed,
-                     originalColors, scales, weights, device, printEvery, saveEvery, log, conv, gram })
+                     originalColors, scales, weights, device, printEvery, saveEvery, checkpointEvery, resume, log, conv, gram })
             command.Options.Add(o);
     }
 
@@ -87,6 +89,8 @@ sealed class TransferOptions
         Scales = p.GetValue(scales),
         WeightsPath = p.GetValue(weights),
         SaveEvery = p.GetValue(saveEvery),
+        CheckpointEvery = p.GetValue(checkpointEvery),
+        ResumePath = p.GetValue(resume),
         LogPath = p.GetValue(log),
         ConvVariant = Variant(p.GetValue(conv), "--conv"),
         GramVariant = Variant(p.GetValue(gram), "--gram"),

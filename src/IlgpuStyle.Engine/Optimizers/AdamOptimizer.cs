@@ -31,5 +31,19 @@ public sealed class AdamOptimizer : IOptimizer
         return f;
     }
 
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(step);
+        TensorIO.Write(writer, m);
+        TensorIO.Write(writer, v);
+    }
+
+    public void Load(BinaryReader reader)
+    {
+        step = reader.ReadInt32();
+        TensorIO.Read(reader, m);
+        TensorIO.Read(reader, v);
+    }
+
     public void Dispose() { m.Dispose(); v.Dispose(); }
 }

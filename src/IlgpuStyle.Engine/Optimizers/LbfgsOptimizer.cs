@@ -225,6 +225,28 @@ public sealed class LbfgsOptimizer : IOptimizer
         return (lo + hi) / 2;
     }
 
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(historySize); writer.Write(stored); writer.Write(newest); writer.Write(iteration);
+        writer.Write(loss); writer.Write(hDiag); writer.Write(started);
+        foreach (var r in rho) writer.Write(r);
+        TensorIO.Write(writer, previousGradient);
+        for (int i = 0; i < historySize; i++) { TensorIO.Write(writer, s[i]); TensorIO.Write(writer, y[i]); }
+    }
+
+    public void Load(BinaryReader reader)
+    {
+        int history = reader.ReadInt32();
+        if (history != historySize) throw new InvalidDataException($"checkpoint has an L-BFGS history of {history}, this run {historySize}");
+        stored = reader.ReadInt32(); newest = reader.ReadInt32(); iteration = reader.ReadInt32();
+        loss = reader.ReadDouble(); hDiag = reader.ReadDouble(); started = reader.ReadBoolean();
+        for (int i = 0; i < historySize; i++) rho[i] = reader.ReadDouble();
+        TensorIO.Read(reader, previousGradient);
+        for (int i = 0; i < historySize; i++) { TensorIO.Read(reader, s[i]); TensorIO.Read(reader, y[i]); }
+        // The gradient at X: evaluation is deterministic, so this equals the one the run had.
+        if (started) loss = Evaluate();
+    }
+
     public void Dispose()
     {
         foreach (var t in s.Concat(y)) t.Dispose();

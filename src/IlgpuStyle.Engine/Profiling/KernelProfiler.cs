@@ -84,7 +84,17 @@ public sealed class KernelProfiler : ILaunchObserver
             sb.Append(i + 1 < launches.Count ? ",\n" : "\n");
         }
         sb.Append($"],\"displayTimeUnit\":\"ms\",\"otherData\":{{\"device\":\"{device.Name.Replace("\"", "'")}\"}}}}\n");
-        File.WriteAllText(path, sb.ToString());
+        WriteAtomically(path, sb.ToString());
+    }
+
+    /// <summary>Creates the folder, writes a temporary file beside the target, renames it over the target.</summary>
+    static void WriteAtomically(string path, string text)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temp = full + $".{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, full, overwrite: true);
     }
 
     public static void WriteCsv(string path, IEnumerable<KernelSummary> rows)
@@ -93,6 +103,6 @@ public sealed class KernelProfiler : ILaunchObserver
         foreach (var r in rows)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"{r.Kernel},{r.Calls},{r.TotalMs:F3},{r.MeanMs:F4},{r.Share:F4},{r.GflopPerSecond:F2},{r.GBPerSecond:F2}"));
-        File.WriteAllText(path, sb.ToString());
+        WriteAtomically(path, sb.ToString());
     }
 }

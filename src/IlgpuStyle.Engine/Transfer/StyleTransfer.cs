@@ -68,7 +68,19 @@ public static class StyleTransfer
         TimeSpan firstIteration = TimeSpan.Zero;
         var random = new Random(o.Seed);
 
-        for (int scale = 0; scale < o.Scales && !cancelled; scale++)
+        // Resuming: skip to the checkpoint's scale; its image and optimizer state replace the start.
+        Checkpoint.Header? resume = null;
+        BinaryReader? resumeReader = null;
+        if (o.ResumePath is not null)
+        {
+            (resume, resumeReader) = Checkpoint.Open(o.ResumePath, o);
+            foreach (var l in resume.Losses) losses.Add(((int)l[0], l[1], l[2], l[3], l[4], l[5]));
+            totalIterations = resume.TotalIterations;
+            listener.Info($"resuming from {o.ResumePath}: scale {resume.Scale + 1}, iteration {resume.Iteration}");
+        }
+        using var resumeStream = resumeReader;
+
+        for (int scale = resume?.Scale ?? 0; scale < o.Scales && !cancelled; scale++)
         {
             int size = o.ImageSize >> (o.Scales - 1 - scale);
             var content = contentFull.ResizeLongestSide(size);
@@ -96,10 +108,24 @@ public static class StyleTransfer
                 using IOptimizer optimizer = o.Optimizer == OptimizerKind.Adam
                     ? new AdamOptimizer(objective, (float)o.EffectiveLearningRate)
                     : new LbfgsOptimizer(objective, o.LbfgsHistory, o.EffectiveLearningRate);
+                int firstIteration1 = 1;
+                if (resume is not null && scale == resume.Scale)
+                {
+                    try
+                    {
+                        TensorIO.Read(resumeReader!, x);
+                        optimizer.Load(resumeReader!);
+                    }
+                    catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
+                    {
+                        throw new ArgumentException($"checkpoint '{o.ResumePath}' cannot be read: {e.Message}");
+                    }
+                    firstIteration1 = resume.Iteration + 1;
+                }
 
                 var iterationClock = Stopwatch.StartNew();
                 Op.Copy(lastGood, x);
-                for (int i = 1; i <= o.Iterations; i++)
+                for (int i = firstIteration1; i <= o.Iterations; i++)
                 {
                     if (cancel.IsCancellationRequested) { cancelled = true; break; }
                     iterationClock.Restart();
@@ -122,6 +148,13 @@ public static class StyleTransfer
                     var l = objective.Last;
                     losses.Add((totalIterations, l.Content, l.Style, l.Tv, f.Value, ms));
                     listener.Progress(new TransferProgress(i, o.Iterations, scale + 1, o.Scales, w, h, l.Content, l.Style, l.Tv, f.Value, ms, 1000.0 / ms));
+                    if (o.CheckpointEvery > 0 && i % o.CheckpointEvery == 0)
+                    {
+                        var header = new Checkpoint.Header(Checkpoint.Fingerprint(o), scale, i, totalIterations,
+                            losses.Select(l => new[] { l.Iteration, l.Content, l.Style, l.Tv, l.Total, l.Ms }).ToList());
+                        Checkpoint.Write(Checkpoint.PathFor(o), header, x, optimizer);
+                        if (!written.Contains(Checkpoint.PathFor(o))) written.Add(Checkpoint.PathFor(o));
+                    }
                     if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && i < o.Iterations)
                     {
                         string path = Sibling(o.OutputPath, $"_s{scale + 1}_i{i:D4}");

@@ -50,6 +50,10 @@ public sealed record StyleTransferOptions
     /// <summary>Seed of the random-weight VGG19 used when no weights file is found.</summary>
     public int RandomWeightsSeed { get; init; } = 1;
     public int SaveEvery { get; init; }
+    /// <summary>Write image and optimizer state to &lt;output&gt;.ckpt every N iterations (0: never).</summary>
+    public int CheckpointEvery { get; init; }
+    /// <summary>Continue from a checkpoint written by a run with the same options.</summary>
+    public string? ResumePath { get; init; }
     public string? LogPath { get; init; }
     public bool WriteLossCurve { get; init; } = true;
     public KernelVariant? ConvVariant { get; init; }
@@ -97,6 +101,8 @@ public sealed record StyleTransferOptions
         Require(Scales is >= 1 and <= 6, $"--scales must be between 1 and 6, got {Scales}");
         Require(ImageSize >> (Scales - 1) >= 16, $"--scales {Scales} makes the first scale {ImageSize >> (Scales - 1)} px, below VGG19's 16 px minimum");
         Require(SaveEvery >= 0, $"--save-every must not be negative, got {SaveEvery}");
+        Require(CheckpointEvery >= 0, $"--checkpoint-every must not be negative, got {CheckpointEvery}");
+        if (ResumePath is not null) Require(File.Exists(ResumePath), $"checkpoint '{ResumePath}' does not exist");
         if (Init == InitKind.Image)
         {
             Require(InitImagePath is not null, "--init image needs --init-image PATH");

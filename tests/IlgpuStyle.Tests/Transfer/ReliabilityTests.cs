@@ -39,4 +39,31 @@ public class ReliabilityTests(TransferFixture images) : IClassFixture<TransferFi
         var written = RgbImage.Load(o.OutputPath);
         Assert.All(written.Data, v => Assert.True(float.IsFinite(v)));
     }
+
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void ResumedRunGivesTheSameImageAsAnUninterruptedOne(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        foreach (var optimizer in new[] { OptimizerKind.Lbfgs, OptimizerKind.Adam })
+        {
+            string tag = $"{optimizer}_{accelerator.Kind}";
+            var whole = Options($"whole_{tag}.png") with { Optimizer = optimizer, Iterations = 4, Init = InitKind.Random, Seed = 5 };
+            StyleTransfer.Run(whole, d);
+
+            var first = whole with { OutputPath = images.Output($"part_{tag}.png"), Iterations = 2, CheckpointEvery = 2 };
+            var part = StyleTransfer.Run(first, d);
+            string checkpoint = Checkpoint.PathFor(first);
+            Assert.Contains(checkpoint, part.WrittenFiles);
+
+            var resumed = first with { Iterations = 4, CheckpointEvery = 0, ResumePath = checkpoint, LogPath = images.Output($"resumed_{tag}.csv") };
+            var result = StyleTransfer.Run(resumed, d);
+            Assert.Equal(4, result.Iterations);
+            Assert.Equal(RgbImage.Load(whole.OutputPath).Data, RgbImage.Load(resumed.OutputPath).Data);
+            Assert.Equal(5, File.ReadAllLines(resumed.LogPath!).Length);   // header + all four iterations
+
+            // Other options: refused with one clear message.
+            var e = Assert.Throws<ArgumentException>(() => StyleTransfer.Run(resumed with { Seed = 6 }, d));
+            Assert.Contains("other options", e.Message);
+        }
+    }
 }
