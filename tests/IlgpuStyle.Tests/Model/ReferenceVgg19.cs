@@ -56,11 +56,19 @@ public sealed class ReferenceVgg19(Vgg19Weights weights, Pooling pooling)
 
     static string Deepest(IReadOnlyList<Loss> losses) => losses.MaxBy(l => Vgg19Layers.IndexOf(l.Layer))!.Layer;
 
-    /// <summary>dLoss/dimage and dLoss/dw of the first convolution, by the chain rule through the reference backward ops.</summary>
-    public (double[] Image, double[] Conv1_1Weights) Gradient(double[] image, int h, int w, IReadOnlyList<Loss> losses, double tvWeight)
+    /// <summary>
+    /// dLoss/dimage and dLoss/dw of the first convolution, by the chain rule through the reference
+    /// backward ops. With `activations` (the device's forward pass), the backward routes through the
+    /// same ReLU masks and max-pooling choices the device made: at a near-tie in a pooling window,
+    /// float32 and float64 may pick different maxima, and max is not differentiable there.
+    /// </summary>
+    public (double[] Image, double[] Conv1_1Weights) Gradient(double[] image, int h, int w, IReadOnlyList<Loss> losses, double tvWeight,
+        IReadOnlyDictionary<string, double[]>? activations = null)
     {
         string deepest = Deepest(losses);
         Forward(image, h, w, deepest);
+        if (activations is not null)
+            foreach (var (layer, values) in activations) Activations[layer] = values;
         var layers = Vgg19Layers.Order.Take(Vgg19Layers.IndexOf(deepest) + 1).ToList();
         var grads = layers.ToDictionary(l => l, l => new double[Activations[l].Length]);
         foreach (var l in losses)
