@@ -16,14 +16,9 @@ public static partial class Cli
         if (args.Length == 0) return Guard(Demo);
         var root = new RootCommand("IlgpuStyle: neural style transfer (Gatys et al.) on hand-written ILGPU kernels (CUDA, OpenCL, CPU).\n" +
                                    "With no arguments at all, runs a demo on the bundled images and writes ./out/demo.png.");
-        var transferOptions = new TransferOptions();
-        transferOptions.AddTo(root);
-        root.SetAction(parse => Guard(() => RunTransfer(transferOptions.Read(parse), transferOptions.DeviceSpec(parse), transferOptions.PrintEvery(parse))));
-
+        AddTransfer(root);
         var transfer = new Command("transfer", "Style transfer (the default when only options are given).");
-        var transferOptions2 = new TransferOptions();
-        transferOptions2.AddTo(transfer);
-        transfer.SetAction(parse => Guard(() => RunTransfer(transferOptions2.Read(parse), transferOptions2.DeviceSpec(parse), transferOptions2.PrintEvery(parse))));
+        AddTransfer(transfer);
         root.Subcommands.Add(transfer);
         root.Subcommands.Add(DevicesCommand());
         root.Subcommands.Add(ExplainCommand());
@@ -31,6 +26,14 @@ public static partial class Cli
         root.Subcommands.Add(ProfileCommand());
         root.Subcommands.Add(GradCheckCommand());
         return Guard(() => root.Parse(args).Invoke());
+    }
+
+    /// <summary>The transfer options and action, on the root command and on `transfer` alike.</summary>
+    static void AddTransfer(Command command)
+    {
+        var options = new TransferOptions();
+        options.AddTo(command);
+        command.SetAction(parse => Guard(() => RunTransfer(options.Read(parse), options.DeviceSpec(parse), options.PrintEvery(parse))));
     }
 
     static Command DevicesCommand()

@@ -51,7 +51,6 @@ public static class GradCheck
         var rng = new Random(seed);
         double[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => (double)(float)(rng.NextDouble() * 2 - 1)).ToArray();
         double Contract(double[] y, double[] r) => y.Select((v, i) => v * r[i]).Sum();
-        float[] F(double[] a) => a.Select(v => (float)v).ToArray();
         var cases = new List<GradCheckCase>();
 
         // Convolution: x (2, 3, 7, 5), w (4, 3, 3, 3), stride 1, pad 1; and a stride-2 one.

@@ -134,29 +134,20 @@ public sealed class RgbImage
 
     static byte ToByte(float v) => (byte)Math.Clamp((int)MathF.Round(v), 0, 255);
 
-    /// <summary>
-    /// Writes PNG (or JPEG for .jpg/.jpeg) through a temporary file in the same folder, then renames:
-    /// a reader never sees half an image, and an interrupted write leaves the old file intact.
-    /// </summary>
+    /// <summary>Writes PNG (or JPEG for .jpg/.jpeg) atomically (<see cref="IO.AtomicFile"/>).</summary>
     public void Save(string path)
     {
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         try
         {
-            using (var image = ToImageSharp())
-            using (var stream = File.Create(temp))
+            IO.AtomicFile.Write(path, stream =>
             {
-                if (IsJpeg(full)) image.SaveAsJpeg(stream, new JpegEncoder { Quality = 95 });
+                using var image = ToImageSharp();
+                if (IsJpeg(path)) image.SaveAsJpeg(stream, new JpegEncoder { Quality = 95 });
                 else image.SaveAsPng(stream, new PngEncoder());
-            }
-            File.Move(temp, full, overwrite: true);
+            });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            try { File.Delete(temp); } catch { /* best effort */ }
             throw new ImageFileException($"cannot write image '{path}': {e.Message}", e);
         }
     }

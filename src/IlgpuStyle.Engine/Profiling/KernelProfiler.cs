@@ -84,18 +84,9 @@ public sealed class KernelProfiler : ILaunchObserver
             sb.Append(i + 1 < launches.Count ? ",\n" : "\n");
         }
         sb.Append($"],\"displayTimeUnit\":\"ms\",\"otherData\":{{\"device\":\"{device.Name.Replace("\"", "'")}\"}}}}\n");
-        WriteAtomically(path, sb.ToString());
+        IO.AtomicFile.WriteAllText(path, sb.ToString());
     }
 
-    /// <summary>Creates the folder, writes a temporary file beside the target, renames it over the target.</summary>
-    static void WriteAtomically(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, full, overwrite: true);
-    }
 
     public static void WriteCsv(string path, IEnumerable<KernelSummary> rows)
     {
@@ -103,6 +94,6 @@ public sealed class KernelProfiler : ILaunchObserver
         foreach (var r in rows)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"{r.Kernel},{r.Calls},{r.TotalMs:F3},{r.MeanMs:F4},{r.Share:F4},{r.GflopPerSecond:F2},{r.GBPerSecond:F2}"));
-        WriteAtomically(path, sb.ToString());
+        IO.AtomicFile.WriteAllText(path, sb.ToString());
     }
 }

@@ -33,17 +33,14 @@ public static class Checkpoint
 
     public static void Write(string path, Header header, Tensor image, IOptimizer optimizer)
     {
-        string full = Path.GetFullPath(path);
-        string temp = full + $".{Environment.ProcessId}.tmp";
-        using (var stream = File.Create(temp))
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        IO.AtomicFile.Write(path, stream =>
         {
+            using var writer = new BinaryWriter(stream, Encoding.UTF8);
             writer.Write(Magic);
             writer.Write(JsonSerializer.Serialize(header));
             TensorIO.Write(writer, image);
             optimizer.Save(writer);
-        }
-        File.Move(temp, full, overwrite: true);
+        });
     }
 
     /// <summary>Opens a checkpoint and checks it belongs to these options; the reader is positioned at the image.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using IlgpuStyle.Devices;
 using IlgpuStyle.Imaging;
+using IlgpuStyle.IO;
 using IlgpuStyle.Model;
 using IlgpuStyle.Ops;
 using IlgpuStyle.Optimizers;
@@ -242,21 +243,16 @@ public static class StyleTransfer
         }
     }
 
-    static void WriteLog(string path, IEnumerable<(int Iteration, double Content, double Style, double Tv, double Total, double Ms)> rows)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + $".{Environment.ProcessId}.tmp";
-        using (var writer = new StreamWriter(temp))
+    static void WriteLog(string path, IEnumerable<(int Iteration, double Content, double Style, double Tv, double Total, double Ms)> rows) =>
+        AtomicFile.Write(path, stream =>
         {
+            using var writer = new StreamWriter(stream);
             writer.WriteLine("iteration,content,style,tv,total,ms");
             foreach (var r in rows)
                 writer.WriteLine(string.Join(",", r.Iteration.ToString(CultureInfo.InvariantCulture),
                     G(r.Content), G(r.Style), G(r.Tv), G(r.Total), r.Ms.ToString("F3", CultureInfo.InvariantCulture)));
-        }
-        File.Move(temp, full, overwrite: true);
-        static string G(double v) => v.ToString("G9", CultureInfo.InvariantCulture);
-    }
+            static string G(double v) => v.ToString("G9", CultureInfo.InvariantCulture);
+        });
 
     sealed class SilentListener : ITransferListener;
 }
