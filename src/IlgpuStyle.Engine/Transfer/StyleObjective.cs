@@ -121,9 +121,6 @@ public sealed class StyleObjective : IObjective, IDisposable
         return Last.Total;
     }
 
-    /// <summary>Device bytes held for this size: activations, targets, Grams, gradients.</summary>
-    public long Bytes => activations.Bytes * 2 + owned.Sum(t => t.Shape.Bytes);
-
     public void Dispose()
     {
         tape.Dispose();
