@@ -127,6 +127,29 @@ public static class Reference
         return gradIn;
     }
 
+    // ------------------------------------------------------------------ guidance
+
+    /// <summary>y[n,c,p] = x[n,c,p] · t[n,p] (x: n·c·m values, t: n·m).</summary>
+    public static double[] MaskForward(int n, int c, int m, double[] x, double[] t)
+    {
+        var y = new double[x.Length];
+        for (int b = 0; b < n; b++)
+            for (int ch = 0; ch < c; ch++)
+                for (int p = 0; p < m; p++)
+                    y[(b * c + ch) * m + p] = x[(b * c + ch) * m + p] * t[b * m + p];
+        return y;
+    }
+
+    /// <summary>dx = dy ⊙ t: the mask is linear in x, so its backward is the same product.</summary>
+    public static double[] MaskBackward(int n, int c, int m, double[] gradOut, double[] t) => MaskForward(n, c, m, gradOut, t);
+
+    /// <summary>dx = scale · dy / (Σ|dy| + ε).</summary>
+    public static double[] NormalizeGradient(double[] gradOut, double scale, double epsilon)
+    {
+        double k = scale / (NormL1(gradOut) + epsilon);
+        return gradOut.Select(v => k * v).ToArray();
+    }
+
     // ------------------------------------------------------------------ Gram matrix
 
     public static double[] GramForward(int n, int c, int m, double scale, double[] f)

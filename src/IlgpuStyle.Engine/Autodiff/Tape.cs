@@ -133,6 +133,28 @@ public sealed class Tape : IDisposable
             "dF += s·(dG + dGᵀ)·F", () => Op.GramBackward(f, Gradient(gram), Gradient(f), scale, variant));
     }
 
+    /// <summary>y = x ⊙ mask, the guidance mask (N,1,H,W) a constant (kernels/Guidance.cs).</summary>
+    public void Mask(string label, Tensor x, Tensor mask, Tensor y)
+    {
+        x.Device.Scope = label;
+        Op.MaskForward(x, mask, y);
+        Record("mask", label, new[] { x }, y, x.Length, (2 * x.Length + mask.Length) * sizeof(float),
+            "dx += dy ⊙ t", () => Op.MaskBackward(Gradient(y), mask, Gradient(x)));
+    }
+
+    /// <summary>
+    /// y = x going forward; going backward dx += scale·dy/Σ|dy| (kernels/Guidance.cs). Placed
+    /// between a layer and the losses that read it, it gives that layer's loss gradient an L1 norm
+    /// of `scale` whatever its size (neural-style's -normalize_gradients).
+    /// </summary>
+    public void NormalizeGradient(string label, Tensor x, Tensor y, float scale)
+    {
+        x.Device.Scope = label;
+        Op.Copy(y, x);
+        Record("normalize", label, new[] { x }, y, 0, 2 * x.Length * sizeof(float),
+            "dx += s·dy/Σ|dy|", () => Op.NormalizedGradientAccumulate(Gradient(y), Gradient(x), scale));
+    }
+
     /// <summary>scalars[slot] = weight·½Σ(F − P)² (kernels/Losses.cs). P is a constant target.</summary>
     public void ContentLoss(string label, Tensor f, Tensor target, float weight, int slot)
     {

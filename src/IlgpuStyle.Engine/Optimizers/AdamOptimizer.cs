@@ -23,6 +23,8 @@ public sealed class AdamOptimizer : IOptimizer
 
     public int Evaluations { get; private set; }
 
+    public bool LossBeforeStep => true;
+
     public double? Step()
     {
         double f = objective.Evaluate();

@@ -16,8 +16,12 @@ public interface IObjective
 /// <summary>Minimizes an objective in place, one iteration per <see cref="Step"/>.</summary>
 public interface IOptimizer : IDisposable
 {
-    /// <summary>One iteration; returns f at the new X (whose gradient is in the objective's Gradient), or null once converged.</summary>
+    /// <summary>One iteration; returns f at the new X (whose gradient is in the objective's Gradient), or null once converged.
+    /// Optimizers with <see cref="LossBeforeStep"/> return f at the X the step started from instead.</summary>
     double? Step();
+
+    /// <summary>True when <see cref="Step"/> returns the loss of the X before its update (Adam evaluates, then moves).</summary>
+    bool LossBeforeStep => false;
 
     /// <summary>Function evaluations (forward + backward passes) so far.</summary>
     int Evaluations { get; }

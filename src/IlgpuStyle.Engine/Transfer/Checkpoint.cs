@@ -16,22 +16,26 @@ public static class Checkpoint
 {
     const string Magic = "ILGPUSTYLE-CHECKPOINT-1";
 
+    /// <param name="BestLoss">With --keep-best: the lowest loss so far at this scale (its image follows the optimizer state).</param>
     public sealed record Header(string Options, int Scale, int Iteration, int TotalIterations,
-        List<double[]> Losses);
+        List<double[]> Losses, double? BestLoss = null, int BestIteration = 0);
 
     /// <summary>The options that must be equal between a run and its resumption.</summary>
     public static string Fingerprint(StyleTransferOptions o) => JsonSerializer.Serialize(new
     {
-        Content = Path.GetFullPath(o.ContentPath), Styles = o.StylePaths.Select(Path.GetFullPath).ToList(), o.StyleBlendWeights,
+        Content = Path.GetFullPath(o.ContentPath), Styles = o.AllStylePaths.Select(Path.GetFullPath).ToList(), o.StyleBlendWeights,
         o.ImageSize, o.StyleScale, o.ContentWeight, o.StyleWeight, o.TvWeight, o.ContentLayers, o.StyleLayers, o.StyleLayerWeights,
         Pooling = o.Pooling.ToString(), Optimizer = o.Optimizer.ToString(), o.EffectiveLearningRate, o.LbfgsHistory,
         Init = o.Init.ToString(), o.InitImagePath, o.Seed, o.Scales, o.WeightsPath, o.RandomWeightsSeed,
         Conv = o.ConvVariant?.ToString(), Gram = o.GramVariant?.ToString(),
+        Color = o.ColorControl.ToString(), Histogram = o.HistogramMode.ToString(),
+        ContentMasks = o.ContentMasks?.Select(Path.GetFullPath).ToList(), StyleMasks = o.StyleMasks?.Select(Path.GetFullPath).ToList(),
+        o.StyleSplitLayer, o.NormalizeGradients, o.AutoStyleLayerWeights, o.KeepBest,
     });
 
     public static string PathFor(StyleTransferOptions o) => StyleTransfer.Sibling(o.OutputPath, "", ".ckpt");
 
-    public static void Write(string path, Header header, Tensor image, IOptimizer optimizer)
+    public static void Write(string path, Header header, Tensor image, IOptimizer optimizer, Tensor? best = null)
     {
         IO.AtomicFile.Write(path, stream =>
         {
@@ -40,6 +44,7 @@ public static class Checkpoint
             writer.Write(JsonSerializer.Serialize(header));
             TensorIO.Write(writer, image);
             optimizer.Save(writer);
+            if (best is not null && header.BestLoss is not null) TensorIO.Write(writer, best);
         });
     }
 

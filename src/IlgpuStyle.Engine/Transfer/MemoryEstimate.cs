@@ -39,12 +39,18 @@ public static class MemoryEstimate
         long acts = Activations(width, height, out long largestAct, out var channels);
         floats += 2 * acts + 2 * image;                                   // activations and gradients, the image and its gradient
         floats += o.ContentLayers.Sum(l => acts > 0 ? (long)channels[Vgg19Layers.Canonical(l)] * width * height / (1L << (2 * Pools(l))) : 0);
-        floats += o.StyleLayers.Sum(l => 3L * channels[Vgg19Layers.Canonical(l)] * channels[Vgg19Layers.Canonical(l)]);
+        int regions = o.ContentMasks?.Count ?? 1;
+        floats += regions * o.StyleLayers.Sum(l => 3L * channels[Vgg19Layers.Canonical(l)] * channels[Vgg19Layers.Canonical(l)]);
+        long LayerSize(string l) => (long)channels[Vgg19Layers.Canonical(l)] * width * height / (1L << (2 * Pools(l)));
+        if (o.ContentMasks is not null)                                   // per region: masked features and the mask
+            floats += regions * o.StyleLayers.Sum(l => LayerSize(l) + LayerSize(l) / channels[Vgg19Layers.Canonical(l)]);
+        if (o.NormalizeGradients)                                         // the normalization's copy of each loss layer
+            floats += o.ContentLayers.Concat(o.StyleLayers).Sum(LayerSize);
         int sw = styleLongest, sh = styleLongest;
         floats += Activations(sw, sh, out long largestStyle, out _);     // the style image's pass (freed afterwards)
         floats += 2 * Math.Max(largestAct, largestStyle);                 // padded-input scratch (with its border)
         floats += image * (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4);
-        floats += 2 * image;                                              // the content image, the last good image
+        floats += (o.KeepBest ? 3 : 2) * image;                            // the content image, the last good image (and the best)
         return floats * sizeof(float);
     }
 

@@ -13,19 +13,43 @@ public readonly record struct LossBreakdown(double Content, double Style, double
     public double Total => Content + Style + Tv;
 }
 
+/// <summary>A guidance mask: one value in [0, 1] per pixel of an image, row-major (Gatys et al. 2017's guidance channel).</summary>
+public sealed record Guide(float[] Values, int Width, int Height, string Source);
+
+/// <summary>A style image and where its Gram matrices go.</summary>
+/// <param name="Image">Preprocessed style image (any size).</param>
+/// <param name="Blend">Its share of its region's target (the shares of a region sum to 1).</param>
+/// <param name="Mask">The part of the style image that counts (null: all of it).</param>
+/// <param name="Region">Index of the output region whose target it feeds.</param>
+/// <param name="Layers">The style layers it supplies (null: all).</param>
+public sealed record StyleSource(Tensor Image, double Blend, Guide? Mask = null, int Region = 0, IReadOnlySet<string>? Layers = null);
+
+/// <summary>A region of the output with its own style target: Mask null is the whole image.</summary>
+public sealed record StyleRegion(Guide? Mask, double Weight);
+
 /// <summary>
 /// The style-transfer loss of one image size as an <see cref="IObjective"/>: each evaluation
 /// records VGG19 and the losses on the tape, runs backward, and reads the loss slots back (the
-/// one host synchronization of an evaluation). Targets (content features P, blended style Grams
-/// A) are computed once in the constructor; every buffer is allocated there too.
+/// one host synchronization of an evaluation). Targets (content features P, style Grams A per
+/// layer and region) are computed once in the constructor; every buffer is allocated there too.
+///
+/// Spatial control (Gatys et al. 2017): a region r with guidance mask T_r (resized to each layer by
+/// the network's own 2×2 average pooling) has the guided Gram G_r = (F⊙T_r)(F⊙T_r)ᵀ/(C·ΣT_r²),
+/// and the style image's mask gives its target the same way; with T = 1 everywhere this is the
+/// plain G = FFᵀ/(CHW). Gradient normalization puts a <see cref="Tape.NormalizeGradient"/> node
+/// between each loss layer and its losses.
 /// </summary>
 public sealed class StyleObjective : IObjective, IDisposable
 {
+    sealed record ContentTerm(string Layer, Tensor Target, float Weight, Tensor? Normalized);
+    sealed record StyleTerm(string Layer, int Region, Tensor? Mask, Tensor? Masked, Tensor Gram, Tensor Target, float Weight, float GramScale);
+
     readonly Vgg19 vgg;
     readonly Vgg19Activations activations;
     readonly Tape tape = new();
-    readonly List<(string Layer, Tensor Target, float Weight)> content = new();
-    readonly List<(string Layer, Tensor Gram, Tensor Target, float Weight)> style = new();
+    readonly List<ContentTerm> content = new();
+    readonly List<StyleTerm> style = new();
+    readonly Dictionary<string, (Tensor Copy, float Scale)> normalizedStyle = new();
     readonly float tvWeight;
     readonly KernelVariant? gramVariant;
     readonly List<Tensor> owned = new();
@@ -35,9 +59,24 @@ public sealed class StyleObjective : IObjective, IDisposable
     public LossBreakdown Last { get; private set; }
     public Tape Tape => tape;
 
+    /// <summary>The style loss of each style layer and region at the last evaluation (weighted).</summary>
+    public IReadOnlyList<(string Layer, int Region, double Loss)> StyleTerms { get; private set; } = Array.Empty<(string, int, double)>();
+
+    /// <summary>Each style term's Gram matrix (as of the last evaluation) and its target, by layer and region.</summary>
+    public IReadOnlyList<(string Layer, int Region, Tensor Gram, Tensor Target)> StyleGrams =>
+        style.Select(t => (t.Layer, t.Region, t.Gram, t.Target)).ToList();
+
     /// <param name="contentImage">The preprocessed content image, same shape as X.</param>
     /// <param name="styleImages">Preprocessed style images (any sizes) with their blend weights (summing to 1).</param>
     public StyleObjective(Vgg19 vgg, Tensor x, Tensor contentImage, IReadOnlyList<(Tensor Image, double Blend)> styleImages,
+        StyleTransferOptions o)
+        : this(vgg, x, contentImage, styleImages.Select(s => new StyleSource(s.Image, s.Blend)).ToList(), new[] { new StyleRegion(null, 1.0) }, o)
+    {
+    }
+
+    /// <param name="sources">Style images, each feeding one region's targets at some layers.</param>
+    /// <param name="regions">The output's regions (one unmasked region without spatial control).</param>
+    public StyleObjective(Vgg19 vgg, Tensor x, Tensor contentImage, IReadOnlyList<StyleSource> sources, IReadOnlyList<StyleRegion> regions,
         StyleTransferOptions o)
     {
         this.vgg = vgg;
@@ -58,34 +97,113 @@ public sealed class StyleObjective : IObjective, IDisposable
             {
                 var p = Own(new Tensor(device, activations[layer].Shape, "P_" + layer));
                 Op.Copy(p, activations[layer]);
-                content.Add((layer, p, (float)(o.ContentWeight / contentLayers.Count)));
+                float weight = (float)(o.ContentWeight / contentLayers.Count);
+                var normalized = o.NormalizeGradients ? Own(new Tensor(device, p.Shape, "normalized_" + layer)) : null;
+                content.Add(new ContentTerm(layer, p, weight, normalized));
             }
         }
 
-        // Style targets A = Σ_i blend_i · Gram(style image i), each style at its own size.
-        var layerWeights = o.StyleLayerWeights ?? styleLayers.Select(_ => 1.0 / styleLayers.Count).ToList();
+        // One term per style layer and region: its mask at the layer's resolution, Gram and target.
+        var layerWeights = LayerWeights(o, styleLayers);
         for (int l = 0; l < styleLayers.Count; l++)
         {
-            var shape = Op.GramShape(activations[styleLayers[l]].Shape);
-            var target = Own(new Tensor(device, shape, "A_" + styleLayers[l]));
-            Op.Fill(target, 0f);
-            style.Add((styleLayers[l], Own(new Tensor(device, shape, "G_" + styleLayers[l])), target, (float)(o.StyleWeight * layerWeights[l])));
-        }
-        foreach (var (image, blend) in styleImages)
-        {
-            using var styleActs = vgg.Plan(image.Shape, styleLayers.MaxBy(Vgg19Layers.IndexOf)!);
-            using var targets = new Tape();
-            vgg.Forward(targets, image, styleActs);
-            foreach (var (layer, gram, target, _) in style)
+            string layer = styleLayers[l];
+            var f = activations[layer].Shape;
+            if (o.NormalizeGradients)
+                normalizedStyle[layer] = (Own(new Tensor(device, f, "normalized_" + layer)), (float)(o.StyleWeight * layerWeights[l]));
+            for (int r = 0; r < regions.Count; r++)
             {
-                var f = styleActs[layer];
-                Op.GramForward(f, gram, GramScale(f.Shape), gramVariant);
-                Op.Axpy(target, (float)blend, gram);
+                var shape = Op.GramShape(f);
+                var target = Own(new Tensor(device, shape, $"A_{layer}{Suffix(r, regions)}"));
+                Op.Fill(target, 0f);
+                Tensor? mask = null, masked = null;
+                float scale = GramScale(f);
+                if (regions[r].Mask is { } guide)
+                {
+                    var values = GuideAt(guide, layer, f);
+                    double squares = values.Sum(v => (double)v * v);
+                    scale = (float)(1.0 / (f.C * squares));
+                    mask = Own(Tensor.FromArray(device, new Shape4(1, 1, f.H, f.W), values, $"mask_{layer}{Suffix(r, regions)}"));
+                    masked = Own(new Tensor(device, f, $"masked_{layer}{Suffix(r, regions)}"));
+                }
+                style.Add(new StyleTerm(layer, r, mask, masked, Own(new Tensor(device, shape, $"G_{layer}{Suffix(r, regions)}")), target,
+                    (float)(o.StyleWeight * layerWeights[l] * regions[r].Weight), scale));
+            }
+        }
+
+        // Targets A_{l,r} = Σ over the sources of region r that supply l: blend · guided Gram of the source.
+        foreach (var source in sources)
+        {
+            var used = styleLayers.Where(l => source.Layers is null || source.Layers.Contains(l)).ToList();
+            if (used.Count == 0) continue;
+            using var styleActs = vgg.Plan(source.Image.Shape, used.MaxBy(Vgg19Layers.IndexOf)!);
+            using var targets = new Tape();
+            vgg.Forward(targets, source.Image, styleActs);
+            foreach (var term in style.Where(t => t.Region == source.Region && used.Contains(t.Layer)))
+            {
+                var f = styleActs[term.Layer];
+                using var gram = new Tensor(device, term.Gram.Shape, "A_part");
+                if (source.Mask is { } guide)
+                {
+                    var values = GuideAt(guide, term.Layer, f.Shape);
+                    double squares = values.Sum(v => (double)v * v);
+                    using var mask = Tensor.FromArray(device, new Shape4(1, 1, f.Shape.H, f.Shape.W), values, "style_mask");
+                    using var masked = new Tensor(device, f.Shape, "style_masked");
+                    Op.MaskForward(f, mask, masked);
+                    Op.GramForward(masked, gram, (float)(1.0 / (f.Shape.C * squares)), gramVariant);
+                }
+                else Op.GramForward(f, gram, GramScale(f.Shape), gramVariant);
+                Op.Axpy(term.Target, (float)source.Blend, gram);
             }
         }
 
         tape.RequireGradient(X);
         Gradient = tape.Gradient(X);
+    }
+
+    static string Suffix(int region, IReadOnlyList<StyleRegion> regions) => regions.Count > 1 ? $"_r{region}" : "";
+
+    /// <summary>w_l: the given list, 1/C_l² normalized to sum 1 (auto), or 1/L each.</summary>
+    public static IReadOnlyList<double> LayerWeights(StyleTransferOptions o, IReadOnlyList<string> styleLayers)
+    {
+        if (o.StyleLayerWeights is { } given) return given;
+        if (!o.AutoStyleLayerWeights) return styleLayers.Select(_ => 1.0 / styleLayers.Count).ToList();
+        var raw = styleLayers.Select(l =>
+        {
+            int c = Vgg19Layers.Convolutions.First(s => s.Name == Vgg19Layers.Canonical(l)).OutChannels;
+            return 1.0 / ((double)c * c);
+        }).ToList();
+        double sum = raw.Sum();
+        return raw.Select(w => w / sum).ToList();
+    }
+
+    /// <summary>
+    /// The guidance mask at a layer's resolution: the mask (already at the image's size) average-pooled
+    /// 2×2 once per pooling layer before the layer, as the network shrinks its features. Fails with one
+    /// line if nothing of the region is left there.
+    /// </summary>
+    public static float[] GuideAt(Guide guide, string layer, Shape4 features)
+    {
+        float[] values = guide.Values;
+        int w = guide.Width, h = guide.Height;
+        int pools = Vgg19Layers.Order.Take(Vgg19Layers.IndexOf(layer) + 1).Count(l => l.StartsWith("pool"));
+        for (int k = 0; k < pools; k++)
+        {
+            int w2 = w / 2, h2 = h / 2;
+            var next = new float[w2 * h2];
+            for (int y = 0; y < h2; y++)
+                for (int xx = 0; xx < w2; xx++)
+                {
+                    int i = 2 * y * w + 2 * xx;
+                    next[y * w2 + xx] = 0.25f * (values[i] + values[i + 1] + values[i + w] + values[i + w + 1]);
+                }
+            (values, w, h) = (next, w2, h2);
+        }
+        if (w != features.W || h != features.H)
+            throw new ArgumentException($"mask '{guide.Source}' is {guide.Width}×{guide.Height}, which gives {w}×{h} at {layer}, not the features' {features.W}×{features.H}");
+        if (!values.Any(v => v > 0))
+            throw new ArgumentException($"mask '{guide.Source}' has no pixel left at {layer} ({w}×{h}): its white region is too small for this image size");
+        return values;
     }
 
     Tensor Own(Tensor t) { owned.Add(t); return t; }
@@ -99,12 +217,28 @@ public sealed class StyleObjective : IObjective, IDisposable
         tape.Clear();
         vgg.Forward(tape, X, activations);
         int slot = 0;
-        foreach (var (layer, target, weight) in content)
-            tape.ContentLoss(layer, activations[layer], target, weight, slot++);
-        foreach (var (layer, gram, target, weight) in style)
+        foreach (var term in content)
         {
-            tape.Gram(layer, activations[layer], gram, GramScale(activations[layer].Shape), gramVariant);
-            tape.StyleLoss(layer, gram, target, weight, 0.25f, slot++);
+            var f = activations[term.Layer];
+            if (term.Normalized is { } copy)
+            {
+                tape.NormalizeGradient(term.Layer, f, copy, term.Weight);
+                f = copy;
+            }
+            tape.ContentLoss(term.Layer, f, term.Target, term.Weight, slot++);
+        }
+        foreach (var (layer, (copy, scale)) in normalizedStyle)
+            tape.NormalizeGradient(layer, activations[layer], copy, scale);
+        foreach (var term in style)
+        {
+            var f = normalizedStyle.TryGetValue(term.Layer, out var n) ? n.Copy : activations[term.Layer];
+            if (term.Mask is not null)
+            {
+                tape.Mask(term.Layer, f, term.Mask, term.Masked!);
+                f = term.Masked!;
+            }
+            tape.Gram(term.Layer, f, term.Gram, term.GramScale, gramVariant);
+            tape.StyleLoss(term.Layer, term.Gram, term.Target, term.Weight, 0.25f, slot++);
         }
         if (tvWeight > 0) tape.TotalVariation("image", X, tvWeight, slot);
     }
@@ -116,7 +250,13 @@ public sealed class StyleObjective : IObjective, IDisposable
         var values = Op.ReadScalars(X.Device, content.Count + style.Count + 1);
         double c = 0, s = 0;
         for (int i = 0; i < content.Count; i++) c += values[i];
-        for (int i = 0; i < style.Count; i++) s += values[content.Count + i];
+        var terms = new List<(string, int, double)>();
+        for (int i = 0; i < style.Count; i++)
+        {
+            s += values[content.Count + i];
+            terms.Add((style[i].Layer, style[i].Region, values[content.Count + i]));
+        }
+        StyleTerms = terms;
         Last = new LossBreakdown(c, s, tvWeight > 0 ? values[content.Count + style.Count] : 0);
         return Last.Total;
     }

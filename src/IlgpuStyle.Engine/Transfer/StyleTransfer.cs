@@ -19,7 +19,12 @@ public sealed record TransferProgress(
 public sealed record TransferResult(
     string OutputPath, int Iterations, int Evaluations, double FinalLoss, bool Cancelled,
     TimeSpan Elapsed, TimeSpan TimeToFirstIteration, string WeightsSource, bool RandomWeights,
-    IReadOnlyList<string> WrittenFiles);
+    IReadOnlyList<string> WrittenFiles)
+{
+    /// <summary>With --keep-best: the iteration (of the last scale) whose image was written, and its loss.</summary>
+    public int? BestIteration { get; init; }
+    public double? BestLoss { get; init; }
+}
 
 /// <summary>How the library talks to its caller (the CLI renders it; the library never writes to the console).</summary>
 public interface ITransferListener
@@ -48,9 +53,11 @@ public static class StyleTransfer
 
         // Images on the host.
         var contentFull = RgbImage.Load(o.ContentPath);
-        var styles = o.StylePaths.Select(RgbImage.Load).ToList();
+        var styles = o.AllStylePaths.Select(RgbImage.Load).ToList();
         var init = o.Init == InitKind.Image ? RgbImage.Load(o.InitImagePath!) : null;
-        var blend = Normalize(o.StyleBlendWeights ?? o.StylePaths.Select(_ => 1.0).ToList());
+        var blend = Normalize(o.StyleBlendWeights ?? o.AllStylePaths.Select(_ => 1.0).ToList());
+        var contentMasks = o.ContentMasks?.Select(LoadMask).ToList();
+        var styleMasks = o.StyleMasks?.Select(LoadMask).ToList();
 
         // Will it fit? Checked before anything is allocated on the device.
         MemoryEstimate.Check(o, contentFull.Width, contentFull.Height, device.MemoryBytes, device.ToString());
@@ -68,6 +75,8 @@ public static class StyleTransfer
         double finalLoss = double.NaN;
         TimeSpan firstIteration = TimeSpan.Zero;
         var random = new Random(o.Seed);
+        double bestLoss = double.PositiveInfinity;
+        int bestIteration = 0;
 
         // Resuming: skip to the checkpoint's scale; its image and optimizer state replace the start.
         Checkpoint.Header? resume = null;
@@ -92,20 +101,37 @@ public static class StyleTransfer
                                             $"the shorter side needs at least {minimum} pixels; raise --image-size or lower --scales");
             listener.Info($"scale {scale + 1}/{o.Scales}: {w}×{h}");
 
-            using var contentTensor = Preprocessing.Upload(device, content, "content");
-            var styleTensors = styles.Select((s, i) =>
-                (Image: Preprocessing.Upload(device, s.ResizeLongestSide(Math.Max(16, (int)Math.Round(size * o.StyleScale))), $"style{i}"), Blend: blend[i])).ToList();
+            // Colour control: what the network sees of the content and the styles.
+            var styleImages = styles.Select(s => s.ResizeLongestSide(Math.Max(16, (int)Math.Round(size * o.StyleScale)))).ToList();
+            var contentInput = content;
+            if (o.ColorControl == ColorControl.Luminance)
+            {
+                contentInput = ColorTransfer.Luminance(content);
+                styleImages = styleImages.Select(s => ColorTransfer.MatchedLuminance(s, content)).ToList();
+            }
+            else if (o.ColorControl == ColorControl.Histogram)
+                styleImages = styleImages.Select(s => ColorTransfer.MatchHistogram(s, content, o.HistogramMode)).ToList();
+
+            using var contentTensor = Preprocessing.Upload(device, contentInput, "content");
+            var styleTensors = styleImages.Select((s, i) => Preprocessing.Upload(device, s, $"style{i}")).ToList();
+            var (sources, regions) = Styles(o, styleTensors, styleImages, blend, contentMasks, styleMasks, w, h);
             using var x = new Tensor(device, contentTensor.Shape, "image");
             using var lastGood = new Tensor(device, contentTensor.Shape, "image.last_good");
+            bool lastScale = scale == o.Scales - 1;
+            using var best = o.KeepBest && lastScale ? new Tensor(device, contentTensor.Shape, "image.best") : null;
             try
             {
                 // Starting image: previous scale upsampled, or random / content / given image.
                 if (current is not null) x.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
                 else if (o.Init == InitKind.Content) x.CopyFrom(contentTensor.ToArray());
-                else if (o.Init == InitKind.Image) x.CopyFrom(Preprocessing.ToNetwork(init!.Resize(w, h)));
+                else if (o.Init == InitKind.Image)
+                {
+                    var start = init!.Resize(w, h);
+                    x.CopyFrom(Preprocessing.ToNetwork(o.ColorControl == ColorControl.Luminance ? ColorTransfer.Luminance(start) : start));
+                }
                 else x.CopyFrom(RandomImage(random, x.Length));
 
-                using var objective = new StyleObjective(vgg, x, contentTensor, styleTensors, o);
+                using var objective = new StyleObjective(vgg, x, contentTensor, sources, regions, o);
                 using IOptimizer optimizer = o.Optimizer == OptimizerKind.Adam
                     ? new AdamOptimizer(objective, (float)o.EffectiveLearningRate)
                     : new LbfgsOptimizer(objective, o.LbfgsHistory, o.EffectiveLearningRate);
@@ -116,6 +142,11 @@ public static class StyleTransfer
                     {
                         TensorIO.Read(resumeReader!, x);
                         optimizer.Load(resumeReader!);
+                        if (best is not null && resume.BestLoss is { } resumedBest)
+                        {
+                            TensorIO.Read(resumeReader!, best);
+                            (bestLoss, bestIteration) = (resumedBest, resume.BestIteration);
+                        }
                     }
                     catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
                     {
@@ -141,6 +172,12 @@ public static class StyleTransfer
                             $"(scale {scale + 1}); likely causes: --learning-rate too high, or loss weights too large. " +
                             $"The image of iteration {i - 1} was written to {o.OutputPath}");
                     }
+                    if (best is not null && f.Value < bestLoss)
+                    {
+                        // Adam reports the loss of the image it started the step from (still in lastGood).
+                        Op.Copy(best, optimizer.LossBeforeStep ? lastGood : x);
+                        (bestLoss, bestIteration) = (f.Value, i);
+                    }
                     Op.Copy(lastGood, x);
                     double ms = iterationClock.Elapsed.TotalMilliseconds;
                     if (totalIterations == 0) firstIteration = clock.Elapsed;
@@ -152,8 +189,9 @@ public static class StyleTransfer
                     if (o.CheckpointEvery > 0 && i % o.CheckpointEvery == 0)
                     {
                         var header = new Checkpoint.Header(Checkpoint.Fingerprint(o), scale, i, totalIterations,
-                            losses.Select(l => new[] { l.Iteration, l.Content, l.Style, l.Tv, l.Total, l.Ms }).ToList());
-                        Checkpoint.Write(Checkpoint.PathFor(o), header, x, optimizer);
+                            losses.Select(l => new[] { l.Iteration, l.Content, l.Style, l.Tv, l.Total, l.Ms }).ToList(),
+                            best is not null && bestIteration > 0 ? bestLoss : null, bestIteration);
+                        Checkpoint.Write(Checkpoint.PathFor(o), header, x, optimizer, best);
                         if (!written.Contains(Checkpoint.PathFor(o))) written.Add(Checkpoint.PathFor(o));
                     }
                     if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && i < o.Iterations)
@@ -164,11 +202,16 @@ public static class StyleTransfer
                     }
                 }
                 totalEvaluations += optimizer.Evaluations;
-                current = Preprocessing.Download(x);
+                if (best is not null && bestIteration > 0)
+                {
+                    current = Preprocessing.Download(best);
+                    listener.Info($"--keep-best: writing iteration {bestIteration} (loss {bestLoss:G6})");
+                }
+                else current = Preprocessing.Download(x);
             }
             finally
             {
-                foreach (var s in styleTensors) s.Image.Dispose();
+                foreach (var s in styleTensors) s.Dispose();
             }
         }
 
@@ -187,7 +230,11 @@ public static class StyleTransfer
             written.Add(curve);
         }
         return new TransferResult(o.OutputPath, totalIterations, totalEvaluations, finalLoss, cancelled, clock.Elapsed,
-            firstIteration, weights.Source, weights.IsRandom, written);
+            firstIteration, weights.Source, weights.IsRandom, written)
+        {
+            BestIteration = o.KeepBest && bestIteration > 0 ? bestIteration : null,
+            BestLoss = o.KeepBest && bestIteration > 0 ? bestLoss : null,
+        };
     }
 
     static Vgg19Weights LoadWeights(StyleTransferOptions o, ITransferListener listener)
@@ -204,9 +251,54 @@ public static class StyleTransfer
         return random;
     }
 
-    /// <summary>Original colors (luminance of the result, chroma of the content) if asked.</summary>
+    /// <summary>
+    /// The style images as sources of the regions' targets: plain (one region, blended), spatial
+    /// control (region i = content mask i, its style = style i within style mask i), or scale
+    /// control (fine style below the split layer, coarse from it on).
+    /// </summary>
+    static (List<StyleSource>, List<StyleRegion>) Styles(StyleTransferOptions o, List<Tensor> tensors, List<RgbImage> images,
+        List<double> blend, List<RgbImage>? contentMasks, List<RgbImage>? styleMasks, int width, int height)
+    {
+        Guide? StyleGuide(int i) => styleMasks is null ? null : ToGuide(styleMasks[i], images[i].Width, images[i].Height, o.StyleMasks![i]);
+        if (o.ScaleControl)
+        {
+            int split = Vgg19Layers.IndexOf(o.StyleSplitLayer);
+            var layers = o.StyleLayers.Select(Vgg19Layers.Canonical).ToList();
+            var fine = layers.Where(l => Vgg19Layers.IndexOf(l) < split).ToHashSet();
+            var coarse = layers.Where(l => Vgg19Layers.IndexOf(l) >= split).ToHashSet();
+            return (new List<StyleSource> { new(tensors[0], 1.0, null, 0, fine), new(tensors[1], 1.0, null, 0, coarse) },
+                new List<StyleRegion> { new(null, 1.0) });
+        }
+        if (contentMasks is not null)
+        {
+            // Each region weighs blend_i·k (k regions): equal blends give every region the weight of a plain run.
+            var regions = contentMasks.Select((m, i) => new StyleRegion(ToGuide(m, width, height, o.ContentMasks![i]), blend[i] * contentMasks.Count)).ToList();
+            return (tensors.Select((t, i) => new StyleSource(t, 1.0, StyleGuide(i), i)).ToList(), regions);
+        }
+        return (tensors.Select((t, i) => new StyleSource(t, blend[i], StyleGuide(i), 0)).ToList(), new List<StyleRegion> { new(null, 1.0) });
+    }
+
+    /// <summary>A guidance image as luminance in [0, 255]; an all-black one is refused.</summary>
+    static RgbImage LoadMask(string path)
+    {
+        var mask = ColorTransfer.Luminance(RgbImage.Load(path));
+        if (mask.Data.Max() < 0.5f)
+            throw new ArgumentException($"mask '{path}' is empty (black everywhere): white marks the region it guides");
+        return mask;
+    }
+
+    /// <summary>The mask resized to an image's size, as values in [0, 1].</summary>
+    static Guide ToGuide(RgbImage mask, int width, int height, string source)
+    {
+        var resized = mask.Resize(width, height);
+        var values = new float[width * height];
+        for (int p = 0; p < values.Length; p++) values[p] = Math.Clamp(resized.Data[3 * p] / 255f, 0f, 1f);
+        return new Guide(values, width, height, source);
+    }
+
+    /// <summary>The content's colours (luminance of the result, chroma of the content) for --original-colors and luminance-only transfer.</summary>
     static RgbImage Finish(RgbImage image, RgbImage contentFull, StyleTransferOptions o) =>
-        o.OriginalColors ? ColorSpace.CombineLuminanceAndChroma(image, contentFull.Resize(image.Width, image.Height)) : image;
+        o.OriginalColors || o.ColorControl == ColorControl.Luminance ? ColorSpace.CombineLuminanceAndChroma(image, contentFull.Resize(image.Width, image.Height)) : image;
 
     static float[] RandomImage(Random random, long length)
     {

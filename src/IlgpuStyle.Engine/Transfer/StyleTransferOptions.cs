@@ -6,6 +6,28 @@ namespace IlgpuStyle.Transfer;
 public enum OptimizerKind { Lbfgs, Adam }
 public enum InitKind { Random, Content, Image }
 
+/// <summary>Colour control (Gatys et al. 2017, section 5).</summary>
+public enum ColorControl
+{
+    /// <summary>Colours come from the styles.</summary>
+    None,
+    /// <summary>Optimize on luminance only (style luminance matched to the content's mean and spread), then put the content's chroma back.</summary>
+    Luminance,
+    /// <summary>Give each style image the content's colour mean and covariance with a linear map before the transfer.</summary>
+    Histogram,
+}
+
+/// <summary>Which linear map carries the style's colour covariance to the content's (all give A·Σs·Aᵀ = Σc).</summary>
+public enum HistogramMode
+{
+    /// <summary>A = Lc·Ls⁻¹ with Cholesky factors Σ = L·Lᵀ.</summary>
+    Cholesky,
+    /// <summary>A = Σc^½·Σs^−½ with symmetric (eigen-decomposition) square roots.</summary>
+    Pca,
+    /// <summary>A = Σs^−½·(Σs^½·Σc·Σs^½)^½·Σs^−½, the symmetric map (Monge–Kantorovich): the smallest change of colours.</summary>
+    Symmetric,
+}
+
 /// <summary>
 /// Everything a style-transfer run takes. Losses follow Gatys et al.:
 ///   L = α·Σ_content ½Σ(F − P)²  +  β·Σ_l w_l·¼Σ(G − A)²  +  γ·TV(x)
@@ -15,6 +37,7 @@ public enum InitKind { Random, Content, Image }
 public sealed record StyleTransferOptions
 {
     public required string ContentPath { get; init; }
+    /// <summary>Style images; empty when <see cref="FineStylePath"/> and <see cref="CoarseStylePath"/> are used instead.</summary>
     public required IReadOnlyList<string> StylePaths { get; init; }
     /// <summary>Relative weights of the styles (normalized to sum 1); null: equal.</summary>
     public IReadOnlyList<double>? StyleBlendWeights { get; init; }
@@ -59,6 +82,34 @@ public sealed record StyleTransferOptions
     public KernelVariant? ConvVariant { get; init; }
     public KernelVariant? GramVariant { get; init; }
 
+    // ------------------------------------------------------------ controls (Gatys et al. 2017)
+
+    public ColorControl ColorControl { get; init; } = ColorControl.None;
+    public HistogramMode HistogramMode { get; init; } = HistogramMode.Pca;
+    /// <summary>Guidance images of the output, one per style image: region i of the output takes style i (white = in, black = out).</summary>
+    public IReadOnlyList<string>? ContentMasks { get; init; }
+    /// <summary>Guidance images of the style images, one per style: the part of style i that supplies its Gram matrices.</summary>
+    public IReadOnlyList<string>? StyleMasks { get; init; }
+    /// <summary>Scale control: this style supplies the Gram targets of the style layers before <see cref="StyleSplitLayer"/>…</summary>
+    public string? FineStylePath { get; init; }
+    /// <summary>…and this one those of the split layer and deeper.</summary>
+    public string? CoarseStylePath { get; init; }
+    public string StyleSplitLayer { get; init; } = "conv3_1";
+    /// <summary>Divide each loss layer's gradient by its L1 norm in the backward pass (then multiply by the loss weight), as neural-style does.</summary>
+    public bool NormalizeGradients { get; init; }
+    /// <summary>w_l ∝ 1/C_l² (C_l the layer's channels, as Gatys's own code weights its layers), normalized to sum 1.</summary>
+    public bool AutoStyleLayerWeights { get; init; }
+    /// <summary>Write the image of the lowest loss seen at the last scale, not the last one.</summary>
+    public bool KeepBest { get; init; }
+
+    public bool ScaleControl => FineStylePath is not null || CoarseStylePath is not null;
+
+    /// <summary>The style images the run loads: the --style list, or fine then coarse.</summary>
+    public IReadOnlyList<string> AllStylePaths => ScaleControl ? new[] { FineStylePath!, CoarseStylePath! } : StylePaths;
+
+    /// <summary>The scalar slots the losses need: content layers, style layers × regions, TV (one slot is the gradient normalization's).</summary>
+    public int LossSlots => ContentLayers.Count + StyleLayers.Count * Math.Max(1, ContentMasks?.Count ?? 1) + 1;
+
     public double EffectiveLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Adam ? 10.0 : 1.0);
 
     /// <summary>Checks every value and file before any work; throws ArgumentException with one clear line.</summary>
@@ -68,8 +119,28 @@ public sealed record StyleTransferOptions
         static void Finite(double v, string name) => Require(double.IsFinite(v), $"{name} must be a finite number, got {v}");
 
         Require(File.Exists(ContentPath), $"content image '{ContentPath}' does not exist");
-        Require(StylePaths.Count > 0, "at least one --style image is needed");
-        foreach (var s in StylePaths) Require(File.Exists(s), $"style image '{s}' does not exist");
+        if (ScaleControl)
+        {
+            Require(FineStylePath is not null && CoarseStylePath is not null, "scale control needs both --fine-style and --coarse-style");
+            Require(StylePaths.Count == 0, "--style cannot be combined with --fine-style/--coarse-style (they are the styles)");
+            Require(StyleBlendWeights is null, "--style-blend-weights cannot be combined with --fine-style/--coarse-style");
+            Require(ContentMasks is null && StyleMasks is null, "masks cannot be combined with --fine-style/--coarse-style");
+            string split = Vgg19Layers.Canonical(StyleSplitLayer);
+            var canonical = StyleLayers.Select(Vgg19Layers.Canonical).ToList();
+            Require(canonical.Contains(split), $"--style-split '{StyleSplitLayer}' is not one of the style layers ({string.Join(",", StyleLayers)})");
+            Require(canonical.Any(l => Vgg19Layers.IndexOf(l) < Vgg19Layers.IndexOf(split)),
+                $"--style-split '{StyleSplitLayer}' leaves no style layer before it for the fine style");
+        }
+        else Require(StylePaths.Count > 0, "at least one --style image is needed");
+        foreach (var s in AllStylePaths) Require(File.Exists(s), $"style image '{s}' does not exist");
+        foreach (var (masks, name) in new[] { (ContentMasks, "--content-mask"), (StyleMasks, "--style-mask") })
+        {
+            if (masks is null) continue;
+            Require(masks.Count == StylePaths.Count,
+                $"{masks.Count} {name} image(s) for {StylePaths.Count} style image(s): give one per --style, in the same order");
+            foreach (var m in masks) Require(File.Exists(m), $"mask '{m}' does not exist");
+        }
+        Require(LossSlots < Ops.Op.ScalarSlots, $"{LossSlots - 1} losses (layers × masks) are more than the {Ops.Op.ScalarSlots - 2} this build can hold");
         if (StyleBlendWeights is not null)
         {
             Require(StyleBlendWeights.Count == StylePaths.Count,
@@ -89,6 +160,7 @@ public sealed record StyleTransferOptions
         foreach (var l in ContentLayers.Concat(StyleLayers)) Vgg19Layers.Canonical(l);   // throws for unknown layers
         foreach (var l in ContentLayers.Concat(StyleLayers))
             Require(Vgg19Layers.Canonical(l).StartsWith("conv"), $"layer '{l}' is a pooling layer; losses read convolution (ReLU) outputs");
+        Require(!(AutoStyleLayerWeights && StyleLayerWeights is not null), "--style-layer-weights is either auto or a list of numbers");
         if (StyleLayerWeights is not null)
         {
             Require(StyleLayerWeights.Count == StyleLayers.Count,
@@ -114,7 +186,9 @@ public sealed record StyleTransferOptions
         Require(ext is ".png" or ".jpg" or ".jpeg", $"output '{OutputPath}' must end in .png, .jpg or .jpeg");
         string output = Path.GetFullPath(OutputPath);
         var inputs = new List<string> { ContentPath };
-        inputs.AddRange(StylePaths);
+        inputs.AddRange(AllStylePaths);
+        inputs.AddRange(ContentMasks ?? Array.Empty<string>());
+        inputs.AddRange(StyleMasks ?? Array.Empty<string>());
         if (InitImagePath is not null) inputs.Add(InitImagePath);
         if (WeightsPath is not null) inputs.Add(WeightsPath);
         foreach (var input in inputs)
