@@ -19,5 +19,5 @@ run histogram   --style "$demo/brush_strokes.png" --color-control histogram --hi
 run spatial     --style "$demo/brush_strokes.png" --style "$demo/mosaic.png" \
                 --content-mask "$demo/mask_left.png" --content-mask "$demo/mask_right.png"
 run scale       --fine-style "$demo/mosaic.png" --coarse-style "$demo/brush_strokes.png" --style-split conv3_1
-run normalized  --style "$demo/brush_strokes.png" --normalize-gradients --content-weight 5 --style-weight 100 --optimizer adam --learning-rate 2
+run normalized  --style "$demo/brush_strokes.png" --normalize-gradients --content-weight 5 --style-weight 100 --optimizer adam --iterations 150
 run auto        --style "$demo/brush_strokes.png" --style-layer-weights auto
