@@ -10,8 +10,9 @@ cd "$repo"
 demo=src/IlgpuStyle.Cli/demo
 out=docs/images/controls
 mkdir -p "$out"
-common=(--content "$demo/chelsea.png" --image-size 192 --iterations 60 --seed 1)
-run() { local name="$1"; shift; echo "== $name: $*"; bash tools/ilgpustyle.sh "${common[@]}" "$@" --output "$out/$name.png" --print-every 20; rm -f "$out/${name}_loss.png"; }
+common=(--content "$demo/chelsea.png" --image-size 192 --seed 1)
+# Each run: 60 L-BFGS iterations unless it names its own --iterations.
+run() { local name="$1"; shift; local n=(--iterations 60); [[ " $* " == *" --iterations "* ]] && n=(); echo "== $name: $*"; bash tools/ilgpustyle.sh "${common[@]}" "${n[@]}" "$@" --output "$out/$name.png" --print-every 20; rm -f "$out/${name}_loss.png"; }
 
 run plain       --style "$demo/brush_strokes.png"
 run luminance   --style "$demo/brush_strokes.png" --color-control luminance
@@ -19,5 +20,5 @@ run histogram   --style "$demo/brush_strokes.png" --color-control histogram --hi
 run spatial     --style "$demo/brush_strokes.png" --style "$demo/mosaic.png" \
                 --content-mask "$demo/mask_left.png" --content-mask "$demo/mask_right.png"
 run scale       --fine-style "$demo/mosaic.png" --coarse-style "$demo/brush_strokes.png" --style-split conv3_1
-run normalized  --style "$demo/brush_strokes.png" --normalize-gradients --content-weight 5 --style-weight 100 --optimizer adam --iterations 150
+run normalized  --style "$demo/brush_strokes.png" --normalize-gradients --content-weight 5 --style-weight 100 --tv-weight 0 --optimizer adam --iterations 100
 run auto        --style "$demo/brush_strokes.png" --style-layer-weights auto

@@ -106,6 +106,14 @@ public static class GradCheck
             cases.Add(new("tv_loss", "-", f, fv => Reference.TotalVariation(fv, s.H, s.W, 0.7), () => Reference.TotalVariationBackward(f, s.H, s.W, 0.7),
                 d => WithTensors(d, s, f, s, null, t => Op.TotalVariationBackward(t[0], 0.7f, t[1]))));
         }
+
+        // The guidance mask of spatial control on (2, 3, 7, 5), the mask one value per pixel.
+        {
+            var s = new Shape4(2, 3, 7, 5); var ms = new Shape4(2, 1, 7, 5); int m = s.H * s.W;
+            double[] x = Random(s.Length), mask = Random(ms.Length).Select(Math.Abs).ToArray(), r = Random(s.Length);
+            cases.Add(new("mask", "-", x, xv => Contract(Reference.MaskForward(s.N, s.C, m, xv, mask), r), () => Reference.MaskBackward(s.N, s.C, m, r, mask),
+                d => WithTensors(d, s, r, ms, mask, s, null, t => Op.MaskBackward(t[0], t[1], t[2]))));
+        }
         return cases;
     }
 

@@ -48,6 +48,20 @@ public class ReferenceGradientTests
     }
 
     [Fact]
+    public void GuidanceMask()
+    {
+        var r = new Rand();
+        int n = 2, c = 3, m = 7 * 5;
+        double[] x = r.Doubles(n * c * m), t = r.Doubles(n * m).Select(Math.Abs).ToArray(), R = r.Doubles(n * c * m);
+        CheckGradient("Mask", v => Contract(Reference.MaskForward(n, c, m, v, t), R), x, Reference.MaskBackward(n, c, m, R, t), r);
+        // A guided Gram matrix is Gram(x ⊙ t): its gradient goes through both backwards.
+        double scale = 1.0 / (c * t.Take(m).Sum(v => v * v));
+        double[] Rg = r.Doubles(n * c * c);
+        CheckGradient("Guided Gram", v => Contract(Reference.GramForward(n, c, m, scale, Reference.MaskForward(n, c, m, v, t)), Rg), x,
+            Reference.MaskBackward(n, c, m, Reference.GramBackward(n, c, m, scale, Reference.MaskForward(n, c, m, x, t), Rg), t), r);
+    }
+
+    [Fact]
     public void GramAndLosses()
     {
         var r = new Rand();

@@ -23,12 +23,26 @@ public class CliErrorTests(TransferFixture images) : IClassFixture<TransferFixtu
         { "device index", "--content {content} --style {stripes} --device cpu:7", "no Cpu device 7" },
         { "missing weights", "--content {content} --style {stripes} --weights {dir}/none.h5", "does not exist" },
         { "bad output type", "--content {content} --style {stripes} --output {dir}/out.gif", "must end in .png, .jpg or .jpeg" },
+        { "no style", "--content {content}", "at least one --style image is needed" },
+        { "content mask count", "--content {content} --style {stripes} --style {dots} --content-mask {stripes}", "1 --content-mask image(s) for 2 style image(s)" },
+        { "style mask count", "--content {content} --style {stripes} --style-mask {stripes} --style-mask {dots}", "2 --style-mask image(s) for 1 style image(s)" },
+        { "missing mask", "--content {content} --style {stripes} --content-mask {dir}/nope.png", "does not exist" },
+        { "empty mask", "--content {content} --style {stripes} --content-mask {dir}/black.png", "is empty" },
+        { "garbage mask", "--content {content} --style {stripes} --style-mask {dir}/garbage.png", "garbage.png" },
+        { "bad colour control", "--content {content} --style {stripes} --color-control sepia", "--color-control must be none, luminance or histogram" },
+        { "bad histogram mode", "--content {content} --style {stripes} --histogram-mode lab", "--histogram-mode must be chol, pca or sym" },
+        { "fine without coarse", "--content {content} --fine-style {stripes}", "needs both --fine-style and --coarse-style" },
+        { "style and fine", "--content {content} --style {stripes} --fine-style {stripes} --coarse-style {dots}", "--style cannot be combined" },
+        { "split not a style layer", "--content {content} --fine-style {stripes} --coarse-style {dots} --style-split conv4_2", "is not one of the style layers" },
+        { "split leaves no fine layer", "--content {content} --fine-style {stripes} --coarse-style {dots} --style-split conv1_1", "leaves no style layer before it" },
+        { "bad layer weights", "--content {content} --style {stripes} --style-layer-weights auto,1", "'auto' is not a number" },
     };
 
     [Theory, MemberData(nameof(Cases))]
     public void OneClearLineAndNonZeroExit(string name, string arguments, string expected)
     {
         File.WriteAllBytes(Path.Combine(images.Directory, "garbage.png"), RandomNumberGenerator.GetBytes(3000));
+        new IlgpuStyle.Imaging.RgbImage(20, 16).Save(Path.Combine(images.Directory, "black.png"));
         var inputs = Directory.GetFiles(images.Directory).ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
         string[] args = arguments
             .Replace("{content}", images.Content).Replace("{stripes}", images.Stripes).Replace("{dots}", images.Dots)
