@@ -13,12 +13,6 @@ namespace IlgpuStyle.Tests.Transfer;
 /// <summary>The controls of Gatys et al. 2017 (colour, spatial, scale), gradient normalization, auto layer weights and keep-best.</summary>
 public class ControlTests(TransferFixture images) : IClassFixture<TransferFixture>
 {
-    sealed class Recorder : ITransferListener
-    {
-        public List<TransferProgress> Steps { get; } = new();
-        public void Progress(TransferProgress p) => Steps.Add(p);
-    }
-
     string Mask(string name, Func<int, int, bool> inside, int w = 24, int h = 20)
     {
         string path = images.Output(name + ".png");
@@ -262,17 +256,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         var d = Accelerators.Get(accelerator);
         var result = StyleTransfer.Run(Options($"luminance_{accelerator.Kind}.png", 4) with { ColorControl = ColorControl.Luminance }, d);
         var output = RgbImage.Load(result.OutputPath);
-        var content = RgbImage.Load(images.Content).Resize(output.Width, output.Height);
-        double worst = 0;
-        int inGamut = 0;
-        for (int p = 0; p < output.Data.Length; p += 3)
-        {
-            if (Enumerable.Range(0, 3).Any(c => output.Data[p + c] <= 0 || output.Data[p + c] >= 255)) continue;   // clipped to [0, 255]
-            var (_, i1, q1) = ColorSpace.ToYiq(output.Data[p], output.Data[p + 1], output.Data[p + 2]);
-            var (_, i2, q2) = ColorSpace.ToYiq(content.Data[p], content.Data[p + 1], content.Data[p + 2]);
-            worst = Math.Max(worst, Math.Max(Math.Abs(i1 - i2), Math.Abs(q1 - q2)));
-            inGamut++;
-        }
+        var (worst, _, inGamut) = Chroma.Difference(output, images.Content);
         Assert.True(inGamut > output.Data.Length / 6, $"only {inGamut} pixels in gamut");
         // The content's I and Q, up to the 8-bit rounding of the written PNG.
         Assert.True(worst < 1.0, $"{accelerator}: chroma moved by up to {worst:F3}");

@@ -7,14 +7,6 @@ namespace IlgpuStyle.Tests.Transfer;
 
 public class StyleTransferTests(TransferFixture images) : IClassFixture<TransferFixture>
 {
-    sealed class Recorder : ITransferListener
-    {
-        public List<TransferProgress> Steps { get; } = new();
-        public List<string> Warnings { get; } = new();
-        public void Progress(TransferProgress p) => Steps.Add(p);
-        public void Warning(string message) => Warnings.Add(message);
-    }
-
     StyleTransferOptions Options(string output, int iterations = 8) => new()
     {
         ContentPath = images.Content,
@@ -76,21 +68,11 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
     {
         var result = Run(accelerator, Options($"colors_{accelerator.Kind}.png", 4) with { OriginalColors = true }).Result;
         var output = RgbImage.Load(result.OutputPath);
-        var content = RgbImage.Load(images.Content).Resize(output.Width, output.Height);
-        double worst = 0, sum = 0;
-        int inGamut = 0, pixels = output.Data.Length / 3;
-        for (int p = 0; p < output.Data.Length; p += 3)
-        {
-            // Where the new luminance with the old chroma left [0, 255], clamping had to change the colour: skip those.
-            if (Enumerable.Range(0, 3).Any(c => output.Data[p + c] <= 0 || output.Data[p + c] >= 255)) continue;
-            var (_, i1, q1) = ColorSpace.ToYiq(output.Data[p], output.Data[p + 1], output.Data[p + 2]);
-            var (_, i2, q2) = ColorSpace.ToYiq(content.Data[p], content.Data[p + 1], content.Data[p + 2]);
-            double d = Math.Max(Math.Abs(i1 - i2), Math.Abs(q1 - q2));
-            worst = Math.Max(worst, d); sum += d; inGamut++;
-        }
+        var (worst, mean, inGamut) = Chroma.Difference(output, images.Content);
+        int pixels = output.Data.Length / 3;
         Assert.True(inGamut > pixels / 2, $"only {inGamut} of {pixels} pixels in gamut");
         // In gamut, chroma is the content's up to rounding to 8 bits (a transfer without the option moves it by tens).
-        Assert.True(worst < 2.0, $"chroma moved by up to {worst:F2} (mean {sum / inGamut:F2}) over {inGamut} in-gamut pixels");
+        Assert.True(worst < 2.0, $"chroma moved by up to {worst:F2} (mean {mean:F2}) over {inGamut} in-gamut pixels");
     }
 
     /// <summary>What Ctrl-C does: the run stops after the current iteration and still writes the image.</summary>

@@ -1,4 +1,5 @@
 using IlgpuStyle.Imaging;
+using IlgpuStyle.Transfer;
 
 namespace IlgpuStyle.Tests.Transfer;
 
@@ -35,5 +36,37 @@ public sealed class TransferFixture : IDisposable
     public void Dispose()
     {
         try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Keeps what a run reports.</summary>
+public sealed class Recorder : ITransferListener
+{
+    public List<TransferProgress> Steps { get; } = new();
+    public List<string> Warnings { get; } = new();
+    public void Progress(TransferProgress p) => Steps.Add(p);
+    public void Warning(string message) => Warnings.Add(message);
+}
+
+public static class Chroma
+{
+    /// <summary>
+    /// The largest |ΔI|, |ΔQ| (YIQ) between an output and the content at the output's size, over the pixels
+    /// where no channel of the output is clipped to 0 or 255 (clipping had to change the colour there).
+    /// </summary>
+    public static (double Worst, double Mean, int InGamut) Difference(RgbImage output, string contentPath)
+    {
+        var content = RgbImage.Load(contentPath).Resize(output.Width, output.Height);
+        double worst = 0, sum = 0;
+        int inGamut = 0;
+        for (int p = 0; p < output.Data.Length; p += 3)
+        {
+            if (Enumerable.Range(0, 3).Any(c => output.Data[p + c] <= 0 || output.Data[p + c] >= 255)) continue;
+            var (_, i1, q1) = ColorSpace.ToYiq(output.Data[p], output.Data[p + 1], output.Data[p + 2]);
+            var (_, i2, q2) = ColorSpace.ToYiq(content.Data[p], content.Data[p + 1], content.Data[p + 2]);
+            double d = Math.Max(Math.Abs(i1 - i2), Math.Abs(q1 - q2));
+            worst = Math.Max(worst, d); sum += d; inGamut++;
+        }
+        return (worst, inGamut > 0 ? sum / inGamut : 0, inGamut);
     }
 }
