@@ -59,9 +59,6 @@ public sealed class StyleObjective : IObjective, IDisposable
     public LossBreakdown Last { get; private set; }
     public Tape Tape => tape;
 
-    /// <summary>The style loss of each style layer and region at the last evaluation (weighted).</summary>
-    public IReadOnlyList<(string Layer, int Region, double Loss)> StyleTerms { get; private set; } = Array.Empty<(string, int, double)>();
-
     /// <summary>Each style term's Gram matrix (as of the last evaluation) and its target, by layer and region.</summary>
     public IReadOnlyList<(string Layer, int Region, Tensor Gram, Tensor Target)> StyleGrams =>
         style.Select(t => (t.Layer, t.Region, t.Gram, t.Target)).ToList();
@@ -250,13 +247,7 @@ public sealed class StyleObjective : IObjective, IDisposable
         var values = Op.ReadScalars(X.Device, content.Count + style.Count + 1);
         double c = 0, s = 0;
         for (int i = 0; i < content.Count; i++) c += values[i];
-        var terms = new List<(string, int, double)>();
-        for (int i = 0; i < style.Count; i++)
-        {
-            s += values[content.Count + i];
-            terms.Add((style[i].Layer, style[i].Region, values[content.Count + i]));
-        }
-        StyleTerms = terms;
+        for (int i = 0; i < style.Count; i++) s += values[content.Count + i];
         Last = new LossBreakdown(c, s, tvWeight > 0 ? values[content.Count + style.Count] : 0);
         return Last.Total;
     }
