@@ -88,6 +88,54 @@ public static class Conv2dDirect
         }
     }
 
+    /// <summary>
+    /// The same sums as <see cref="Forward"/> (3×3 filters only), shaped for CPUs' OpenCL compilers: group (tile, n·blocks + b)
+    /// of Group.DimX threads covers Group.DimX neighbouring pixels of one output row, thread i the pixel tile·DimX + i.
+    /// The barrier at the end of each input channel ends a region in which all threads of the group do the same
+    /// straight-line work (9 input loads, 144 multiply-adds with weights common to the group), which a compiler that runs a
+    /// group as a loop over its threads (PoCL) turns into SIMD across the threads. Pixels past OutW are computed and dropped:
+    /// xp needs Group.DimX + 2 readable floats past its end.
+    /// </summary>
+    [KernelName("conv2d_direct_rows")]
+    public static void ForwardRows(DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
+        ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        int lid = Group.IdxX, width = Group.DimX;
+        int tilesX = (g.OutW + width - 1) / width;
+        int oy = Grid.IdxX / tilesX, ox = (Grid.IdxX - oy * tilesX) * width + lid;
+        int blocks = g.OutCPadded / ChannelBlock;
+        int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * ChannelBlock;
+        var acc = new Accumulator16();
+        int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded;
+        for (int ci = 0; ci < g.InC; ci++)
+        {
+            Taps3x3(ref acc, xp, wt, (n * g.InC + ci) * planeSize + oy * g.PaddedW + ox, g.PaddedW, ci * 9 * k + k0, k);
+            Group.Barrier();
+        }
+        if (ox >= g.OutW) return;
+        int p = oy * g.OutW + ox;
+        for (int j = 0; j < ChannelBlock; j++)
+        {
+            int kk = k0 + j;
+            if (kk >= g.OutC) break;
+            float v = acc.Get(j);
+            if ((flags & UseBias) != 0) v += bias[kk];
+            if ((flags & Relu) != 0) v = MathF.Max(v, 0f);
+            int o = (n * g.OutC + kk) * g.OutPixels + p;
+            if ((flags & Accumulate) != 0) y[o] += v;
+            else y[o] = v;
+        }
+    }
+
+    /// <summary>acc_j += Σ_{ky,kx} xp[r0 + ky·rowStride + kx] · wt[tap + (3ky + kx)·k + j]: one input channel's nine taps.</summary>
+    static void Taps3x3(ref Accumulator16 acc, ArrayView<float> xp, ArrayView<float> wt, int r0, int rowStride, int tap, int k)
+    {
+        int r1 = r0 + rowStride, r2 = r1 + rowStride;
+        acc.Fma(xp[r0], wt, tap); acc.Fma(xp[r0 + 1], wt, tap + k); acc.Fma(xp[r0 + 2], wt, tap + 2 * k);
+        acc.Fma(xp[r1], wt, tap + 3 * k); acc.Fma(xp[r1 + 1], wt, tap + 4 * k); acc.Fma(xp[r1 + 2], wt, tap + 5 * k);
+        acc.Fma(xp[r2], wt, tap + 6 * k); acc.Fma(xp[r2 + 1], wt, tap + 7 * k); acc.Fma(xp[r2 + 2], wt, tap + 8 * k);
+    }
+
     /// <summary>Thread (p, n·blocks + b) computes 16 output channels of pixel p. Launch Index2D(OutH·OutW, N·OutCPadded/16).</summary>
     [KernelName("conv2d_direct")]
     public static void Forward(Index2D index, DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,

@@ -142,12 +142,8 @@ sealed class TransferOptions
             ? d : throw new ArgumentException($"{option}: '{v}' is not a number")).ToList();
     }
 
-    internal static KernelVariant? Variant(string? s, string option) => s?.ToLowerInvariant() switch
-    {
-        null => null,
-        "naive" => KernelVariant.Naive,
-        "blocked" => KernelVariant.Blocked,
-        "tiled" => KernelVariant.Tiled,
-        _ => throw new ArgumentException($"{option} must be naive, blocked or tiled, got '{s}'"),
-    };
+    internal static KernelVariant? Variant(string? s, string option) =>
+        s is null ? null
+        : Enum.TryParse<KernelVariant>(s, ignoreCase: true, out var v) && !int.TryParse(s, out _) ? v
+        : throw new ArgumentException($"{option} must be {string.Join(", ", Enum.GetNames<KernelVariant>().Select(n => n.ToLowerInvariant()))}, got '{s}'");
 }

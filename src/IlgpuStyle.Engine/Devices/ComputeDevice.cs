@@ -16,6 +16,10 @@ public enum KernelVariant
     /// <summary>Convolution only: stride-1 direct convolution on a zero-padded input, 16 output channels per thread.
     /// Other convolutions (stride 2) and the Gram matrix fall back to Tiled.</summary>
     Direct,
+    /// <summary>Convolution only: the sums of <see cref="Direct"/> (3×3, stride 1), one group per 16 pixels of a row and a
+    /// barrier after each input channel, so that a CPU OpenCL compiler (PoCL) runs the group as SIMD lanes. Other
+    /// stride-1 filters fall back to Direct, stride 2 and the Gram matrix to Tiled.</summary>
+    Rows,
 }
 
 /// <summary>Receives every kernel launch; the profiler implements it.</summary>
@@ -72,7 +76,9 @@ public sealed class ComputeDevice : IDisposable
             : 1 << 20;   // PoCL: work-items are cheap, and short loops vectorize across them
         // Measured with `ilgpustyle bench` (docs/performance.md): the direct convolution is the
         // fastest on PoCL and ILGPU's CPU accelerator; GPUs take the shared-memory tiles.
-        ConvVariant = info.IsGpu ? KernelVariant.Tiled : KernelVariant.Direct;
+        // By measurement (docs/performance.md): Rows on PoCL, Direct on ILGPU's CPU accelerator (whose groups are real
+        // threads meeting at every barrier), Tiled on GPUs.
+        ConvVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Direct : KernelVariant.Rows;
         GramVariant = cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Tiled;
     }
 

@@ -26,21 +26,32 @@ public static partial class Op
 
     public static Shape4 ConvOutputShape(Conv2dGeometry g) => new(g.N, g.OutC, g.OutH, g.OutW);
 
-    /// <summary>The variant to run: the one asked for (or the device's), with Direct falling back to Tiled where it does not apply.</summary>
+    /// <summary>The variant to run: the one asked for (or the device's); Direct and Rows fall back to Tiled (stride 2), Rows to Direct (not 3×3).</summary>
     static KernelVariant Pick(KernelVariant? variant, KernelVariant deviceDefault, Conv2dGeometry g)
     {
         var v = variant ?? deviceDefault;
-        return v == KernelVariant.Direct && !(g.Stride == 1 && g.Pad <= g.KH - 1 && g.Pad <= g.KW - 1) ? KernelVariant.Tiled : v;
+        bool direct = g.Stride == 1 && g.Pad <= g.KH - 1 && g.Pad <= g.KW - 1;
+        if (v is KernelVariant.Direct or KernelVariant.Rows && !direct) return KernelVariant.Tiled;
+        return v == KernelVariant.Rows && !(g.KH == 3 && g.KW == 3) ? KernelVariant.Direct : v;
     }
 
-    /// <summary>Pads `x` into scratch slot 0 and transposes `w` into slot 1, then runs the direct kernel (kernels/Conv2dDirect.cs).</summary>
-    static void LaunchDirect(ComputeDevice d, string name, Tensor x, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
+    /// <summary>Pixels per group of the Rows variant: one AVX-512 vector of floats.</summary>
+    const int RowGroupWidth = 16;
+
+    /// <summary>
+    /// Pads `x` into scratch slot 0 and transposes `w` into slot 1, then runs the direct kernel (kernels/Conv2dDirect.cs):
+    /// one thread per pixel (Direct) or groups along rows (Rows, 3×3 only).
+    /// </summary>
+    static void LaunchDirect(ComputeDevice d, string name, bool rows, Tensor x, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
         bool forInputGradient, ArrayView<float> bias, ArrayView<float> y, int flags, long flops, long bytes)
     {
         var s = x.Shape;
         int ph = s.H + 2 * padH, pw = s.W + 2 * padW;
         int outCPadded = (outC + Conv2dDirect.ChannelBlock - 1) / Conv2dDirect.ChannelBlock * Conv2dDirect.ChannelBlock;
-        var xp = d.Scratch(0, (long)s.N * s.C * ph * pw);
+        // Rows computes up to a group's width of pixels past each row's end and drops them: their reads may run past xp.
+        long slack = rows ? RowGroupWidth + kw : 0;
+        var xpWithSlack = d.Scratch(0, (long)s.N * s.C * ph * pw + slack);
+        var xp = xpWithSlack.SubView(0, (long)s.N * s.C * ph * pw);
         long wtLength = (long)inC * kh * kw * outCPadded;
         var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>>(Conv2dDirect.Pad));
         var transpose = d.Kernel(Conv2dDirect.TransposeWeights, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, int, int,
@@ -65,9 +76,19 @@ public static partial class Op
             N = s.N, InC = s.C, PaddedH = ph, PaddedW = pw, OutC = outC, OutCPadded = outCPadded,
             OutH = ph - kh + 1, OutW = pw - kw + 1, KH = kh, KW = kw,
         };
-        if (g.OutPixels > 0)
-            using (d.Launch(name, flops, bytes))
-                direct(new Index2D(g.OutPixels, s.N * outCPadded / Conv2dDirect.ChannelBlock), g, xp, wt, bias, y, flags);
+        if (g.OutPixels == 0) return;
+        if (rows)
+        {
+            var rowKernel = d.Kernel(Conv2dDirect.ForwardRows, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.ForwardRows));
+            int width = Math.Min(RowGroupWidth, d.Accelerator.MaxNumThreadsPerGroup);
+            int tiles = (g.OutW + width - 1) / width;
+            var config = new KernelConfig(new Index2D(tiles * g.OutH, s.N * outCPadded / Conv2dDirect.ChannelBlock), new Index2D(width, 1));
+            using (d.Launch(name + "_rows", flops, bytes)) rowKernel(config, g, xpWithSlack, wt, bias, y, flags);
+            return;
+        }
+        using (d.Launch(name, flops, bytes))
+            direct(new Index2D(g.OutPixels, s.N * outCPadded / Conv2dDirect.ChannelBlock), g, xp, wt, bias, y, flags);
     }
 
     /// <summary>y = conv(x, w) + b, then ReLU if asked. y is overwritten.</summary>
@@ -82,10 +103,10 @@ public static partial class Op
         var d = x.Device;
         long bytes = (x.Length + w.Length + y.Length) * sizeof(float);
         var v = Pick(variant, d.ConvVariant, g);
-        if (v == KernelVariant.Direct)
+        if (v is KernelVariant.Direct or KernelVariant.Rows)
         {
             if (y.Length > 0)
-                LaunchDirect(d, "conv2d_fwd_direct", x, pad, pad, w, g.InC, g.OutC, g.KH, g.KW, false, bias.View, y.View,
+                LaunchDirect(d, "conv2d_fwd_direct", v == KernelVariant.Rows, x, pad, pad, w, g.InC, g.OutC, g.KH, g.KW, false, bias.View, y.View,
                     Conv2dDirect.UseBias | (relu ? Conv2dDirect.Relu : 0), g.ForwardFlops, bytes);
             return;
         }
@@ -115,11 +136,11 @@ public static partial class Op
         var d = w.Device;
         long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
         var v = Pick(variant, d.ConvVariant, g);
-        if (v == KernelVariant.Direct)
+        if (v is KernelVariant.Direct or KernelVariant.Rows)
         {
             // dx = stride-1 convolution of dy (padded by K−1−P) with the flipped, transposed filters.
             if (gradIn.Length > 0)
-                LaunchDirect(d, "conv2d_bwd_input_direct", gradOut, g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, true,
+                LaunchDirect(d, "conv2d_bwd_input_direct", v == KernelVariant.Rows, gradOut, g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, true,
                     w.View, gradIn.View, Conv2dDirect.Accumulate, g.ForwardFlops, bytes);
             return;
         }
@@ -149,7 +170,7 @@ public static partial class Op
         var d = x.Device;
         long bytes = (x.Length + gradOut.Length + 2 * gradW.Length) * sizeof(float);
         var v = Pick(variant, d.ConvVariant, g);
-        if (v == KernelVariant.Direct) v = KernelVariant.Tiled;   // weight gradients: GEMM (only tests and learners need them)
+        if (v is KernelVariant.Direct or KernelVariant.Rows) v = KernelVariant.Tiled;   // weight gradients: GEMM (only tests and learners need them)
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Conv2d.BackwardWeightsNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,

@@ -22,7 +22,7 @@ public static partial class Op
         int c = s.C, m = s.H * s.W;
         long bytes = (features.Length + gram.Length) * sizeof(float);
         var v = variant ?? d.GramVariant;
-        if (v == KernelVariant.Direct) v = KernelVariant.Tiled;
+        if (v is KernelVariant.Direct or KernelVariant.Rows) v = KernelVariant.Tiled;
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Gram.ForwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.ForwardNaive));
@@ -48,7 +48,7 @@ public static partial class Op
         int c = s.C, m = s.H * s.W;
         long bytes = (2 * features.Length + gradGram.Length + gradFeatures.Length) * sizeof(float);
         var v = variant ?? d.GramVariant;
-        if (v == KernelVariant.Direct) v = KernelVariant.Tiled;
+        if (v is KernelVariant.Direct or KernelVariant.Rows) v = KernelVariant.Tiled;
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Gram.BackwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardNaive));
