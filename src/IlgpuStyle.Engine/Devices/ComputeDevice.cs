@@ -16,9 +16,11 @@ public enum KernelVariant
     /// <summary>Convolution only: stride-1 direct convolution on a zero-padded input, 16 output channels per thread.
     /// Other convolutions (stride 2) and the Gram matrix fall back to Tiled.</summary>
     Direct,
-    /// <summary>Convolution only: the sums of <see cref="Direct"/> (3×3, stride 1), one group per 16 pixels of a row and a
-    /// barrier after each input channel, so that a CPU OpenCL compiler (PoCL) runs the group as SIMD lanes. Other
-    /// stride-1 filters fall back to Direct, stride 2 and the Gram matrix to Tiled.</summary>
+    /// <summary>Groups of 16 threads that do the same straight-line work between barriers, so that a CPU OpenCL compiler
+    /// (PoCL) runs a group as SIMD lanes. Convolution: the sums of <see cref="Direct"/> (3×3, stride 1), one group per
+    /// 16 pixels of a row, a barrier after each input channel; other stride-1 filters fall back to Direct, stride 2 to
+    /// Tiled. Gram matrix: 16×16 blocks of one triangle over the transposed features; its backward 16 channels × 16
+    /// pixels per group (kernels/Gram.cs).</summary>
     Rows,
 }
 
@@ -79,7 +81,7 @@ public sealed class ComputeDevice : IDisposable
         // By measurement (docs/performance.md): Rows on PoCL, Direct on ILGPU's CPU accelerator (whose groups are real
         // threads meeting at every barrier), Tiled on GPUs.
         ConvVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Direct : KernelVariant.Rows;
-        GramVariant = cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Tiled;
+        GramVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Rows;
     }
 
     public string Name => Info.Name;

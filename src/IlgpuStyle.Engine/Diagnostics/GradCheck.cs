@@ -94,7 +94,7 @@ public static class GradCheck
             var s = new Shape4(1, 6, 5, 3); int c = s.C, m = s.H * s.W; double scale = 1.0 / (c * m);
             var gs = Op.GramShape(s);
             double[] f = Random(s.Length), p = Random(s.Length), rg = Random(gs.Length), a = Random(gs.Length);
-            foreach (var v in new[] { KernelVariant.Naive, KernelVariant.Blocked, KernelVariant.Tiled })
+            foreach (var v in new[] { KernelVariant.Naive, KernelVariant.Blocked, KernelVariant.Tiled, KernelVariant.Rows })
                 cases.Add(new("gram", v.ToString(), f, fv => Contract(Reference.GramForward(1, c, m, scale, fv), rg),
                     () => Reference.GramBackward(1, c, m, scale, f, rg),
                     d => WithTensors(d, s, f, gs, rg, s, null, t => Op.GramBackward(t[0], t[1], t[2], (float)scale, v))));

@@ -22,7 +22,22 @@ public static partial class Op
         int c = s.C, m = s.H * s.W;
         long bytes = (features.Length + gram.Length) * sizeof(float);
         var v = variant ?? d.GramVariant;
-        if (v is KernelVariant.Direct or KernelVariant.Rows) v = KernelVariant.Tiled;
+        if (v == KernelVariant.Direct) v = KernelVariant.Tiled;
+        if (v == KernelVariant.Rows)
+        {
+            // Ft = F transposed to (N, M, cPad) in scratch slot 2, then one triangle of 16×16 blocks.
+            int cPad = (c + Gram.Block - 1) / Gram.Block * Gram.Block, blocks = cPad / Gram.Block;
+            var ft = d.Scratch(2, (long)s.N * m * cPad);
+            var transpose = d.Kernel(Gram.TransposeFeatures, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>>(Gram.TransposeFeatures));
+            var rows = d.Kernel(Gram.ForwardRows, a => a.LoadStreamKernel<int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.ForwardRows));
+            if (gram.Length == 0) return;
+            int threads = d.StrideThreadsFor(ft.Length);
+            using (d.Launch("gram_transpose_features", 0, (features.Length + ft.Length) * sizeof(float)))
+                transpose(threads, threads, c, cPad, m, features.View, ft);
+            var config = new KernelConfig(new Index2D(blocks * (blocks + 1) / 2, s.N), new Index2D(Gram.Block, 1));
+            using (d.Launch("gram_fwd_rows", (long)s.N * m * cPad * (cPad + Gram.Block), bytes)) rows(config, c, cPad, m, scale, ft, gram.View);
+            return;
+        }
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Gram.ForwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.ForwardNaive));
@@ -48,7 +63,22 @@ public static partial class Op
         int c = s.C, m = s.H * s.W;
         long bytes = (2 * features.Length + gradGram.Length + gradFeatures.Length) * sizeof(float);
         var v = variant ?? d.GramVariant;
-        if (v is KernelVariant.Direct or KernelVariant.Rows) v = KernelVariant.Tiled;
+        if (v == KernelVariant.Direct) v = KernelVariant.Tiled;
+        if (v == KernelVariant.Rows)
+        {
+            // S = scale·(dG + dGᵀ) as (N, C, cPad) in scratch slot 3, then dF += S·F, 16 channels × 16 pixels per group.
+            int cPad = (c + Gram.Block - 1) / Gram.Block * Gram.Block, blocks = cPad / Gram.Block;
+            var sym = d.Scratch(3, (long)s.N * c * cPad);
+            var symmetrize = d.Kernel(Gram.SymmetrizeGradient, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.SymmetrizeGradient));
+            var rows = d.Kernel(Gram.BackwardRows, a => a.LoadStreamKernel<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardRows));
+            if (features.Length == 0) return;
+            int threads = d.StrideThreadsFor(sym.Length);
+            using (d.Launch("gram_symmetrize_gradient", 3 * sym.Length, (gradGram.Length * 2 + sym.Length) * sizeof(float)))
+                symmetrize(threads, threads, c, cPad, scale, gradGram.View, sym);
+            var config = new KernelConfig(new Index2D((m + Gram.Block - 1) / Gram.Block, s.N * blocks), new Index2D(Gram.Block, 1));
+            using (d.Launch("gram_bwd_rows", 2L * s.N * c * c * m, bytes)) rows(config, c, cPad, m, sym, features.View, gradFeatures.View);
+            return;
+        }
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Gram.BackwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardNaive));

@@ -49,6 +49,7 @@ public static class MemoryEstimate
         int sw = styleLongest, sh = styleLongest;
         floats += Activations(sw, sh, out long largestStyle, out _);     // the style image's pass (freed afterwards)
         floats += 2 * Math.Max(largestAct, largestStyle);                 // padded-input scratch (with its border)
+        floats += Math.Max(largestAct, largestStyle);                     // the Gram's transposed features (Rows variant)
         floats += image * (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4);
         floats += (o.KeepBest ? 3 : 2) * image;                            // the content image, the last good image (and the best)
         return floats * sizeof(float);
