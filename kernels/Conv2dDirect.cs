@@ -8,6 +8,11 @@
 //   3. Direct:     thread (p, n, k0) computes y[n, k0..k0+15, oy, ox] (p = oy·Wo + ox) as
 //                  y[n,k,oy,ox] = b[k] + Σ_{ci,ky,kx} wt[ci,ky,kx,k] · xp[n, ci, oy+ky, ox+kx]
 //                  16 accumulators in registers: one input load feeds 16 multiply-adds.
+//                  For 3×3 filters a thread takes 4 or 8 neighbouring pixels of a row instead of one
+//                  (Forward4Pixels, Forward8Pixels): each 16 weights loaded feed 4 or 8 pixels, and a CPU
+//                  overlaps the independent sums; PoCL makes each 16-channel sum one AVX-512 register.
+//                  ForwardRows is the same sum with one pixel per thread and a barrier per input channel
+//                  (the Rows variant, kept to compare: PoCL vectorizes it less well).
 //
 // The input gradient of a stride-1 convolution is itself a stride-1 convolution: with P' = K−1−P,
 //   dx[n,ci,iy,ix] = Σ_{co,ky,kx} w[co,ci,K−1−ky,K−1−kx] · dyp[n, co, iy+ky, ix+kx]
@@ -44,6 +49,34 @@ public struct Accumulator16
         0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, 6 => A6, 7 => A7,
         8 => A8, 9 => A9, 10 => A10, 11 => A11, 12 => A12, 13 => A13, 14 => A14, _ => A15,
     };
+}
+
+/// <summary>16 channels × 4 neighbouring pixels of a row.</summary>
+public struct Accumulator16x4
+{
+    public Accumulator16 P0, P1, P2, P3;
+
+    /// <summary>One filter row over four pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
+    public void Row(float x0, float x1, float x2, float x3, float x4, float x5, ArrayView<float> w, int tap, int k)
+    {
+        P0.Fma(x0, w, tap); P1.Fma(x1, w, tap); P2.Fma(x2, w, tap); P3.Fma(x3, w, tap);
+        P0.Fma(x1, w, tap + k); P1.Fma(x2, w, tap + k); P2.Fma(x3, w, tap + k); P3.Fma(x4, w, tap + k);
+        P0.Fma(x2, w, tap + 2 * k); P1.Fma(x3, w, tap + 2 * k); P2.Fma(x4, w, tap + 2 * k); P3.Fma(x5, w, tap + 2 * k);
+    }
+}
+
+/// <summary>16 channels × 8 neighbouring pixels of a row.</summary>
+public struct Accumulator16x8
+{
+    public Accumulator16 P0, P1, P2, P3, P4, P5, P6, P7;
+
+    /// <summary>One filter row over eight pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
+    public void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k)
+    {
+        P0.Fma(x0, w, tap); P1.Fma(x1, w, tap); P2.Fma(x2, w, tap); P3.Fma(x3, w, tap); P4.Fma(x4, w, tap); P5.Fma(x5, w, tap); P6.Fma(x6, w, tap); P7.Fma(x7, w, tap);
+        P0.Fma(x1, w, tap + k); P1.Fma(x2, w, tap + k); P2.Fma(x3, w, tap + k); P3.Fma(x4, w, tap + k); P4.Fma(x5, w, tap + k); P5.Fma(x6, w, tap + k); P6.Fma(x7, w, tap + k); P7.Fma(x8, w, tap + k);
+        P0.Fma(x2, w, tap + 2 * k); P1.Fma(x3, w, tap + 2 * k); P2.Fma(x4, w, tap + 2 * k); P3.Fma(x5, w, tap + 2 * k); P4.Fma(x6, w, tap + 2 * k); P5.Fma(x7, w, tap + 2 * k); P6.Fma(x8, w, tap + 2 * k); P7.Fma(x9, w, tap + 2 * k);
+    }
 }
 
 public static class Conv2dDirect
@@ -112,7 +145,75 @@ public static class Conv2dDirect
             Taps3x3(ref acc, xp, wt, (n * g.InC + ci) * planeSize + oy * g.PaddedW + ox, g.PaddedW, ci * 9 * k + k0, k);
             Group.Barrier();
         }
-        if (ox >= g.OutW) return;
+        if (ox < g.OutW) Store(g, acc, n, k0, oy, ox, bias, y, flags);
+    }
+
+    /// <summary>
+    /// Thread (q, n·blocks + b) computes 16 output channels × 4 neighbouring pixels of a row (3×3 filters only): each
+    /// 16 weights loaded feed 4 pixels, and the 4 sums are independent chains a CPU can overlap; a CPU OpenCL compiler
+    /// (PoCL) turns each 16-channel sum into one SIMD register. Launch Index2D(⌈OutW/4⌉·OutH, N·OutCPadded/16).
+    /// Pixels past OutW are computed and dropped: xp needs 4 + 2 readable floats past its end (8 + 2 for 8 pixels).
+    /// </summary>
+    [KernelName("conv2d_direct_4px")]
+    public static void Forward4Pixels(Index2D index, DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
+        ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        int quadsX = (g.OutW + 3) / 4;
+        int oy = index.X / quadsX, ox = (index.X - oy * quadsX) * 4;
+        int blocks = g.OutCPadded / ChannelBlock;
+        int n = index.Y / blocks, k0 = (index.Y - n * blocks) * ChannelBlock;
+        var acc = new Accumulator16x4();
+        int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded, pw = g.PaddedW;
+        for (int ci = 0; ci < g.InC; ci++)
+        {
+            int r = (n * g.InC + ci) * planeSize + oy * pw + ox;
+            int tap = ci * 9 * k + k0;
+            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap, k);
+            r += pw;
+            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap + 3 * k, k);
+            r += pw;
+            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap + 6 * k, k);
+        }
+        Store(g, acc.P0, n, k0, oy, ox, bias, y, flags);
+        if (ox + 1 < g.OutW) Store(g, acc.P1, n, k0, oy, ox + 1, bias, y, flags);
+        if (ox + 2 < g.OutW) Store(g, acc.P2, n, k0, oy, ox + 2, bias, y, flags);
+        if (ox + 3 < g.OutW) Store(g, acc.P3, n, k0, oy, ox + 3, bias, y, flags);
+    }
+
+    /// <summary>As <see cref="Forward4Pixels"/> with 8 pixels per thread: better where rows are short and channels many.</summary>
+    [KernelName("conv2d_direct_8px")]
+    public static void Forward8Pixels(Index2D index, DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
+        ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        int groupsX = (g.OutW + 7) / 8;
+        int oy = index.X / groupsX, ox = (index.X - oy * groupsX) * 8;
+        int blocks = g.OutCPadded / ChannelBlock;
+        int n = index.Y / blocks, k0 = (index.Y - n * blocks) * ChannelBlock;
+        var acc = new Accumulator16x8();
+        int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded, pw = g.PaddedW;
+        for (int ci = 0; ci < g.InC; ci++)
+        {
+            int r = (n * g.InC + ci) * planeSize + oy * pw + ox;
+            int tap = ci * 9 * k + k0;
+            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap, k);
+            r += pw;
+            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 3 * k, k);
+            r += pw;
+            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 6 * k, k);
+        }
+        Store(g, acc.P0, n, k0, oy, ox, bias, y, flags);
+        if (ox + 1 < g.OutW) Store(g, acc.P1, n, k0, oy, ox + 1, bias, y, flags);
+        if (ox + 2 < g.OutW) Store(g, acc.P2, n, k0, oy, ox + 2, bias, y, flags);
+        if (ox + 3 < g.OutW) Store(g, acc.P3, n, k0, oy, ox + 3, bias, y, flags);
+        if (ox + 4 < g.OutW) Store(g, acc.P4, n, k0, oy, ox + 4, bias, y, flags);
+        if (ox + 5 < g.OutW) Store(g, acc.P5, n, k0, oy, ox + 5, bias, y, flags);
+        if (ox + 6 < g.OutW) Store(g, acc.P6, n, k0, oy, ox + 6, bias, y, flags);
+        if (ox + 7 < g.OutW) Store(g, acc.P7, n, k0, oy, ox + 7, bias, y, flags);
+    }
+
+    /// <summary>y[n, k0 + j, oy, ox] (+)= acc_j (+ bias, ReLU as flags say) for the channels that exist.</summary>
+    static void Store(in DirectConvGeometry g, in Accumulator16 acc, int n, int k0, int oy, int ox, ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
         int p = oy * g.OutW + ox;
         for (int j = 0; j < ChannelBlock; j++)
         {
@@ -151,13 +252,7 @@ public static class Conv2dDirect
             // VGG19's case, unrolled: constant trip counts let the compiler keep the nine taps in registers.
             int k = g.OutCPadded;
             for (int ci = 0; ci < g.InC; ci++)
-            {
-                int r0 = (n * g.InC + ci) * planeSize + oy * g.PaddedW + ox, r1 = r0 + g.PaddedW, r2 = r1 + g.PaddedW;
-                int tap = ci * 9 * k + k0;
-                acc.Fma(xp[r0], wt, tap); acc.Fma(xp[r0 + 1], wt, tap + k); acc.Fma(xp[r0 + 2], wt, tap + 2 * k);
-                acc.Fma(xp[r1], wt, tap + 3 * k); acc.Fma(xp[r1 + 1], wt, tap + 4 * k); acc.Fma(xp[r1 + 2], wt, tap + 5 * k);
-                acc.Fma(xp[r2], wt, tap + 6 * k); acc.Fma(xp[r2 + 1], wt, tap + 7 * k); acc.Fma(xp[r2 + 2], wt, tap + 8 * k);
-            }
+                Taps3x3(ref acc, xp, wt, (n * g.InC + ci) * planeSize + oy * g.PaddedW + ox, g.PaddedW, ci * 9 * k + k0, k);
         }
         else
         {
@@ -173,16 +268,6 @@ public static class Conv2dDirect
                 }
             }
         }
-        for (int j = 0; j < ChannelBlock; j++)
-        {
-            int k = k0 + j;
-            if (k >= g.OutC) break;
-            float v = acc.Get(j);
-            if ((flags & UseBias) != 0) v += bias[k];
-            if ((flags & Relu) != 0) v = MathF.Max(v, 0f);
-            int o = (n * g.OutC + k) * g.OutPixels + p;
-            if ((flags & Accumulate) != 0) y[o] += v;
-            else y[o] = v;
-        }
+        Store(g, acc, n, k0, oy, ox, bias, y, flags);
     }
 }

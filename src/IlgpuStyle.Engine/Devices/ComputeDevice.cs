@@ -13,8 +13,8 @@ public enum KernelVariant
     Blocked,
     /// <summary>Shared-memory tiles per group, 4×4 outputs per thread (implicit GEMM).</summary>
     Tiled,
-    /// <summary>Convolution only: stride-1 direct convolution on a zero-padded input, 16 output channels per thread.
-    /// Other convolutions (stride 2) and the Gram matrix fall back to Tiled.</summary>
+    /// <summary>Convolution only: stride-1 direct convolution on a zero-padded input, 16 output channels × 4 or 8 pixels
+    /// of a row per thread (3×3 filters; one pixel for other sizes). Stride 2 and the Gram matrix fall back to Tiled.</summary>
     Direct,
     /// <summary>Groups of 16 threads that do the same straight-line work between barriers, so that a CPU OpenCL compiler
     /// (PoCL) runs a group as SIMD lanes. Convolution: the sums of <see cref="Direct"/> (3×3, stride 1), one group per
@@ -78,9 +78,9 @@ public sealed class ComputeDevice : IDisposable
             : 1 << 20;   // PoCL: work-items are cheap, and short loops vectorize across them
         // Measured with `ilgpustyle bench` (docs/performance.md): the direct convolution is the
         // fastest on PoCL and ILGPU's CPU accelerator; GPUs take the shared-memory tiles.
-        // By measurement (docs/performance.md): Rows on PoCL, Direct on ILGPU's CPU accelerator (whose groups are real
-        // threads meeting at every barrier), Tiled on GPUs.
-        ConvVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Direct : KernelVariant.Rows;
+        // By measurement (docs/performance.md): Direct convolutions on CPU devices, Rows Gram matrices on PoCL, Blocked on
+        // ILGPU's CPU accelerator (whose groups are real threads meeting at every barrier), Tiled on GPUs.
+        ConvVariant = info.IsGpu ? KernelVariant.Tiled : KernelVariant.Direct;
         GramVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Rows;
     }
 

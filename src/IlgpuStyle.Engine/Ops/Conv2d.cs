@@ -26,13 +26,13 @@ public static partial class Op
 
     public static Shape4 ConvOutputShape(Conv2dGeometry g) => new(g.N, g.OutC, g.OutH, g.OutW);
 
-    /// <summary>The variant to run: the one asked for (or the device's); Direct and Rows fall back to Tiled (stride 2), Rows to Direct (not 3×3).</summary>
+    /// <summary>The variant to run: the one asked for (or the device's); Direct and Rows fall back to Tiled (stride 2); Rows is Direct for filters other than 3×3.</summary>
     static KernelVariant Pick(KernelVariant? variant, KernelVariant deviceDefault, Conv2dGeometry g)
     {
         var v = variant ?? deviceDefault;
         bool direct = g.Stride == 1 && g.Pad <= g.KH - 1 && g.Pad <= g.KW - 1;
         if (v is KernelVariant.Direct or KernelVariant.Rows && !direct) return KernelVariant.Tiled;
-        return v == KernelVariant.Rows && !(g.KH == 3 && g.KW == 3) ? KernelVariant.Direct : v;
+        return v;
     }
 
     /// <summary>Pixels per group of the Rows variant: one AVX-512 vector of floats.</summary>
@@ -40,7 +40,8 @@ public static partial class Op
 
     /// <summary>
     /// Pads `x` into scratch slot 0 and transposes `w` into slot 1, then runs the direct kernel (kernels/Conv2dDirect.cs):
-    /// one thread per pixel (Direct) or groups along rows (Rows, 3×3 only).
+    /// for 3×3 filters 4 pixels per thread (8 where rows are at most 32 wide: measured faster there on PoCL), or groups along
+    /// rows (rows = true); other filters one pixel per thread.
     /// </summary>
     static void LaunchDirect(ComputeDevice d, string name, bool rows, Tensor x, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
         bool forInputGradient, ArrayView<float> bias, ArrayView<float> y, int flags, long flops, long bytes)
@@ -48,17 +49,14 @@ public static partial class Op
         var s = x.Shape;
         int ph = s.H + 2 * padH, pw = s.W + 2 * padW;
         int outCPadded = (outC + Conv2dDirect.ChannelBlock - 1) / Conv2dDirect.ChannelBlock * Conv2dDirect.ChannelBlock;
-        // Rows computes up to a group's width of pixels past each row's end and drops them: their reads may run past xp.
-        long slack = rows ? RowGroupWidth + kw : 0;
+        // The 3×3 kernels compute up to a group's width (or 8 pixels) past each row's end and drop them: their reads may run past xp.
+        long slack = RowGroupWidth + kw;
         var xpWithSlack = d.Scratch(0, (long)s.N * s.C * ph * pw + slack);
         var xp = xpWithSlack.SubView(0, (long)s.N * s.C * ph * pw);
         long wtLength = (long)inC * kh * kw * outCPadded;
         var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>>(Conv2dDirect.Pad));
         var transpose = d.Kernel(Conv2dDirect.TransposeWeights, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, int, int,
             ArrayView<float>, ArrayView<float>>(Conv2dDirect.TransposeWeights));
-        // Groups of 32 pixels: PoCL vectorizes across them (measured best; docs/performance.md).
-        var direct = d.Kernel(Conv2dDirect.Forward, a => a.LoadImplicitlyGroupedStreamKernel<Index2D, DirectConvGeometry, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward, Math.Min(32, a.MaxNumThreadsPerGroup)));
         int threads = d.StrideThreadsFor(xp.Length);
         using (d.Launch("conv2d_pad", 0, (x.Length + xp.Length) * sizeof(float))) pad1(threads, threads, s.H, s.W, padH, padW, x.View, xp);
         void Transpose(ArrayView<float> wt)
@@ -77,18 +75,35 @@ public static partial class Op
             OutH = ph - kh + 1, OutW = pw - kw + 1, KH = kh, KW = kw,
         };
         if (g.OutPixels == 0) return;
-        if (rows)
+        int channelBlocks = s.N * outCPadded / Conv2dDirect.ChannelBlock;
+        if (kh == 3 && kw == 3 && rows)
         {
             var rowKernel = d.Kernel(Conv2dDirect.ForwardRows, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
                 ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.ForwardRows));
             int width = Math.Min(RowGroupWidth, d.Accelerator.MaxNumThreadsPerGroup);
             int tiles = (g.OutW + width - 1) / width;
-            var config = new KernelConfig(new Index2D(tiles * g.OutH, s.N * outCPadded / Conv2dDirect.ChannelBlock), new Index2D(width, 1));
+            var config = new KernelConfig(new Index2D(tiles * g.OutH, channelBlocks), new Index2D(width, 1));
             using (d.Launch(name + "_rows", flops, bytes)) rowKernel(config, g, xpWithSlack, wt, bias, y, flags);
-            return;
         }
-        using (d.Launch(name, flops, bytes))
-            direct(new Index2D(g.OutPixels, s.N * outCPadded / Conv2dDirect.ChannelBlock), g, xp, wt, bias, y, flags);
+        else if (kh == 3 && kw == 3)
+        {
+            bool eight = g.OutW <= 32;
+            var blocked = eight
+                ? d.Kernel(Conv2dDirect.Forward8Pixels, a => a.LoadImplicitlyGroupedStreamKernel<Index2D, DirectConvGeometry, ArrayView<float>, ArrayView<float>,
+                    ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward8Pixels, Math.Min(16, a.MaxNumThreadsPerGroup)))
+                : d.Kernel(Conv2dDirect.Forward4Pixels, a => a.LoadImplicitlyGroupedStreamKernel<Index2D, DirectConvGeometry, ArrayView<float>, ArrayView<float>,
+                    ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward4Pixels, Math.Min(16, a.MaxNumThreadsPerGroup)));
+            int perThread = eight ? 8 : 4;
+            using (d.Launch(name + (eight ? "_8px" : "_4px"), flops, bytes))
+                blocked(new Index2D((g.OutW + perThread - 1) / perThread * g.OutH, channelBlocks), g, xpWithSlack, wt, bias, y, flags);
+        }
+        else
+        {
+            var direct = d.Kernel(Conv2dDirect.Forward, a => a.LoadImplicitlyGroupedStreamKernel<Index2D, DirectConvGeometry, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward, Math.Min(32, a.MaxNumThreadsPerGroup)));
+            using (d.Launch(name, flops, bytes))
+                direct(new Index2D(g.OutPixels, channelBlocks), g, xp, wt, bias, y, flags);
+        }
     }
 
     /// <summary>y = conv(x, w) + b, then ReLU if asked. y is overwritten.</summary>

@@ -9,7 +9,8 @@ namespace IlgpuStyle.Tests.Kernels;
 
 public class Conv2dTests
 {
-    // Odd, non-square, stride 2, 1×1 images, one channel, channel counts off the tile size.
+    // Odd, non-square, stride 2, 1×1 images, one channel, channel counts off the tile size; rows wider than 32
+    // (Direct's 4-pixel kernel; narrower rows take the 8-pixel one) and not a multiple of 4, 8 or 16.
     public static readonly Conv2dGeometry[] Geometries =
     {
         new(2, 3, 7, 5, 5, 3, 3, 1, 1),
@@ -19,6 +20,7 @@ public class Conv2dTests
         new(1, 3, 11, 10, 2, 5, 5, 2, 2),
         new(1, 1, 4, 3, 1, 3, 2, 1, 0),
         new(1, 20, 13, 11, 70, 3, 3, 1, 1),
+        new(2, 6, 3, 37, 19, 3, 3, 1, 1),
     };
 
     static Shape4 In(Conv2dGeometry g) => new(g.N, g.InC, g.InH, g.InW);
