@@ -151,29 +151,39 @@ public static class Conv2dDirect
     /// <summary>
     /// Thread (q, n·blocks + b) computes 16 output channels × 4 neighbouring pixels of a row (3×3 filters only): each
     /// 16 weights loaded feed 4 pixels, and the 4 sums are independent chains a CPU can overlap; a CPU OpenCL compiler
-    /// (PoCL) turns each 16-channel sum into one SIMD register. Launch Index2D(⌈OutW/4⌉·OutH, N·OutCPadded/16).
+    /// (PoCL) turns each 16-channel sum into one SIMD register. Grid (⌈⌈OutW/4⌉·OutH / group⌉, N·OutCPadded/16). A barrier
+    /// after every `channelsPerBarrier` input channels makes PoCL run the group's threads chunk by chunk, so the input
+    /// rows they share stay in the L1 cache (deep layers: 256 input channels × 3 rows overflow it otherwise).
     /// Pixels past OutW are computed and dropped: xp needs 4 + 2 readable floats past its end (8 + 2 for 8 pixels).
     /// </summary>
     [KernelName("conv2d_direct_4px")]
-    public static void Forward4Pixels(Index2D index, DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
-        ArrayView<float> bias, ArrayView<float> y, int flags)
+    public static void Forward4Pixels(DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
+        ArrayView<float> bias, ArrayView<float> y, int flags, int channelsPerBarrier)
     {
-        int quadsX = (g.OutW + 3) / 4;
-        int oy = index.X / quadsX, ox = (index.X - oy * quadsX) * 4;
+        int perRow = (g.OutW + 3) / 4, count = perRow * g.OutH;
+        int q = Grid.IdxX * Group.DimX + Group.IdxX;
+        int qr = Math.Min(q, count - 1);   // threads past the end read the last block's input and store nothing
+        int oy = qr / perRow, ox = (qr - oy * perRow) * 4;
         int blocks = g.OutCPadded / ChannelBlock;
-        int n = index.Y / blocks, k0 = (index.Y - n * blocks) * ChannelBlock;
+        int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * ChannelBlock;
         var acc = new Accumulator16x4();
         int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded, pw = g.PaddedW;
-        for (int ci = 0; ci < g.InC; ci++)
+        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
         {
-            int r = (n * g.InC + ci) * planeSize + oy * pw + ox;
-            int tap = ci * 9 * k + k0;
-            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap, k);
-            r += pw;
-            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap + 3 * k, k);
-            r += pw;
-            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap + 6 * k, k);
+            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
+            for (int ci = c0; ci < c1; ci++)
+            {
+                int r = (n * g.InC + ci) * planeSize + oy * pw + ox;
+                int tap = ci * 9 * k + k0;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap, k);
+                r += pw;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap + 3 * k, k);
+                r += pw;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], wt, tap + 6 * k, k);
+            }
+            Group.Barrier();
         }
+        if (q >= count) return;
         Store(g, acc.P0, n, k0, oy, ox, bias, y, flags);
         if (ox + 1 < g.OutW) Store(g, acc.P1, n, k0, oy, ox + 1, bias, y, flags);
         if (ox + 2 < g.OutW) Store(g, acc.P2, n, k0, oy, ox + 2, bias, y, flags);
@@ -182,25 +192,33 @@ public static class Conv2dDirect
 
     /// <summary>As <see cref="Forward4Pixels"/> with 8 pixels per thread: better where rows are short and channels many.</summary>
     [KernelName("conv2d_direct_8px")]
-    public static void Forward8Pixels(Index2D index, DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
-        ArrayView<float> bias, ArrayView<float> y, int flags)
+    public static void Forward8Pixels(DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
+        ArrayView<float> bias, ArrayView<float> y, int flags, int channelsPerBarrier)
     {
-        int groupsX = (g.OutW + 7) / 8;
-        int oy = index.X / groupsX, ox = (index.X - oy * groupsX) * 8;
+        int perRow = (g.OutW + 7) / 8, count = perRow * g.OutH;
+        int q = Grid.IdxX * Group.DimX + Group.IdxX;
+        int qr = Math.Min(q, count - 1);   // threads past the end read the last block's input and store nothing
+        int oy = qr / perRow, ox = (qr - oy * perRow) * 8;
         int blocks = g.OutCPadded / ChannelBlock;
-        int n = index.Y / blocks, k0 = (index.Y - n * blocks) * ChannelBlock;
+        int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * ChannelBlock;
         var acc = new Accumulator16x8();
         int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded, pw = g.PaddedW;
-        for (int ci = 0; ci < g.InC; ci++)
+        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
         {
-            int r = (n * g.InC + ci) * planeSize + oy * pw + ox;
-            int tap = ci * 9 * k + k0;
-            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap, k);
-            r += pw;
-            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 3 * k, k);
-            r += pw;
-            acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 6 * k, k);
+            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
+            for (int ci = c0; ci < c1; ci++)
+            {
+                int r = (n * g.InC + ci) * planeSize + oy * pw + ox;
+                int tap = ci * 9 * k + k0;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap, k);
+                r += pw;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 3 * k, k);
+                r += pw;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 6 * k, k);
+            }
+            Group.Barrier();
         }
+        if (q >= count) return;
         Store(g, acc.P0, n, k0, oy, ox, bias, y, flags);
         if (ox + 1 < g.OutW) Store(g, acc.P1, n, k0, oy, ox + 1, bias, y, flags);
         if (ox + 2 < g.OutW) Store(g, acc.P2, n, k0, oy, ox + 2, bias, y, flags);

@@ -89,13 +89,15 @@ public static partial class Op
         {
             bool eight = g.OutW <= 32;
             var blocked = eight
-                ? d.Kernel(Conv2dDirect.Forward8Pixels, a => a.LoadImplicitlyGroupedStreamKernel<Index2D, DirectConvGeometry, ArrayView<float>, ArrayView<float>,
-                    ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward8Pixels, Math.Min(16, a.MaxNumThreadsPerGroup)))
-                : d.Kernel(Conv2dDirect.Forward4Pixels, a => a.LoadImplicitlyGroupedStreamKernel<Index2D, DirectConvGeometry, ArrayView<float>, ArrayView<float>,
-                    ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward4Pixels, Math.Min(16, a.MaxNumThreadsPerGroup)));
-            int perThread = eight ? 8 : 4;
+                ? d.Kernel(Conv2dDirect.Forward8Pixels, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
+                    ArrayView<float>, ArrayView<float>, int, int>(Conv2dDirect.Forward8Pixels))
+                : d.Kernel(Conv2dDirect.Forward4Pixels, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
+                    ArrayView<float>, ArrayView<float>, int, int>(Conv2dDirect.Forward4Pixels));
+            int perThread = eight ? 8 : 4, group = Math.Min(16, d.Accelerator.MaxNumThreadsPerGroup);
+            int blockCount = (g.OutW + perThread - 1) / perThread * g.OutH;
+            var config = new KernelConfig(new Index2D((blockCount + group - 1) / group, channelBlocks), new Index2D(group, 1));
             using (d.Launch(name + (eight ? "_8px" : "_4px"), flops, bytes))
-                blocked(new Index2D((g.OutW + perThread - 1) / perThread * g.OutH, channelBlocks), g, xpWithSlack, wt, bias, y, flags);
+                blocked(config, g, xpWithSlack, wt, bias, y, flags, d.DirectChannelsPerBarrier ?? s.C);
         }
         else
         {

@@ -46,6 +46,34 @@ public class Conv2dTests
             }
     }
 
+    /// <summary>Direct's 3×3 kernels with a barrier every few input channels (as on PoCL), chunks not dividing the channels.</summary>
+    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void DirectInChunksOfChannels(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        var before = d.DirectChannelsPerBarrier;
+        try
+        {
+            foreach (var (g, chunk) in new[] { (new Conv2dGeometry(1, 20, 13, 11, 70, 3, 3, 1, 1), 3), (new Conv2dGeometry(2, 7, 3, 37, 19, 3, 3, 1, 1), 4) })
+            {
+                d.DirectChannelsPerBarrier = chunk;
+                double[] x = r.Floats(In(g).Length), w = r.Floats(Weights(g).Length), b = r.Floats(g.OutC);
+                double[] gy = r.Floats(Out(g).Length), initial = r.Floats(In(g).Length);
+                using var tx = d.Upload(In(g), x); using var tw = d.Upload(Weights(g), w); using var tb = d.Upload(Shape4.Vector(g.OutC), b);
+                using var ty = d.Poisoned(Out(g));
+                Op.Conv2dForward(tx, tw, tb, ty, g.Stride, g.Pad, true, KernelVariant.Direct);
+                Compare.RelativeL2("Conv2dForward", Reference.Conv2dForward(g, x, w, b, true), ty.ToArray(),
+                    Tolerance.LongSum, Describe(g, accelerator, KernelVariant.Direct, r) + $" chunk {chunk}");
+                using var tgy = d.Upload(Out(g), gy); using var tgx = d.Upload(In(g), initial);
+                Op.Conv2dBackwardInput(tw, tgy, tgx, g.Stride, g.Pad, KernelVariant.Direct);
+                Compare.RelativeL2("Conv2dBackwardInput", initial.Plus(Reference.Conv2dBackwardInput(g, w, gy)), tgx.ToArray(),
+                    Tolerance.LongSum, Describe(g, accelerator, KernelVariant.Direct, r) + $" chunk {chunk}", scale: initial);
+            }
+        }
+        finally { d.DirectChannelsPerBarrier = before; }
+    }
+
     [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
     public void BackwardInput(AcceleratorCase accelerator, KernelVariant variant)
     {
