@@ -12,8 +12,8 @@ public static partial class Cli
     {
         public readonly Option<string?> Device = new("--device") { Description = "cuda|opencl|cpu[:N]" };
         public readonly Option<string> Pooling = new("--pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
-        public readonly Option<string?> Conv = new("--conv") { Description = "naive|blocked|tiled (default: per device)" };
-        public readonly Option<string?> Gram = new("--gram") { Description = "naive|blocked|tiled (default: per device)" };
+        public readonly Option<string?> Conv = new("--conv") { Description = "naive|blocked|tiled|direct|rows (default: per device)" };
+        public readonly Option<string?> Gram = new("--gram") { Description = "naive|blocked|tiled|rows (default: per device)" };
 
         public void AddTo(Command c) { c.Options.Add(Device); c.Options.Add(Pooling); c.Options.Add(Conv); c.Options.Add(Gram); }
 
