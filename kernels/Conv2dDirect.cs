@@ -11,6 +11,8 @@
 //                  For 3×3 filters a thread takes 4 or 8 neighbouring pixels of a row instead of one
 //                  (Forward4Pixels, Forward8Pixels): each 16 weights loaded feed 4 or 8 pixels, and a CPU
 //                  overlaps the independent sums; PoCL makes each 16-channel sum one AVX-512 register.
+//                  Forward32x8 takes 32 channels × 8 pixels (16 such sums): each input value loaded feeds 32
+//                  multiply-adds. Every multiply-add is FusedMath.MulAdd: one FMA instruction on OpenCL.
 //                  ForwardRows is the same sum with one pixel per thread and a barrier per input channel
 //                  (the Rows variant, kept to compare: PoCL vectorizes it less well).
 //
@@ -38,10 +40,14 @@ public struct Accumulator16
     /// <summary>a_j += x · w[offset + j], j &lt; 16.</summary>
     public void Fma(float x, ArrayView<float> w, int offset)
     {
-        A0 += x * w[offset]; A1 += x * w[offset + 1]; A2 += x * w[offset + 2]; A3 += x * w[offset + 3];
-        A4 += x * w[offset + 4]; A5 += x * w[offset + 5]; A6 += x * w[offset + 6]; A7 += x * w[offset + 7];
-        A8 += x * w[offset + 8]; A9 += x * w[offset + 9]; A10 += x * w[offset + 10]; A11 += x * w[offset + 11];
-        A12 += x * w[offset + 12]; A13 += x * w[offset + 13]; A14 += x * w[offset + 14]; A15 += x * w[offset + 15];
+        A0 = FusedMath.MulAdd(x, w[offset], A0); A1 = FusedMath.MulAdd(x, w[offset + 1], A1);
+        A2 = FusedMath.MulAdd(x, w[offset + 2], A2); A3 = FusedMath.MulAdd(x, w[offset + 3], A3);
+        A4 = FusedMath.MulAdd(x, w[offset + 4], A4); A5 = FusedMath.MulAdd(x, w[offset + 5], A5);
+        A6 = FusedMath.MulAdd(x, w[offset + 6], A6); A7 = FusedMath.MulAdd(x, w[offset + 7], A7);
+        A8 = FusedMath.MulAdd(x, w[offset + 8], A8); A9 = FusedMath.MulAdd(x, w[offset + 9], A9);
+        A10 = FusedMath.MulAdd(x, w[offset + 10], A10); A11 = FusedMath.MulAdd(x, w[offset + 11], A11);
+        A12 = FusedMath.MulAdd(x, w[offset + 12], A12); A13 = FusedMath.MulAdd(x, w[offset + 13], A13);
+        A14 = FusedMath.MulAdd(x, w[offset + 14], A14); A15 = FusedMath.MulAdd(x, w[offset + 15], A15);
     }
 
     public readonly float Get(int j) => j switch
@@ -79,23 +85,52 @@ public struct Accumulator16x8
     }
 }
 
+/// <summary>32 channels × 8 neighbouring pixels of a row: two 16-channel blocks that share every input value loaded.</summary>
+public struct Accumulator32x8
+{
+    public Accumulator16x8 Lo, Hi;
+
+    /// <summary>One filter row over eight pixels for channels k0..k0+31 (Lo: weights at tap, Hi: at tap + 16).</summary>
+    public void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k)
+    {
+        Lo.Row(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, w, tap, k);
+        Hi.Row(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, w, tap + 16, k);
+    }
+}
+
 public static class Conv2dDirect
 {
     public const int ChannelBlock = 16;
 
+    /// <summary>Output channels per thread of the wide kernel <see cref="Forward32x8"/>.</summary>
+    public const int WideBlock = 32;
+
     /// <summary>Flags of <see cref="Forward"/>.</summary>
     public const int Relu = 1, Accumulate = 2, UseBias = 4;
 
-    /// <summary>xp = x with a zero border, padH rows above and below, padW columns left and right (grid-stride over xp).</summary>
+    /// <summary>
+    /// xp = x with a zero border, padH rows above and below, padW columns left and right. Grid-stride over the padded
+    /// rows (plane·PaddedH + py): each thread copies whole rows, a contiguous loop a CPU compiler vectorizes.
+    /// </summary>
     [KernelName("conv2d_pad")]
     public static void Pad(Index1D t, int stride, int h, int w, int padH, int padW, ArrayView<float> x, ArrayView<float> xp)
     {
         int ph = h + 2 * padH, pw = w + 2 * padW;
-        for (int i = t; i < xp.Length; i += stride)
+        long rows = xp.Length / pw;
+        for (long row = t; row < rows; row += stride)
         {
-            int px = i % pw, py = i / pw % ph, plane = i / (pw * ph);
-            int sx = px - padW, sy = py - padH;
-            xp[i] = sx >= 0 && sx < w && sy >= 0 && sy < h ? x[(plane * h + sy) * w + sx] : 0f;
+            long plane = row / ph;
+            int sy = (int)(row - plane * ph) - padH;
+            long d = row * pw;
+            if (sy < 0 || sy >= h)
+            {
+                for (int px = 0; px < pw; px++) xp[d + px] = 0f;
+                continue;
+            }
+            long src = (plane * h + sy) * w;
+            for (int px = 0; px < padW; px++) xp[d + px] = 0f;
+            for (int sx = 0; sx < w; sx++) xp[d + padW + sx] = x[src + sx];
+            for (int px = padW + w; px < pw; px++) xp[d + px] = 0f;
         }
     }
 
@@ -184,10 +219,7 @@ public static class Conv2dDirect
             Group.Barrier();
         }
         if (q >= count) return;
-        Store(g, acc.P0, n, k0, oy, ox, bias, y, flags);
-        if (ox + 1 < g.OutW) Store(g, acc.P1, n, k0, oy, ox + 1, bias, y, flags);
-        if (ox + 2 < g.OutW) Store(g, acc.P2, n, k0, oy, ox + 2, bias, y, flags);
-        if (ox + 3 < g.OutW) Store(g, acc.P3, n, k0, oy, ox + 3, bias, y, flags);
+        Store4(g, acc, n, k0, oy, ox, bias, y, flags);
     }
 
     /// <summary>As <see cref="Forward4Pixels"/> with 8 pixels per thread: better where rows are short and channels many.</summary>
@@ -219,6 +251,56 @@ public static class Conv2dDirect
             Group.Barrier();
         }
         if (q >= count) return;
+        Store8(g, acc, n, k0, oy, ox, bias, y, flags);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward8Pixels"/> with 32 output channels per thread (OutCPadded a multiple of 32): 16 sums of 16
+    /// channels, each input value loaded feeding 32 multiply-adds and each 16 weights 8. On PoCL the 16 sums are 16 of
+    /// AVX-512's 32 vector registers. Used wherever there are at least 32 output channels.
+    /// </summary>
+    [KernelName("conv2d_direct_32x8")]
+    public static void Forward32x8(DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
+        ArrayView<float> bias, ArrayView<float> y, int flags, int channelsPerBarrier)
+    {
+        int perRow = (g.OutW + 7) / 8, count = perRow * g.OutH;
+        int q = Grid.IdxX * Group.DimX + Group.IdxX;
+        int qr = Math.Min(q, count - 1);
+        int oy = qr / perRow, ox = (qr - oy * perRow) * 8;
+        int blocks = g.OutCPadded / WideBlock;
+        int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * WideBlock;
+        var acc = new Accumulator32x8();
+        int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded, pw = g.PaddedW;
+        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
+        {
+            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
+            for (int ci = c0; ci < c1; ci++)
+            {
+                int r = (n * g.InC + ci) * planeSize + oy * pw + ox;
+                int tap = ci * 9 * k + k0;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap, k);
+                r += pw;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 3 * k, k);
+                r += pw;
+                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 6 * k, k);
+            }
+            Group.Barrier();
+        }
+        if (q >= count) return;
+        Store8(g, acc.Lo, n, k0, oy, ox, bias, y, flags);
+        Store8(g, acc.Hi, n, k0 + ChannelBlock, oy, ox, bias, y, flags);
+    }
+
+    static void Store4(in DirectConvGeometry g, in Accumulator16x4 acc, int n, int k0, int oy, int ox, ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        Store(g, acc.P0, n, k0, oy, ox, bias, y, flags);
+        if (ox + 1 < g.OutW) Store(g, acc.P1, n, k0, oy, ox + 1, bias, y, flags);
+        if (ox + 2 < g.OutW) Store(g, acc.P2, n, k0, oy, ox + 2, bias, y, flags);
+        if (ox + 3 < g.OutW) Store(g, acc.P3, n, k0, oy, ox + 3, bias, y, flags);
+    }
+
+    static void Store8(in DirectConvGeometry g, in Accumulator16x8 acc, int n, int k0, int oy, int ox, ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
         Store(g, acc.P0, n, k0, oy, ox, bias, y, flags);
         if (ox + 1 < g.OutW) Store(g, acc.P1, n, k0, oy, ox + 1, bias, y, flags);
         if (ox + 2 < g.OutW) Store(g, acc.P2, n, k0, oy, ox + 2, bias, y, flags);

@@ -35,6 +35,7 @@ public sealed class DeviceCatalog : IDisposable
         context = Context.Create(builder =>
         {
             builder.CPU(cpu).EnableAlgorithms().Optimize(OptimizationLevel.O2);
+            IlgpuStyle.Kernels.FusedMath.Register(builder);
             TryRegister(() => builder.Cuda());
             TryRegister(() => builder.OpenCL(_ => true));
         });

@@ -40,15 +40,20 @@ public static partial class Op
 
     /// <summary>
     /// Pads `x` into scratch slot 0 and transposes `w` into slot 1, then runs the direct kernel (kernels/Conv2dDirect.cs):
-    /// for 3×3 filters 4 pixels per thread (8 where rows are at most 32 wide: measured faster there on PoCL), or groups along
-    /// rows (rows = true); other filters one pixel per thread.
+    /// for 3×3 filters 32 channels × 8 pixels per thread on CPU devices where there are 32 channels or more, else 16 channels ×
+    /// 4 pixels (8 where rows are at most 32 wide: measured faster there on PoCL), or groups along rows (rows = true); other
+    /// filters one pixel per thread.
     /// </summary>
     static void LaunchDirect(ComputeDevice d, string name, bool rows, Tensor x, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
         bool forInputGradient, ArrayView<float> bias, ArrayView<float> y, int flags, long flops, long bytes)
     {
         var s = x.Shape;
         int ph = s.H + 2 * padH, pw = s.W + 2 * padW;
-        int outCPadded = (outC + Conv2dDirect.ChannelBlock - 1) / Conv2dDirect.ChannelBlock * Conv2dDirect.ChannelBlock;
+        // CPU devices: 32 output channels × 8 pixels per thread where there are at least 32 channels (every VGG19 layer but the
+        // image gradient of conv1_1): 16 vector registers of sums. GPUs keep 16 channels (fewer registers per thread).
+        bool wide = kh == 3 && kw == 3 && !rows && outC >= Conv2dDirect.WideBlock && !d.Info.IsGpu;
+        int block = wide ? Conv2dDirect.WideBlock : Conv2dDirect.ChannelBlock;
+        int outCPadded = (outC + block - 1) / block * block;
         // The 3×3 kernels compute up to a group's width (or 8 pixels) past each row's end and drop them: their reads may run past xp.
         long slack = RowGroupWidth + kw;
         var xpWithSlack = d.Scratch(0, (long)s.N * s.C * ph * pw + slack);
@@ -57,7 +62,7 @@ public static partial class Op
         var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>>(Conv2dDirect.Pad));
         var transpose = d.Kernel(Conv2dDirect.TransposeWeights, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, int, int,
             ArrayView<float>, ArrayView<float>>(Conv2dDirect.TransposeWeights));
-        int threads = d.StrideThreadsFor(xp.Length);
+        int threads = d.StrideThreadsFor((long)s.N * s.C * ph);
         using (d.Launch("conv2d_pad", 0, (x.Length + xp.Length) * sizeof(float))) pad1(threads, threads, s.H, s.W, padH, padW, x.View, xp);
         void Transpose(ArrayView<float> wt)
         {
@@ -75,7 +80,7 @@ public static partial class Op
             OutH = ph - kh + 1, OutW = pw - kw + 1, KH = kh, KW = kw,
         };
         if (g.OutPixels == 0) return;
-        int channelBlocks = s.N * outCPadded / Conv2dDirect.ChannelBlock;
+        int channelBlocks = s.N * outCPadded / block;
         if (kh == 3 && kw == 3 && rows)
         {
             var rowKernel = d.Kernel(Conv2dDirect.ForwardRows, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
@@ -87,8 +92,11 @@ public static partial class Op
         }
         else if (kh == 3 && kw == 3)
         {
-            bool eight = g.OutW <= 32;
-            var blocked = eight
+            bool eight = wide || g.OutW <= 32;
+            var blocked = wide
+                ? d.Kernel(Conv2dDirect.Forward32x8, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
+                    ArrayView<float>, ArrayView<float>, int, int>(Conv2dDirect.Forward32x8))
+              : eight
                 ? d.Kernel(Conv2dDirect.Forward8Pixels, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
                     ArrayView<float>, ArrayView<float>, int, int>(Conv2dDirect.Forward8Pixels))
                 : d.Kernel(Conv2dDirect.Forward4Pixels, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
@@ -96,7 +104,7 @@ public static partial class Op
             int perThread = eight ? 8 : 4, group = Math.Min(16, d.Accelerator.MaxNumThreadsPerGroup);
             int blockCount = (g.OutW + perThread - 1) / perThread * g.OutH;
             var config = new KernelConfig(new Index2D((blockCount + group - 1) / group, channelBlocks), new Index2D(group, 1));
-            using (d.Launch(name + (eight ? "_8px" : "_4px"), flops, bytes))
+            using (d.Launch(name + (wide ? "_32x8" : eight ? "_8px" : "_4px"), flops, bytes))
                 blocked(config, g, xpWithSlack, wt, bias, y, flags, d.DirectChannelsPerBarrier ?? s.C);
         }
         else

@@ -10,7 +10,8 @@ namespace IlgpuStyle.Tests.Kernels;
 public class Conv2dTests
 {
     // Odd, non-square, stride 2, 1×1 images, one channel, channel counts off the tile size; rows wider than 32
-    // (Direct's 4-pixel kernel; narrower rows take the 8-pixel one) and not a multiple of 4, 8 or 16.
+    // (Direct's 4-pixel kernel; narrower rows take the 8-pixel one) and not a multiple of 4, 8 or 16; 32 or more output
+    // channels both ways (Direct's 32-channel kernel on CPU devices, for the forward pass and the input gradient).
     public static readonly Conv2dGeometry[] Geometries =
     {
         new(2, 3, 7, 5, 5, 3, 3, 1, 1),
@@ -21,6 +22,7 @@ public class Conv2dTests
         new(1, 1, 4, 3, 1, 3, 2, 1, 0),
         new(1, 20, 13, 11, 70, 3, 3, 1, 1),
         new(2, 6, 3, 37, 19, 3, 3, 1, 1),
+        new(2, 40, 6, 19, 33, 3, 3, 1, 1),
     };
 
     static Shape4 In(Conv2dGeometry g) => new(g.N, g.InC, g.InH, g.InW);
@@ -55,7 +57,7 @@ public class Conv2dTests
         var before = d.DirectChannelsPerBarrier;
         try
         {
-            foreach (var (g, chunk) in new[] { (new Conv2dGeometry(1, 20, 13, 11, 70, 3, 3, 1, 1), 3), (new Conv2dGeometry(2, 7, 3, 37, 19, 3, 3, 1, 1), 4) })
+            foreach (var (g, chunk) in new[] { (new Conv2dGeometry(1, 20, 13, 11, 70, 3, 3, 1, 1), 3), (new Conv2dGeometry(2, 7, 3, 37, 19, 3, 3, 1, 1), 4), (new Conv2dGeometry(1, 45, 5, 13, 36, 3, 3, 1, 1), 7) })
             {
                 d.DirectChannelsPerBarrier = chunk;
                 double[] x = r.Floats(In(g).Length), w = r.Floats(Weights(g).Length), b = r.Floats(g.OutC);

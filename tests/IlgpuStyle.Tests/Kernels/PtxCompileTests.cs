@@ -18,7 +18,7 @@ public class PtxCompileTests
     public void EveryKernelCompilesToPtx(string architecture)
     {
         var arch = (CudaArchitecture)typeof(CudaArchitecture).GetField(architecture)!.GetValue(null)!;
-        using var context = Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O2));
+        using var context = Context.Create(b => FusedMath.Register(b.EnableAlgorithms().Optimize(OptimizationLevel.O2)));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(arch), arch, CudaInstructionSet.ISA_80, null);
         var kernels = KernelCatalog.All();
         Assert.NotEmpty(kernels);
