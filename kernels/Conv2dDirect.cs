@@ -3,6 +3,8 @@
 //
 // Three steps per call (see the engine's Op.Conv2dForward / Op.Conv2dBackwardInput):
 //   1. Pad:        xp[n,c,py,px] = x[n,c,py−P,px−P] inside, 0 on a border P wide. No bounds checks later.
+//                  For the input gradient of a convolution followed by ReLU, the pad also applies the ReLU's
+//                  mask (dy·[y > 0]), so that no separate pass over dy is needed.
 //   2. Transpose:  wt[ci,ky,kx,k] = w[k,ci,ky,kx], with k padded with zeros to a multiple of 16, so
 //                  the 16 weights a thread needs per tap are contiguous (and uniform across threads).
 //   3. Direct:     thread (p, n, k0) computes y[n, k0..k0+15, oy, ox] (p = oy·Wo + ox) as
@@ -109,11 +111,14 @@ public static class Conv2dDirect
     public const int Relu = 1, Accumulate = 2, UseBias = 4;
 
     /// <summary>
-    /// xp = x with a zero border, padH rows above and below, padW columns left and right. Grid-stride over the padded
-    /// rows (plane·PaddedH + py): each thread copies whole rows, a contiguous loop a CPU compiler vectorizes.
+    /// xp = x with a zero border, padH rows above and below, padW columns left and right; with masked = 1 also
+    /// x[i] · [mask[i] &gt; 0] inside (the ReLU of the layer whose output gradient x is: mask is that layer's output).
+    /// Grid-stride over the padded rows (plane·PaddedH + py): each thread copies whole rows, a contiguous loop a CPU
+    /// compiler vectorizes.
     /// </summary>
     [KernelName("conv2d_pad")]
-    public static void Pad(Index1D t, int stride, int h, int w, int padH, int padW, ArrayView<float> x, ArrayView<float> xp)
+    public static void Pad(Index1D t, int stride, int h, int w, int padH, int padW, ArrayView<float> x, ArrayView<float> mask, int masked,
+        ArrayView<float> xp)
     {
         int ph = h + 2 * padH, pw = w + 2 * padW;
         long rows = xp.Length / pw;
@@ -129,7 +134,10 @@ public static class Conv2dDirect
             }
             long src = (plane * h + sy) * w;
             for (int px = 0; px < padW; px++) xp[d + px] = 0f;
-            for (int sx = 0; sx < w; sx++) xp[d + padW + sx] = x[src + sx];
+            if (masked != 0)
+                for (int sx = 0; sx < w; sx++) xp[d + padW + sx] = mask[src + sx] > 0f ? x[src + sx] : 0f;
+            else
+                for (int sx = 0; sx < w; sx++) xp[d + padW + sx] = x[src + sx];
             for (int px = padW + w; px < pw; px++) xp[d + px] = 0f;
         }
     }

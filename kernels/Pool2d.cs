@@ -58,26 +58,34 @@ public static class Pool2d
         }
     }
 
+    /// <summary>Grid-stride over output rows (plane·OutH + oy): each thread averages whole rows, a loop a CPU compiler vectorizes.</summary>
     [KernelName("avgpool2d_fwd")]
     public static void AverageForward(Index1D t, int stride, Pool2dGeometry g, ArrayView<float> x, ArrayView<float> y)
     {
-        for (int index = t; index < y.Length; index += stride)
+        long rows = (long)g.N * g.C * g.OutH;
+        for (long row = t; row < rows; row += stride)
         {
-        int ox = index % g.OutW, oy = index / g.OutW % g.OutH, plane = index / (g.OutW * g.OutH);
-        int i = (plane * g.InH + 2 * oy) * g.InW + 2 * ox;
-        y[index] = 0.25f * (x[i] + x[i + 1] + x[i + g.InW] + x[i + g.InW + 1]);
+            long plane = row / g.OutH;
+            int oy = (int)(row - plane * g.OutH);
+            long top = (plane * g.InH + 2 * oy) * g.InW, bottom = top + g.InW, o = row * g.OutW;
+            for (int ox = 0; ox < g.OutW; ox++)
+                y[o + ox] = 0.25f * (x[top + 2 * ox] + x[top + 2 * ox + 1] + x[bottom + 2 * ox] + x[bottom + 2 * ox + 1]);
         }
     }
 
+    /// <summary>Grid-stride over input rows (plane·InH + iy): each thread adds to a whole row.</summary>
     [KernelName("avgpool2d_bwd")]
     public static void AverageBackward(Index1D t, int stride, Pool2dGeometry g, ArrayView<float> gradOut, ArrayView<float> gradIn)
     {
-        for (int index = t; index < gradIn.Length; index += stride)
+        long rows = (long)g.N * g.C * g.InH;
+        for (long row = t; row < rows; row += stride)
         {
-        int ix = index % g.InW, iy = index / g.InW % g.InH, plane = index / (g.InW * g.InH);
-        int ox = ix / 2, oy = iy / 2;
-        if (ox >= g.OutW || oy >= g.OutH) continue;
-        gradIn[index] += 0.25f * gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+            long plane = row / g.InH;
+            int oy = (int)(row - plane * g.InH) / 2;
+            if (oy >= g.OutH) continue;   // the last row of an odd input belongs to no window
+            long i = row * g.InW, o = (plane * g.OutH + oy) * g.OutW;
+            for (int ix = 0; ix < 2 * g.OutW; ix++)
+                gradIn[i + ix] += 0.25f * gradOut[o + ix / 2];
         }
     }
 }

@@ -92,6 +92,12 @@ public sealed class Tape : IDisposable
             () =>
             {
                 var gy = Gradient(y);
+                if (relu && !NeedsGradient(w) && !NeedsGradient(b))
+                {
+                    // Frozen weights (a style transfer): the input gradient's own pass applies the ReLU mask.
+                    if (NeedsGradient(x)) Op.Conv2dBackwardInput(w, gy, Gradient(x), stride, pad, variant, reluOutput: y);
+                    return;
+                }
                 if (relu) Op.ReluMask(y, gy);   // in place: y's gradient has no other reader after this node
                 if (NeedsGradient(x)) Op.Conv2dBackwardInput(w, gy, Gradient(x), stride, pad, variant);
                 if (NeedsGradient(w)) Op.Conv2dBackwardWeights(x, gy, Gradient(w), stride, pad, variant);

@@ -71,7 +71,7 @@ public static partial class Op
         var g = PoolGeometry("AvgPool2dForward", x, y);
         var d = x.Device;
         var k = d.Kernel(Pool2d.AverageForward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, Pool2dGeometry, ArrayView<float>, ArrayView<float>>(Pool2d.AverageForward));
-        int threads = d.StrideThreadsFor(y.Length);
+        int threads = d.StrideThreadsFor((long)g.N * g.C * g.OutH);
         if (y.Length > 0) using (d.Launch("avgpool2d_fwd", 4 * y.Length, Bytes(x.Length + y.Length, 1))) k(threads, threads, g, x.View, y.View);
     }
 
@@ -80,7 +80,7 @@ public static partial class Op
         var g = PoolGeometry("AvgPool2dBackward", gradIn, gradOut);
         var d = gradIn.Device;
         var k = d.Kernel(Pool2d.AverageBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, Pool2dGeometry, ArrayView<float>, ArrayView<float>>(Pool2d.AverageBackward));
-        int threads = d.StrideThreadsFor(gradIn.Length);
+        int threads = d.StrideThreadsFor((long)g.N * g.C * g.InH);
         if (gradIn.Length > 0) using (d.Launch("avgpool2d_bwd", gradIn.Length, Bytes(2 * gradIn.Length + gradOut.Length, 1))) k(threads, threads, g, gradOut.View, gradIn.View);
     }
 }

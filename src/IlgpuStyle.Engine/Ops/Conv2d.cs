@@ -44,7 +44,7 @@ public static partial class Op
     /// 4 pixels (8 where rows are at most 32 wide: measured faster there on PoCL), or groups along rows (rows = true); other
     /// filters one pixel per thread.
     /// </summary>
-    static void LaunchDirect(ComputeDevice d, string name, bool rows, Tensor x, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
+    static void LaunchDirect(ComputeDevice d, string name, bool rows, Tensor x, Tensor? mask, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
         bool forInputGradient, ArrayView<float> bias, ArrayView<float> y, int flags, long flops, long bytes)
     {
         var s = x.Shape;
@@ -59,11 +59,13 @@ public static partial class Op
         var xpWithSlack = d.Scratch(0, (long)s.N * s.C * ph * pw + slack);
         var xp = xpWithSlack.SubView(0, (long)s.N * s.C * ph * pw);
         long wtLength = (long)inC * kh * kw * outCPadded;
-        var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>>(Conv2dDirect.Pad));
+        var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>, int,
+            ArrayView<float>>(Conv2dDirect.Pad));
         var transpose = d.Kernel(Conv2dDirect.TransposeWeights, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, int, int,
             ArrayView<float>, ArrayView<float>>(Conv2dDirect.TransposeWeights));
         int threads = d.StrideThreadsFor((long)s.N * s.C * ph);
-        using (d.Launch("conv2d_pad", 0, (x.Length + xp.Length) * sizeof(float))) pad1(threads, threads, s.H, s.W, padH, padW, x.View, xp);
+        using (d.Launch(mask is null ? "conv2d_pad" : "conv2d_pad_relu_mask", 0, ((mask is null ? 1 : 2) * x.Length + xp.Length) * sizeof(float)))
+            pad1(threads, threads, s.H, s.W, padH, padW, x.View, (mask ?? x).View, mask is null ? 0 : 1, xp);
         void Transpose(ArrayView<float> wt)
         {
             int n = d.StrideThreadsFor(wt.Length);
@@ -131,7 +133,7 @@ public static partial class Op
         if (v is KernelVariant.Direct or KernelVariant.Rows)
         {
             if (y.Length > 0)
-                LaunchDirect(d, "conv2d_fwd_direct", v == KernelVariant.Rows, x, pad, pad, w, g.InC, g.OutC, g.KH, g.KW, false, bias.View, y.View,
+                LaunchDirect(d, "conv2d_fwd_direct", v == KernelVariant.Rows, x, null, pad, pad, w, g.InC, g.OutC, g.KH, g.KW, false, bias.View, y.View,
                     Conv2dDirect.UseBias | (relu ? Conv2dDirect.Relu : 0), g.ForwardFlops, bytes);
             return;
         }
@@ -150,14 +152,19 @@ public static partial class Op
             new ConvForwardOutput { Y = y.View, Bias = bias.View, OutC = g.OutC, OutPixels = g.OutPixels, Relu = relu ? 1 : 0 });
     }
 
-    /// <summary>gradIn += dL/dx given gradOut = dL/dy (of the convolution, before any ReLU).</summary>
+    /// <summary>
+    /// gradIn += dL/dx given gradOut = dL/dy (of the convolution, before any ReLU). With reluOutput, gradOut is the gradient
+    /// of the ReLU's output instead, and dy = gradOut·[reluOutput &gt; 0]: the Direct variants apply that mask while they pad
+    /// (gradOut unchanged), the others mask gradOut in place first.
+    /// </summary>
     public static void Conv2dBackwardInput(Tensor w, Tensor gradOut, Tensor gradIn, int stride, int pad,
-        KernelVariant? variant = null)
+        KernelVariant? variant = null, Tensor? reluOutput = null)
     {
         const string op = "Conv2dBackwardInput";
         var g = ConvGeometry(op, gradIn.Shape, w.Shape, stride, pad);
         Check.Shape(op, gradOut, ConvOutputShape(g), "output gradient");
         Check.SameDevice(op, w, gradOut); Check.SameDevice(op, w, gradIn);
+        if (reluOutput is not null) { Check.SameShape(op, gradOut, reluOutput); Check.SameDevice(op, w, reluOutput); }
         var d = w.Device;
         long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
         var v = Pick(variant, d.ConvVariant, g);
@@ -165,10 +172,11 @@ public static partial class Op
         {
             // dx = stride-1 convolution of dy (padded by K−1−P) with the flipped, transposed filters.
             if (gradIn.Length > 0)
-                LaunchDirect(d, "conv2d_bwd_input_direct", v == KernelVariant.Rows, gradOut, g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, true,
+                LaunchDirect(d, "conv2d_bwd_input_direct", v == KernelVariant.Rows, gradOut, reluOutput, g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, true,
                     w.View, gradIn.View, Conv2dDirect.Accumulate, g.ForwardFlops, bytes);
             return;
         }
+        if (reluOutput is not null) ReluMask(reluOutput, gradOut);
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Conv2d.BackwardInputNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,

@@ -92,6 +92,25 @@ public class Conv2dTests
         }
     }
 
+    /// <summary>Input gradient through the layer's ReLU: dy = gradOut·[y &gt; 0], the mask applied by the op (while padding, for Direct).</summary>
+    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    public void BackwardInputThroughRelu(AcceleratorCase accelerator, KernelVariant variant)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        foreach (var g in Geometries)
+        {
+            double[] w = r.Floats(Weights(g).Length), gy = r.Floats(Out(g).Length), y = r.Floats(Out(g).Length), initial = r.Floats(In(g).Length);
+            for (int i = 0; i < y.Length; i += 7) y[i] = 0;   // exact zeros: a ReLU output of 0 passes no gradient
+            double[] masked = gy.Select((v, i) => y[i] > 0 ? v : 0).ToArray();
+            using var tw = d.Upload(Weights(g), w); using var tgy = d.Upload(Out(g), gy); using var ty = d.Upload(Out(g), y);
+            using var tgx = d.Upload(In(g), initial);
+            Op.Conv2dBackwardInput(tw, tgy, tgx, g.Stride, g.Pad, variant, reluOutput: ty);
+            Compare.RelativeL2("Conv2dBackwardInput through ReLU", initial.Plus(Reference.Conv2dBackwardInput(g, w, masked)), tgx.ToArray(),
+                Tolerance.LongSum, Describe(g, accelerator, variant, r), scale: initial);
+        }
+    }
+
     [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
     public void BackwardWeights(AcceleratorCase accelerator, KernelVariant variant)
     {
