@@ -85,12 +85,26 @@ public struct Accumulator16x8
         P0.Fma(x1, w, tap + k); P1.Fma(x2, w, tap + k); P2.Fma(x3, w, tap + k); P3.Fma(x4, w, tap + k); P4.Fma(x5, w, tap + k); P5.Fma(x6, w, tap + k); P6.Fma(x7, w, tap + k); P7.Fma(x8, w, tap + k);
         P0.Fma(x2, w, tap + 2 * k); P1.Fma(x3, w, tap + 2 * k); P2.Fma(x4, w, tap + 2 * k); P3.Fma(x5, w, tap + 2 * k); P4.Fma(x6, w, tap + 2 * k); P5.Fma(x7, w, tap + 2 * k); P6.Fma(x8, w, tap + 2 * k); P7.Fma(x9, w, tap + 2 * k);
     }
+
+    /// <summary>One input channel over eight pixels (a 1×1 filter): p_i += x_i · w[tap + j].</summary>
+    public void Column(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, ArrayView<float> w, int tap)
+    {
+        P0.Fma(x0, w, tap); P1.Fma(x1, w, tap); P2.Fma(x2, w, tap); P3.Fma(x3, w, tap);
+        P4.Fma(x4, w, tap); P5.Fma(x5, w, tap); P6.Fma(x6, w, tap); P7.Fma(x7, w, tap);
+    }
 }
 
 /// <summary>32 channels × 8 neighbouring pixels of a row: two 16-channel blocks that share every input value loaded.</summary>
 public struct Accumulator32x8
 {
     public Accumulator16x8 Lo, Hi;
+
+    /// <summary>One input channel over eight pixels for channels k0..k0+31 (a 1×1 filter; Lo: weights at tap, Hi: at tap + 16).</summary>
+    public void Column(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, ArrayView<float> w, int tap)
+    {
+        Lo.Column(x0, x1, x2, x3, x4, x5, x6, x7, w, tap);
+        Hi.Column(x0, x1, x2, x3, x4, x5, x6, x7, w, tap + 16);
+    }
 
     /// <summary>One filter row over eight pixels for channels k0..k0+31 (Lo: weights at tap, Hi: at tap + 16).</summary>
     public void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k)

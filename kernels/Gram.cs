@@ -12,8 +12,8 @@
 //   forward:  Ft[n,m,c] = F[n,c,m] (channels padded to a multiple of 16 with zeros); the group of block pair
 //             (ib ≤ jb) computes G[i0+t, j0+lane] = s·Σ_m Ft[n,m,i0+t]·Ft[n,m,j0+lane], t < 16, and writes it and its
 //             mirror: only one triangle of blocks is computed.
-//   backward: S[n,j,i] = s·(dG[n,i,j] + dG[n,j,i]) (i padded to a multiple of 16); the group of 16 pixels m0..m0+15
-//             and channel block i0 computes dF[n,i0+t,m0+lane] += Σ_j S[n,j,i0+t]·F[n,j,m0+lane].
+//   backward: S[n,j,i] = s·(dG[n,i,j] + dG[n,j,i]) (i padded to a multiple of 32); thread (q, i0) computes
+//             dF[n,i0+t,8q+u] += Σ_j S[n,j,i0+t]·F[n,j,8q+u] for 32 channels t and 8 pixels u (a 1×1 convolution).
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
@@ -111,50 +111,71 @@ public static class Gram
         }
     }
 
+    /// <summary>Output channels per thread of <see cref="BackwardRows"/>; S's rows are padded to a multiple of it.</summary>
+    public const int BackwardBlock = 32;
+
     /// <summary>
-    /// dF += S·F with S from <see cref="SymmetrizeGradient"/> (scale included). Group (tile, n·blocks + ib) of 16 threads,
-    /// thread `lane` sums dF[n, i0+t, tile·16 + lane] for t &lt; 16.
+    /// dF += S·F with S from <see cref="SymmetrizeGradient"/> (scale included, rows padded to a multiple of 32): a 1×1
+    /// convolution of F with filters S. Thread (q, n·blocks + b) of groups of 16 sums dF[n, i0 + t, p0 + u] for 32
+    /// channels t and 8 neighbouring pixels u (p0 = 8q), like Conv2dDirect.Forward32x8: each F value loaded feeds 32
+    /// multiply-adds and each 16 values of S 8. A barrier after every 32 steps of j keeps a group's threads together
+    /// on PoCL. Pixels past M are read clamped and not written.
     /// </summary>
     [KernelName("gram_bwd_rows")]
     public static void BackwardRows(int c, int cPad, int m, ArrayView<float> sym, ArrayView<float> f, ArrayView<float> gradF)
     {
-        int lane = Group.IdxX, blocks = cPad / Block;
-        int n = Grid.IdxY / blocks, i0 = (Grid.IdxY - n * blocks) * Block;
-        int pixel = Grid.IdxX * Block + lane;
-        // The last tile may stick out of the row: its threads past the end read the last pixel and drop their sums.
-        // Every thread of a group takes the same branch.
-        bool whole = Grid.IdxX * Block + Block <= m;
-        var acc = whole ? SumRows(c, cPad, m, n, i0, pixel, sym, f) : SumRows(c, cPad, m, n, i0, Math.Min(pixel, m - 1), sym, f);
-        if (pixel >= m) return;
+        int quads = (m + 7) / 8;
+        int q = Grid.IdxX * Group.DimX + Group.IdxX;
+        int blocks = cPad / BackwardBlock;
+        int n = Grid.IdxY / blocks, i0 = (Grid.IdxY - n * blocks) * BackwardBlock;
+        int p0 = Math.Min(q, quads - 1) * 8;
+        // Every thread of a group takes the same branch: the group's pixels all lie inside the row, or it is the row's last group.
+        bool whole = (Grid.IdxX + 1) * Group.DimX * 8 <= m;
+        var acc = whole ? SumColumns(c, cPad, m, n, i0, p0, 1, 2, 3, 4, 5, 6, 7, sym, f)
+            : SumColumns(c, cPad, m, n, i0, p0, Math.Min(1, m - 1 - p0), Math.Min(2, m - 1 - p0), Math.Min(3, m - 1 - p0),
+                Math.Min(4, m - 1 - p0), Math.Min(5, m - 1 - p0), Math.Min(6, m - 1 - p0), Math.Min(7, m - 1 - p0), sym, f);
+        if (q >= quads) return;
         long f0 = (long)n * c * m;
+        AddColumns(acc.Lo, c, m, f0, i0, p0, gradF);
+        AddColumns(acc.Hi, c, m, f0, i0 + Block, p0, gradF);
+    }
+
+    /// <summary>acc[t][u] = Σ_j S[n,j,i0+t]·F[n,j,p0+o_u] (o_0 = 0), with a barrier after every 32 values of j.</summary>
+    static Accumulator32x8 SumColumns(int c, int cPad, int m, int n, int i0, int p0, int o1, int o2, int o3, int o4, int o5, int o6, int o7,
+        ArrayView<float> sym, ArrayView<float> f)
+    {
+        var acc = new Accumulator32x8();
+        int fr = n * c * m + p0, sr = n * c * cPad + i0;
+        for (int j0 = 0; j0 < c; j0 += 32)
+        {
+            int j1 = Math.Min(j0 + 32, c);
+            for (int j = j0; j < j1; j++)
+            {
+                acc.Column(f[fr], f[fr + o1], f[fr + o2], f[fr + o3], f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7], sym, sr);
+                fr += m; sr += cPad;
+            }
+            Group.Barrier();
+        }
+        return acc;
+    }
+
+    /// <summary>gradF[f0 + (i0 + t)·m + p0 + u] += acc.P_u[t] for the channels and pixels that exist.</summary>
+    static void AddColumns(in Accumulator16x8 acc, int c, int m, long f0, int i0, int p0, ArrayView<float> gradF)
+    {
         for (int t = 0; t < Block; t++)
         {
             int i = i0 + t;
             if (i >= c) break;
-            gradF[f0 + (long)i * m + pixel] += acc.Get(t);
+            long r = f0 + (long)i * m + p0;
+            gradF[r] += acc.P0.Get(t);
+            if (p0 + 1 < m) gradF[r + 1] += acc.P1.Get(t);
+            if (p0 + 2 < m) gradF[r + 2] += acc.P2.Get(t);
+            if (p0 + 3 < m) gradF[r + 3] += acc.P3.Get(t);
+            if (p0 + 4 < m) gradF[r + 4] += acc.P4.Get(t);
+            if (p0 + 5 < m) gradF[r + 5] += acc.P5.Get(t);
+            if (p0 + 6 < m) gradF[r + 6] += acc.P6.Get(t);
+            if (p0 + 7 < m) gradF[r + 7] += acc.P7.Get(t);
         }
-    }
-
-    /// <summary>acc_t = Σ_j S[n,j,i0+t]·F[n,j,pixel], with a barrier after every 8 values of j.</summary>
-    static Accumulator16 SumRows(int c, int cPad, int m, int n, int i0, int pixel, ArrayView<float> sym, ArrayView<float> f)
-    {
-        var acc = new Accumulator16();
-        int fr = n * c * m + pixel, sr = n * c * cPad + i0;
-        int j = 0;
-        for (; j + 8 <= c; j += 8)
-        {
-            acc.Fma(f[fr], sym, sr); fr += m; sr += cPad; acc.Fma(f[fr], sym, sr); fr += m; sr += cPad;
-            acc.Fma(f[fr], sym, sr); fr += m; sr += cPad; acc.Fma(f[fr], sym, sr); fr += m; sr += cPad;
-            acc.Fma(f[fr], sym, sr); fr += m; sr += cPad; acc.Fma(f[fr], sym, sr); fr += m; sr += cPad;
-            acc.Fma(f[fr], sym, sr); fr += m; sr += cPad; acc.Fma(f[fr], sym, sr); fr += m; sr += cPad;
-            Group.Barrier();
-        }
-        for (; j < c; j++)
-        {
-            acc.Fma(f[fr], sym, sr); fr += m; sr += cPad;
-            Group.Barrier();
-        }
-        return acc;
     }
 }
 

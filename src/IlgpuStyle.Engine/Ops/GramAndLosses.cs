@@ -66,8 +66,8 @@ public static partial class Op
         if (v == KernelVariant.Direct) v = KernelVariant.Tiled;
         if (v == KernelVariant.Rows)
         {
-            // S = scale·(dG + dGᵀ) as (N, C, cPad) in scratch slot 3, then dF += S·F, 16 channels × 16 pixels per group.
-            int cPad = (c + Gram.Block - 1) / Gram.Block * Gram.Block, blocks = cPad / Gram.Block;
+            // S = scale·(dG + dGᵀ) as (N, C, cPad) in scratch slot 3, then dF += S·F, 32 channels × 8 pixels per thread.
+            int cPad = (c + Gram.BackwardBlock - 1) / Gram.BackwardBlock * Gram.BackwardBlock, blocks = cPad / Gram.BackwardBlock;
             var sym = d.Scratch(3, (long)s.N * c * cPad);
             var symmetrize = d.Kernel(Gram.SymmetrizeGradient, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.SymmetrizeGradient));
             var rows = d.Kernel(Gram.BackwardRows, a => a.LoadStreamKernel<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardRows));
@@ -75,7 +75,8 @@ public static partial class Op
             int threads = d.StrideThreadsFor(sym.Length);
             using (d.Launch("gram_symmetrize_gradient", 3 * sym.Length, (gradGram.Length * 2 + sym.Length) * sizeof(float)))
                 symmetrize(threads, threads, c, cPad, scale, gradGram.View, sym);
-            var config = new KernelConfig(new Index2D((m + Gram.Block - 1) / Gram.Block, s.N * blocks), new Index2D(Gram.Block, 1));
+            int quads = (m + 7) / 8, group = Math.Min(16, d.Accelerator.MaxNumThreadsPerGroup);
+            var config = new KernelConfig(new Index2D((quads + group - 1) / group, s.N * blocks), new Index2D(group, 1));
             using (d.Launch("gram_bwd_rows", 2L * s.N * c * c * m, bytes)) rows(config, c, cPad, m, sym, features.View, gradFeatures.View);
             return;
         }
