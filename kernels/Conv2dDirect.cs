@@ -52,6 +52,22 @@ public struct Accumulator16
         A14 = FusedMath.MulAdd(x, w[offset + 14], A14); A15 = FusedMath.MulAdd(x, w[offset + 15], A15);
     }
 
+    /// <summary>a_j = a_j · b + c for every j (the FMA microbenchmark, kernels/Peak.cs).</summary>
+    public void Scale(float b, float c)
+    {
+        A0 = FusedMath.MulAdd(A0, b, c); A1 = FusedMath.MulAdd(A1, b, c); A2 = FusedMath.MulAdd(A2, b, c); A3 = FusedMath.MulAdd(A3, b, c);
+        A4 = FusedMath.MulAdd(A4, b, c); A5 = FusedMath.MulAdd(A5, b, c); A6 = FusedMath.MulAdd(A6, b, c); A7 = FusedMath.MulAdd(A7, b, c);
+        A8 = FusedMath.MulAdd(A8, b, c); A9 = FusedMath.MulAdd(A9, b, c); A10 = FusedMath.MulAdd(A10, b, c); A11 = FusedMath.MulAdd(A11, b, c);
+        A12 = FusedMath.MulAdd(A12, b, c); A13 = FusedMath.MulAdd(A13, b, c); A14 = FusedMath.MulAdd(A14, b, c); A15 = FusedMath.MulAdd(A15, b, c);
+    }
+
+    /// <summary>y[o + j] = a_j for every j.</summary>
+    public readonly void Store(ArrayView<float> y, long o)
+    {
+        y[o] = A0; y[o + 1] = A1; y[o + 2] = A2; y[o + 3] = A3; y[o + 4] = A4; y[o + 5] = A5; y[o + 6] = A6; y[o + 7] = A7;
+        y[o + 8] = A8; y[o + 9] = A9; y[o + 10] = A10; y[o + 11] = A11; y[o + 12] = A12; y[o + 13] = A13; y[o + 14] = A14; y[o + 15] = A15;
+    }
+
     public readonly float Get(int j) => j switch
     {
         0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, 6 => A6, 7 => A7,
