@@ -13,8 +13,9 @@ public enum KernelVariant
     Blocked,
     /// <summary>Shared-memory tiles per group, 4×4 outputs per thread (implicit GEMM).</summary>
     Tiled,
-    /// <summary>Convolution only: stride-1 direct convolution on a zero-padded input, 16 output channels × 4 or 8 pixels
-    /// of a row per thread (3×3 filters; one pixel for other sizes). Stride 2 and the Gram matrix fall back to Tiled.</summary>
+    /// <summary>Convolution only: stride-1 direct convolution on a zero-padded input, 3×3 filters: 32 output channels × 8
+    /// pixels of a row per thread on CPU devices where there are 32 channels or more, else 16 channels × 4 or 8 pixels (one
+    /// pixel for other filter sizes). Stride 2 and the Gram matrix fall back to Tiled.</summary>
     Direct,
     /// <summary>Groups of 16 threads that do the same straight-line work between barriers, so that a CPU OpenCL compiler
     /// (PoCL) runs a group as SIMD lanes. Convolution: the sums of <see cref="Direct"/> (3×3, stride 1), one group per
@@ -88,7 +89,8 @@ public sealed class ComputeDevice : IDisposable
         // By measurement (docs/performance.md): Direct convolutions on CPU devices, Rows Gram matrices on PoCL, Blocked on
         // ILGPU's CPU accelerator (whose groups are real threads meeting at every barrier), Tiled on GPUs.
         ConvVariant = info.IsGpu ? KernelVariant.Tiled : KernelVariant.Direct;
-        if (!info.IsGpu && !cpuAccelerator) DirectChannelsPerBarrier = 32;   // PoCL, 256²: 1524 ms per iteration without, 1120 with 32, 1142 with 16
+        // PoCL, 256², 16×4 kernel: 1524 ms per iteration without, 1120 with 32, 1142 with 16; 32×8 kernel: 8, 16, 32 and 64 alike.
+        if (!info.IsGpu && !cpuAccelerator) DirectChannelsPerBarrier = 32;
         GramVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Rows;
     }
 
