@@ -19,6 +19,14 @@ public static class Elementwise
             y[i] = value;
     }
 
+    /// <summary>y[i] = value, thread t taking [t·chunk, (t+1)·chunk): the form CPU devices vectorize (see Peak.CopyRate).</summary>
+    [KernelName("fill_chunks")]
+    public static void FillChunks(Index1D t, int chunk, ArrayView<float> y, float value)
+    {
+        long start = (long)(int)t * chunk, end = Math.Min(start + chunk, y.Length);
+        for (long i = start; i < end; i++) y[i] = value;
+    }
+
     /// <summary>y[i] = x[i].</summary>
     [KernelName("copy")]
     public static void Copy(Index1D t, int stride, ArrayView<float> y, ArrayView<float> x)

@@ -20,8 +20,8 @@ public enum KernelVariant
     /// <summary>Groups of 16 threads that do the same straight-line work between barriers, so that a CPU OpenCL compiler
     /// (PoCL) runs a group as SIMD lanes. Convolution: the sums of <see cref="Direct"/> (3×3, stride 1), one group per
     /// 16 pixels of a row, a barrier after each input channel; other stride-1 filters fall back to Direct, stride 2 to
-    /// Tiled. Gram matrix: 16×16 blocks of one triangle over the transposed features; its backward 16 channels × 16
-    /// pixels per group (kernels/Gram.cs).</summary>
+    /// Tiled. Gram matrix: 16×16 blocks of one triangle over the transposed features per group; its backward 32 channels ×
+    /// 8 pixels per thread, as a 1×1 convolution (kernels/Gram.cs).</summary>
     Rows,
 }
 
@@ -114,7 +114,8 @@ public sealed class ComputeDevice : IDisposable
     internal MemoryBuffer1D<float, Stride1D.Dense> Scalars => scalars ??= Accelerator.Allocate1D<float>(64);
 
     /// <summary>
-    /// Reusable scratch memory (slot 0: padded input, slot 1: transposed weights). Grows to the
+    /// Reusable scratch memory (slot 0: padded input, slot 1: transposed weights, 2: transposed features, 3: the Gram's
+    /// symmetrized gradient). Grows to the
     /// largest size asked for, once; later calls of the same or smaller size allocate nothing.
     /// </summary>
     internal ArrayView<float> Scratch(int slot, long length)

@@ -11,9 +11,20 @@ public static partial class Op
 {
     static long Bytes(long elements, int arrays) => elements * sizeof(float) * arrays;
 
+    /// <summary>Elements per thread of the chunked elementwise kernels CPU devices run.</summary>
+    const int Chunk = 4096;
+
+    /// <summary>y[i] = value: grid-stride on GPUs, contiguous chunks per thread on CPU devices (which vectorize those).</summary>
     public static void Fill(Tensor y, float value)
     {
         var d = y.Device;
+        if (!d.Info.IsGpu)
+        {
+            var chunked = d.Kernel(K.FillChunks, a => a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, float>(K.FillChunks));
+            if (y.Length > 0)
+                using (d.Launch("fill", 0, Bytes(y.Length, 1))) chunked((int)((y.Length + Chunk - 1) / Chunk), Chunk, y.View, value);
+            return;
+        }
         var k = d.Kernel(K.Fill, a => a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, float>(K.Fill));
         int threads = d.StrideThreadsFor(y.Length);
         using (d.Launch("fill", 0, Bytes(y.Length, 1))) k(threads, threads, y.View, value);

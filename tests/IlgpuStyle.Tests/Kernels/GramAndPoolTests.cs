@@ -9,7 +9,8 @@ namespace IlgpuStyle.Tests.Kernels;
 
 public class GramTests
 {
-    static readonly Shape4[] Shapes = { new(2, 5, 7, 3), new(1, 70, 9, 11), new(1, 1, 1, 1), new(1, 3, 40, 40), new(1, 67, 5, 5) };
+    // Rows: 70 and 67 channels pad to the next multiple of 16 (forward) and 32 (backward); rows of pixels not a multiple of 8.
+    static readonly Shape4[] Shapes = { new(2, 5, 7, 3), new(1, 70, 9, 11), new(1, 1, 1, 1), new(1, 3, 40, 40), new(1, 67, 5, 5), new(2, 9, 20, 30) };
 
     [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
     public void Forward(AcceleratorCase accelerator, KernelVariant variant)
