@@ -89,8 +89,15 @@ public struct Accumulator16x4
     }
 }
 
+/// <summary>Sums over 8 neighbouring pixels of a row that take one 3-tap filter row at a time.</summary>
+public interface IRowAccumulator8
+{
+    /// <summary>p_i += Σ_kx x[i + kx] · w[tap + kx·k + j] for the accumulator's channels j.</summary>
+    void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k);
+}
+
 /// <summary>16 channels × 8 neighbouring pixels of a row.</summary>
-public struct Accumulator16x8
+public struct Accumulator16x8 : IRowAccumulator8
 {
     public Accumulator16 P0, P1, P2, P3, P4, P5, P6, P7;
 
@@ -111,7 +118,7 @@ public struct Accumulator16x8
 }
 
 /// <summary>32 channels × 8 neighbouring pixels of a row: two 16-channel blocks that share every input value loaded.</summary>
-public struct Accumulator32x8
+public struct Accumulator32x8 : IRowAccumulator8
 {
     public Accumulator16x8 Lo, Hi;
 
@@ -272,22 +279,7 @@ public static class Conv2dDirect
         int blocks = g.OutCPadded / ChannelBlock;
         int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * ChannelBlock;
         var acc = new Accumulator16x8();
-        int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded, pw = g.PaddedW;
-        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
-        {
-            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
-            for (int ci = c0; ci < c1; ci++)
-            {
-                int r = (n * g.InC + ci) * planeSize + oy * pw + ox;
-                int tap = ci * 9 * k + k0;
-                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap, k);
-                r += pw;
-                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 3 * k, k);
-                r += pw;
-                acc.Row(xp[r], xp[r + 1], xp[r + 2], xp[r + 3], xp[r + 4], xp[r + 5], xp[r + 6], xp[r + 7], xp[r + 8], xp[r + 9], wt, tap + 6 * k, k);
-            }
-            Group.Barrier();
-        }
+        SumRows8(ref acc, g, xp, wt, n, k0, oy, ox, channelsPerBarrier);
         if (q >= count) return;
         Store8(g, acc, n, k0, oy, ox, bias, y, flags);
     }
@@ -308,6 +300,20 @@ public static class Conv2dDirect
         int blocks = g.OutCPadded / WideBlock;
         int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * WideBlock;
         var acc = new Accumulator32x8();
+        SumRows8(ref acc, g, xp, wt, n, k0, oy, ox, channelsPerBarrier);
+        if (q >= count) return;
+        Store8(g, acc.Lo, n, k0, oy, ox, bias, y, flags);
+        Store8(g, acc.Hi, n, k0 + ChannelBlock, oy, ox, bias, y, flags);
+    }
+
+    /// <summary>
+    /// The sums of <see cref="Forward8Pixels"/> and <see cref="Forward32x8"/>: for each input channel the three filter rows over
+    /// the 10 input values the 8 pixels need, with a barrier after every `channelsPerBarrier` channels. Generic over the
+    /// accumulator: ILGPU compiles one copy per struct type, with every call inlined.
+    /// </summary>
+    static void SumRows8<TAcc>(ref TAcc acc, in DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt, int n, int k0, int oy, int ox,
+        int channelsPerBarrier) where TAcc : struct, IRowAccumulator8
+    {
         int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded, pw = g.PaddedW;
         for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
         {
@@ -324,9 +330,6 @@ public static class Conv2dDirect
             }
             Group.Barrier();
         }
-        if (q >= count) return;
-        Store8(g, acc.Lo, n, k0, oy, ox, bias, y, flags);
-        Store8(g, acc.Hi, n, k0 + ChannelBlock, oy, ox, bias, y, flags);
     }
 
     static void Store4(in DirectConvGeometry g, in Accumulator16x4 acc, int n, int k0, int oy, int ox, ArrayView<float> bias, ArrayView<float> y, int flags)
