@@ -19,12 +19,20 @@ public static class Elementwise
             y[i] = value;
     }
 
-    /// <summary>y[i] = value, thread t taking [t·chunk, (t+1)·chunk): the form CPU devices vectorize (see Peak.CopyRate).</summary>
+    /// <summary>y[i] = value, thread t taking [t·chunk, (t+1)·chunk): contiguous runs, the form CPU devices vectorize.</summary>
     [KernelName("fill_chunks")]
     public static void FillChunks(Index1D t, int chunk, ArrayView<float> y, float value)
     {
         long start = (long)(int)t * chunk, end = Math.Min(start + chunk, y.Length);
         for (long i = start; i < end; i++) y[i] = value;
+    }
+
+    /// <summary>y[i] = x[i], thread t taking [t·chunk, (t+1)·chunk) (see <see cref="FillChunks"/>).</summary>
+    [KernelName("copy_chunks")]
+    public static void CopyChunks(Index1D t, int chunk, ArrayView<float> y, ArrayView<float> x)
+    {
+        long start = (long)(int)t * chunk, end = Math.Min(start + chunk, y.Length);
+        for (long i = start; i < end; i++) y[i] = x[i];
     }
 
     /// <summary>y[i] = x[i].</summary>

@@ -5,9 +5,8 @@
 //            almost no memory traffic: the measured GFLOP/s approaches the FMA throughput. A CPU OpenCL compiler
 //            (PoCL) packs each 16 chains into one SIMD register, as it does with the convolutions' 16-channel sums;
 //            8 such registers are enough independent work to hide the FMA latency on two FMA ports.
-//   CopyRate: y = x, thread t copying elements [t·chunk, (t+1)·chunk): contiguous runs, which a CPU compiler turns
-//            into vector loads and stores (the grid-stride loops of Elementwise.cs, right for GPUs, reach about a
-//            third of that on PoCL). GPUs measure with the grid-stride copy kernel (Elementwise.Copy).
+//   Copy bandwidth is measured with the ordinary copy (Op.Copy): grid-stride on GPUs, contiguous chunks per thread
+//            on CPU devices (Elementwise.CopyChunks), which a CPU compiler turns into vector loads and stores.
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
@@ -32,12 +31,5 @@ public static class Peak
         long o = (long)(int)t * Chains;
         lo.Store(sink, o); a1.Store(sink, o + 16); a2.Store(sink, o + 32); a3.Store(sink, o + 48);
         a4.Store(sink, o + 64); a5.Store(sink, o + 80); a6.Store(sink, o + 96); a7.Store(sink, o + 112);
-    }
-
-    [KernelName("peak_copy")]
-    public static void CopyRate(Index1D t, int chunk, ArrayView<float> x, ArrayView<float> y)
-    {
-        long start = (long)(int)t * chunk, end = Math.Min(start + chunk, y.Length);
-        for (long i = start; i < end; i++) y[i] = x[i];
     }
 }

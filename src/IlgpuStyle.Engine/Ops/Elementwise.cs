@@ -30,10 +30,18 @@ public static partial class Op
         using (d.Launch("fill", 0, Bytes(y.Length, 1))) k(threads, threads, y.View, value);
     }
 
+    /// <summary>y = x: grid-stride on GPUs, contiguous chunks per thread on CPU devices.</summary>
     public static void Copy(Tensor y, Tensor x)
     {
         Check.SameShape("Copy", y, x);
         var d = y.Device;
+        if (!d.Info.IsGpu)
+        {
+            var chunked = d.Kernel(K.CopyChunks, a => a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(K.CopyChunks));
+            if (y.Length > 0)
+                using (d.Launch("copy", 0, Bytes(y.Length, 2))) chunked((int)((y.Length + Chunk - 1) / Chunk), Chunk, y.View, x.View);
+            return;
+        }
         var k = d.Kernel(K.Copy, a => a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(K.Copy));
         int threads = d.StrideThreadsFor(y.Length);
         using (d.Launch("copy", 0, Bytes(y.Length, 2))) k(threads, threads, y.View, x.View);
