@@ -13,7 +13,8 @@ set -euo pipefail
 
 root="${POCL_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/ilgpustyle/pocl-root-trixie}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages="pocl-opencl-icd,ocl-icd-libopencl1,ocl-icd-opencl-dev,clinfo,libicu76,libssl3t64,ca-certificates"
+# python3-h5py: the weights tests read files written by the real HDF5 library.
+packages="pocl-opencl-icd,ocl-icd-libopencl1,ocl-icd-opencl-dev,clinfo,libicu76,libssl3t64,ca-certificates,python3-h5py"
 
 # The Debian mirror this machine already uses, read from its apt sources (deb822 or one-line form).
 debian_mirror() {
@@ -31,14 +32,14 @@ debian_mirror() {
 }
 
 create_root() {
-  [ -x "$root/usr/bin/clinfo" ] && [ -e "$root/.ilgpustyle-complete" ] && return 0
+  [ -x "$root/usr/bin/clinfo" ] && [ -e "$root/.ilgpustyle-complete-2" ] && return 0
   command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
   local mirror; mirror=$(debian_mirror)
   echo "pocl-root: creating Debian 13 root with PoCL in $root (mirror from apt sources)" >&2
   rm -rf "$root"; mkdir -p "$root"
   debootstrap --variant=minbase --include="$packages" trixie "$root" "$mirror" >"$root.log" 2>&1 \
     || { echo "pocl-root: debootstrap failed, see $root.log" >&2; exit 1; }
-  touch "$root/.ilgpustyle-complete"
+  touch "$root/.ilgpustyle-complete-2"
 }
 
 run_inside() {
@@ -64,6 +65,7 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 exec chroot "$ROOT" /usr/bin/env -i HOME="$HOME" PATH="$DOTNET_DIR:/usr/local/bin:/usr/bin:/bin" \
   DOTNET_ROOT="$DOTNET_DIR" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 \
   NUGET_CERT_REVOCATION_MODE=offline CI="${CI:-}" ILGPUSTYLE_IN_POCL_ROOT=1 TERM="${TERM:-dumb}" \
+  ILGPUSTYLE_SEED="${ILGPUSTYLE_SEED:-}" ILGPUSTYLE_REQUIRE_OPENCL="${ILGPUSTYLE_REQUIRE_OPENCL:-}" \
   /bin/bash -c 'cd "$0" && exec "$@"' "$CWD" "$@"
 INNER
 )

@@ -42,7 +42,7 @@ public static partial class Cli
         var command = new Command("devices", "List every device found: kind, name, memory, warp/SIMD width, usable or not and why.") { onlyDefault };
         command.SetAction(parse => Guard(() =>
         {
-            using var catalog = new DeviceCatalog();
+            var catalog = SharedDevices.Catalog;
             if (parse.GetValue(onlyDefault)) { Console.WriteLine(catalog.Default.Id); return 0; }
             var table = new Table().AddColumns("id", "kind", "name", "memory", "warp", "usable");
             var chosen = catalog.Default;
@@ -68,8 +68,7 @@ public static partial class Cli
         {
             int n = parse.GetValue(size);
             if (n < 16) throw new ArgumentException($"--image-size must be at least 16, got {n}");
-            using var catalog = new DeviceCatalog();
-            using var d = catalog.Open(parse.GetValue(device));
+            var d = SharedDevices.Open(parse.GetValue(device));
             var o = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), Pooling = ParsePooling(parse.GetValue(pooling)!) };
             using var vgg = new Vgg19(d, Vgg19Weights.Random(1), o.Pooling, "conv5_1");
             using var x = new Tensors.Tensor(d, new Tensors.Shape4(1, 3, n, n), "image");
@@ -97,8 +96,7 @@ public static partial class Cli
     static int Demo()
     {
         string dir = Path.Combine(AppContext.BaseDirectory, "demo");
-        using var catalog = new DeviceCatalog();
-        var info = catalog.Default;
+        var info = SharedDevices.Catalog.Default;
         bool slow = info.Kind == DeviceKind.Cpu;
         var options = new StyleTransferOptions
         {
@@ -112,45 +110,39 @@ public static partial class Cli
         };
         AnsiConsole.MarkupLine($"[bold]IlgpuStyle demo[/]: {Markup.Escape(Path.GetFileName(options.ContentPath))} in the style of " +
                                $"{Markup.Escape(Path.GetFileName(options.StylePaths[0]))}, {options.ImageSize} px, {options.Iterations} L-BFGS iterations.");
-        return RunTransfer(options, info.Id, 10, catalog);
+        return RunTransfer(options, info.Id, 10);
     }
 
-    static int RunTransfer(StyleTransferOptions options, string? deviceSpec, int printEvery, DeviceCatalog? catalog = null)
+    static int RunTransfer(StyleTransferOptions options, string? deviceSpec, int printEvery)
     {
         options.Validate();
-        bool ownCatalog = catalog is null;
-        catalog ??= new DeviceCatalog();
+        var device = SharedDevices.Open(deviceSpec);
+        if (device.Info.Kind == DeviceKind.Cpu)
+            Console.Error.WriteLine("ilgpustyle: running on ILGPU's CPU accelerator, which is slow. For speed use a GPU, or PoCL 5+ " +
+                                    "(Debian 13: apt install pocl-opencl-icd ocl-icd-opencl-dev; or tools/pocl-root.sh).");
+        AnsiConsole.MarkupLine($"device: {Markup.Escape(device.ToString())}");
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancel.IsCancellationRequested) return;   // a second Ctrl-C ends the process
+            e.Cancel = true;
+            cancel.Cancel();
+            Console.Error.WriteLine("ilgpustyle: stopping after this iteration and writing the current image (Ctrl-C again to abort)");
+        };
+        Console.CancelKeyPress += onCancel;
         try
         {
-            using var device = catalog.Open(deviceSpec);
-            if (device.Info.Kind == DeviceKind.Cpu)
-                Console.Error.WriteLine("ilgpustyle: running on ILGPU's CPU accelerator, which is slow. For speed use a GPU, or PoCL 5+ " +
-                                        "(Debian 13: apt install pocl-opencl-icd ocl-icd-opencl-dev; or tools/pocl-root.sh).");
-            AnsiConsole.MarkupLine($"device: {Markup.Escape(device.ToString())}");
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (cancel.IsCancellationRequested) return;   // a second Ctrl-C ends the process
-                e.Cancel = true;
-                cancel.Cancel();
-                Console.Error.WriteLine("ilgpustyle: stopping after this iteration and writing the current image (Ctrl-C again to abort)");
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                var result = ProgressView.Run(listener => StyleTransfer.Run(options, device, listener, cancel.Token), options, printEvery);
-                AnsiConsole.MarkupLine($"{(result.Cancelled ? "[yellow]stopped[/]" : "[green]done[/]")}: {result.Iterations} iterations " +
-                                       $"({result.Evaluations} evaluations) in {result.Elapsed.TotalSeconds:F1} s, " +
-                                       $"first iteration after {result.TimeToFirstIteration.TotalSeconds:F1} s, final loss {result.FinalLoss:G5}");
-                if (result.RandomWeights)
-                    AnsiConsole.MarkupLine($"[yellow]made with {Markup.Escape(result.WeightsSource)}[/]");
-                foreach (var f in result.WrittenFiles)
-                    AnsiConsole.MarkupLine($"wrote {Markup.Escape(f)}");
-                return result.Cancelled ? 130 : 0;
-            }
-            finally { Console.CancelKeyPress -= onCancel; }
+            var result = ProgressView.Run(listener => StyleTransfer.Run(options, device, listener, cancel.Token), options, printEvery);
+            AnsiConsole.MarkupLine($"{(result.Cancelled ? "[yellow]stopped[/]" : "[green]done[/]")}: {result.Iterations} iterations " +
+                                   $"({result.Evaluations} evaluations) in {result.Elapsed.TotalSeconds:F1} s, " +
+                                   $"first iteration after {result.TimeToFirstIteration.TotalSeconds:F1} s, final loss {result.FinalLoss:G5}");
+            if (result.RandomWeights)
+                AnsiConsole.MarkupLine($"[yellow]made with {Markup.Escape(result.WeightsSource)}[/]");
+            foreach (var f in result.WrittenFiles)
+                AnsiConsole.MarkupLine($"wrote {Markup.Escape(f)}");
+            return result.Cancelled ? 130 : 0;
         }
-        finally { if (ownCatalog) catalog.Dispose(); }
+        finally { Console.CancelKeyPress -= onCancel; }
     }
 
     /// <summary>Expected failures become one line on stderr and exit code 1; never a stack trace.</summary>

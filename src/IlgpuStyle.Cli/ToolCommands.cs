@@ -17,7 +17,7 @@ public static partial class Cli
 
         public void AddTo(Command c) { c.Options.Add(Device); c.Options.Add(Pooling); c.Options.Add(Conv); c.Options.Add(Gram); }
 
-        public IterationTimings Run(ParseResult p, DeviceCatalog catalog, ComputeDevice device, int size, int repeats) =>
+        public IterationTimings Run(ParseResult p, ComputeDevice device, int size, int repeats) =>
             IterationBenchmark.Run(device, size, repeats, ParsePooling(p.GetValue(Pooling)!),
                 TransferOptions.Variant(p.GetValue(Conv), "--conv"), TransferOptions.Variant(p.GetValue(Gram), "--gram"));
     }
@@ -31,9 +31,8 @@ public static partial class Cli
         common.AddTo(command);
         command.SetAction(p => Guard(() =>
         {
-            using var catalog = new DeviceCatalog();
-            using var device = catalog.Open(p.GetValue(common.Device));
-            var t = common.Run(p, catalog, device, p.GetValue(size), p.GetValue(repeats));
+            var device = SharedDevices.Open(p.GetValue(common.Device));
+            var t = common.Run(p, device, p.GetValue(size), p.GetValue(repeats));
             Console.WriteLine($"device:            {t.Device}");
             Console.WriteLine($"variants:          conv {TransferOptions.Variant(p.GetValue(common.Conv), "--conv") ?? device.ConvVariant}, gram {TransferOptions.Variant(p.GetValue(common.Gram), "--gram") ?? device.GramVariant}");
             Console.WriteLine($"image:             {t.Size}×{t.Size}, {p.GetValue(common.Pooling)} pooling");
@@ -61,8 +60,7 @@ public static partial class Cli
         {
             int n = p.GetValue(iterations);
             if (n < 1) throw new ArgumentException($"--iterations must be at least 1, got {n}");
-            using var catalog = new DeviceCatalog();
-            using var device = catalog.Open(p.GetValue(common.Device));
+            var device = SharedDevices.Open(p.GetValue(common.Device));
             var t = IterationBenchmark.Run(device, p.GetValue(size), 1, ParsePooling(p.GetValue(common.Pooling)!),
                 TransferOptions.Variant(p.GetValue(common.Conv), "--conv"), TransferOptions.Variant(p.GetValue(common.Gram), "--gram"), n);
             var profile = t.Profile;
@@ -87,8 +85,7 @@ public static partial class Cli
         var command = new Command("gradcheck", "Check every backward kernel against the float64 reference and central differences.") { device, op };
         command.SetAction(p => Guard(() =>
         {
-            using var catalog = new DeviceCatalog();
-            using var d = catalog.Open(p.GetValue(device));
+            var d = SharedDevices.Open(p.GetValue(device));
             var cases = Diagnostics.GradCheck.StandardCases().Where(c => p.GetValue(op) is not { } name || c.Op.Contains(name, StringComparison.OrdinalIgnoreCase)).ToList();
             if (cases.Count == 0) throw new ArgumentException($"no op matches --op '{p.GetValue(op)}'");
             return RunGradCheck(d, cases);

@@ -142,8 +142,12 @@ sealed class TransferOptions
             ? d : throw new ArgumentException($"{option}: '{v}' is not a number")).ToList();
     }
 
-    internal static KernelVariant? Variant(string? s, string option) =>
-        s is null ? null
-        : Enum.TryParse<KernelVariant>(s, ignoreCase: true, out var v) && !int.TryParse(s, out _) ? v
-        : throw new ArgumentException($"{option} must be {string.Join(", ", Enum.GetNames<KernelVariant>().Select(n => n.ToLowerInvariant()))}, got '{s}'");
+    /// <summary>`--conv` takes every variant; `--gram` those the Gram matrix has (no Direct): a variant an op lacks is refused, never substituted.</summary>
+    internal static KernelVariant? Variant(string? s, string option)
+    {
+        var allowed = option == "--gram" ? Ops.Op.GramVariants : Enum.GetValues<KernelVariant>();
+        return s is null ? null
+            : Enum.TryParse<KernelVariant>(s, ignoreCase: true, out var v) && !int.TryParse(s, out _) && allowed.Contains(v) ? v
+            : throw new ArgumentException($"{option} must be {string.Join(", ", allowed.Select(n => n.ToString().ToLowerInvariant()))}, got '{s}'");
+    }
 }

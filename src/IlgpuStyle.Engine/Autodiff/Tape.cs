@@ -100,7 +100,8 @@ public sealed class Tape : IDisposable
                 }
                 if (relu) Op.ReluMask(y, gy);   // in place: y's gradient has no other reader after this node
                 if (NeedsGradient(x)) Op.Conv2dBackwardInput(w, gy, Gradient(x), stride, pad, variant);
-                if (NeedsGradient(w)) Op.Conv2dBackwardWeights(x, gy, Gradient(w), stride, pad, variant);
+                // The weight gradient has no Direct or Rows kernel: with those it runs the device's GEMM.
+                if (NeedsGradient(w)) Op.Conv2dBackwardWeights(x, gy, Gradient(w), stride, pad, variant is { } v && Op.ConvWeightsGradientVariants.Contains(v) ? v : null);
                 if (NeedsGradient(b)) Op.Conv2dBackwardBias(gy, Gradient(b));
             });
     }

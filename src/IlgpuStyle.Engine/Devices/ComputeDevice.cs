@@ -15,12 +15,12 @@ public enum KernelVariant
     Tiled,
     /// <summary>Convolution only: stride-1 direct convolution on a zero-padded input, 3×3 filters: 32 output channels × 8
     /// pixels of a row per thread on CPU devices where there are 32 channels or more, else 16 channels × 4 or 8 pixels (one
-    /// pixel for other filter sizes). Stride 2 and the Gram matrix fall back to Tiled.</summary>
+    /// pixel for other filter sizes); stride 1 only. The Gram matrix and the weight gradient have no Direct variant.</summary>
     Direct,
     /// <summary>Groups of 16 threads that do the same straight-line work between barriers, so that a CPU OpenCL compiler
     /// (PoCL) runs a group as SIMD lanes. Convolution: the sums of <see cref="Direct"/> (3×3, stride 1), one group per
-    /// 16 pixels of a row, a barrier after each input channel; other stride-1 filters fall back to Direct, stride 2 to
-    /// Tiled. Gram matrix: 16×16 blocks of one triangle over the transposed features per group; its backward 32 channels ×
+    /// 16 pixels of a row, a barrier after each input channel; 3×3, stride 1 only (a device default of Rows runs Direct
+    /// or Tiled for other filters). Gram matrix: 16×16 blocks of one triangle over the transposed features per group; its backward 32 channels ×
     /// 8 pixels per thread, as a 1×1 convolution (kernels/Gram.cs).</summary>
     Rows,
 }
@@ -84,11 +84,11 @@ public sealed class ComputeDevice : IDisposable
         StrideThreads = cpuAccelerator ? 64 * Environment.ProcessorCount
             : info.IsGpu ? Math.Max(1024, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor)
             : 1 << 20;   // PoCL: work-items are cheap, and short loops vectorize across them
-        // Measured with `ilgpustyle bench` (docs/performance.md): the direct convolution is the
-        // fastest on PoCL and ILGPU's CPU accelerator; GPUs take the shared-memory tiles.
-        // By measurement (docs/performance.md): Direct convolutions on CPU devices, Rows Gram matrices on PoCL, Blocked on
-        // ILGPU's CPU accelerator (whose groups are real threads meeting at every barrier), Tiled on GPUs.
-        ConvVariant = info.IsGpu ? KernelVariant.Tiled : KernelVariant.Direct;
+        // By measurement (docs/performance.md): Direct convolutions and Rows Gram matrices on PoCL, Tiled on GPUs, Blocked
+        // for both on ILGPU's CPU accelerator, whose groups are real threads meeting at every barrier and which runs the wide
+        // Direct kernels slowly too (`ilgpustyle bench --size 32 --device cpu`, ms per iteration: blocked 1865, naive 2814,
+        // direct 4793, tiled 45400).
+        ConvVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Direct;
         // PoCL, 256², 16×4 kernel: 1524 ms per iteration without, 1120 with 32, 1142 with 16; 32×8 kernel: 8, 16, 32 and 64 alike.
         if (!info.IsGpu && !cpuAccelerator) DirectChannelsPerBarrier = 32;
         GramVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Rows;

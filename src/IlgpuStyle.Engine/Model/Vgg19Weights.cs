@@ -75,8 +75,13 @@ public sealed class Vgg19Weights
     /// then keeps the activations' scale, so every layer's Gram matrix carries signal: random
     /// convolutions still respond to edges, colours and textures at growing receptive fields,
     /// which is what the style loss compares. Pretrained weights give better results.
+    /// Made once per seed and process (20 million normal draws) and shared: treat the arrays as read-only.
     /// </summary>
-    public static Vgg19Weights Random(int seed)
+    public static Vgg19Weights Random(int seed) => randomBySeed.GetOrAdd(seed, s => new Lazy<Vgg19Weights>(() => MakeRandom(s))).Value;
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<Vgg19Weights>> randomBySeed = new();
+
+    static Vgg19Weights MakeRandom(int seed)
     {
         var rng = new Random(seed);
         var kernels = new Dictionary<string, float[]>();

@@ -26,13 +26,39 @@ public static partial class Op
 
     public static Shape4 ConvOutputShape(Conv2dGeometry g) => new(g.N, g.OutC, g.OutH, g.OutW);
 
-    /// <summary>The variant to run: the one asked for (or the device's); Direct and Rows fall back to Tiled (stride 2); Rows is Direct for filters other than 3×3.</summary>
-    static KernelVariant Pick(KernelVariant? variant, KernelVariant deviceDefault, Conv2dGeometry g)
+    /// <summary>The variants of the weight gradient: a GEMM or the naive loop (no direct kernel: only tests and learners need it).</summary>
+    public static readonly KernelVariant[] ConvWeightsGradientVariants = { KernelVariant.Naive, KernelVariant.Blocked, KernelVariant.Tiled };
+
+    /// <summary>
+    /// Whether a variant of the forward pass and input gradient has a kernel for this geometry: Direct needs stride 1 and padding
+    /// below the filter size, Rows also a 3×3 filter; the GEMM and naive variants take every geometry.
+    /// </summary>
+    public static bool ConvSupports(KernelVariant variant, Conv2dGeometry g)
     {
-        var v = variant ?? deviceDefault;
         bool direct = g.Stride == 1 && g.Pad <= g.KH - 1 && g.Pad <= g.KW - 1;
-        if (v is KernelVariant.Direct or KernelVariant.Rows && !direct) return KernelVariant.Tiled;
-        return v;
+        return variant switch
+        {
+            KernelVariant.Direct => direct,
+            KernelVariant.Rows => direct && g.KH == 3 && g.KW == 3,
+            _ => true,
+        };
+    }
+
+    /// <summary>
+    /// The variant to run: the one asked for, refused (one clear message) where it has no kernel for this geometry; or the
+    /// device's default, which falls back to Direct (other filters than 3×3 for Rows) or Tiled (stride 2) where it has none.
+    /// </summary>
+    static KernelVariant Pick(string op, KernelVariant? variant, KernelVariant deviceDefault, Conv2dGeometry g)
+    {
+        if (variant is { } asked)
+        {
+            if (!ConvSupports(asked, g))
+                throw new ArgumentException($"{op}: the {asked} variant has no kernel for a {g.KH}×{g.KW} filter with stride {g.Stride} and padding {g.Pad}" +
+                    (asked == KernelVariant.Rows ? " (it needs 3×3, stride 1)" : " (it needs stride 1 and padding below the filter size)"));
+            return asked;
+        }
+        if (ConvSupports(deviceDefault, g)) return deviceDefault;
+        return ConvSupports(KernelVariant.Direct, g) && deviceDefault == KernelVariant.Rows ? KernelVariant.Direct : KernelVariant.Tiled;
     }
 
     /// <summary>Pixels per group of the Rows variant: one AVX-512 vector of floats.</summary>
@@ -129,7 +155,7 @@ public static partial class Op
         Check.SameDevice(op, x, w); Check.SameDevice(op, x, bias); Check.SameDevice(op, x, y);
         var d = x.Device;
         long bytes = (x.Length + w.Length + y.Length) * sizeof(float);
-        var v = Pick(variant, d.ConvVariant, g);
+        var v = Pick(op, variant, d.ConvVariant, g);
         if (v is KernelVariant.Direct or KernelVariant.Rows)
         {
             if (y.Length > 0)
@@ -167,7 +193,7 @@ public static partial class Op
         if (reluOutput is not null) { Check.SameShape(op, gradOut, reluOutput); Check.SameDevice(op, w, reluOutput); }
         var d = w.Device;
         long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
-        var v = Pick(variant, d.ConvVariant, g);
+        var v = Pick(op, variant, d.ConvVariant, g);
         if (v is KernelVariant.Direct or KernelVariant.Rows)
         {
             // dx = stride-1 convolution of dy (padded by K−1−P) with the flipped, transposed filters.
@@ -202,8 +228,10 @@ public static partial class Op
         Check.SameDevice(op, x, gradOut); Check.SameDevice(op, x, gradW);
         var d = x.Device;
         long bytes = (x.Length + gradOut.Length + 2 * gradW.Length) * sizeof(float);
-        var v = Pick(variant, d.ConvVariant, g);
-        if (v is KernelVariant.Direct or KernelVariant.Rows) v = KernelVariant.Tiled;   // weight gradients: GEMM (only tests and learners need them)
+        if (variant is { } asked && !ConvWeightsGradientVariants.Contains(asked))
+            throw new ArgumentException($"{op}: no {asked} variant (the weight gradient has {string.Join(", ", ConvWeightsGradientVariants)})");
+        // The device's default where it has one; a device whose convolutions default to Direct or Rows takes the tiled GEMM.
+        var v = variant ?? (ConvWeightsGradientVariants.Contains(d.ConvVariant) ? d.ConvVariant : KernelVariant.Tiled);
         if (v == KernelVariant.Naive)
         {
             var k = d.Kernel(Conv2d.BackwardWeightsNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,

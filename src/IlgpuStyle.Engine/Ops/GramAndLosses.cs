@@ -11,6 +11,14 @@ public static partial class Op
 {
     public static Shape4 GramShape(Shape4 features) => new(features.N, 1, features.C, features.C);
 
+    /// <summary>The Gram matrix's variants (it has no Direct one).</summary>
+    public static readonly KernelVariant[] GramVariants = { KernelVariant.Naive, KernelVariant.Blocked, KernelVariant.Tiled, KernelVariant.Rows };
+
+    static KernelVariant PickGram(string op, KernelVariant? variant, KernelVariant deviceDefault) =>
+        variant is { } asked && !GramVariants.Contains(asked)
+            ? throw new ArgumentException($"{op}: no {asked} variant (the Gram matrix has {string.Join(", ", GramVariants)})")
+            : variant ?? deviceDefault;
+
     /// <summary>gram = scale · F·Fᵀ per image, F = features as C × (H·W). Overwrites gram.</summary>
     public static void GramForward(Tensor features, Tensor gram, float scale, KernelVariant? variant = null)
     {
@@ -21,8 +29,7 @@ public static partial class Op
         var s = features.Shape;
         int c = s.C, m = s.H * s.W;
         long bytes = (features.Length + gram.Length) * sizeof(float);
-        var v = variant ?? d.GramVariant;
-        if (v == KernelVariant.Direct) v = KernelVariant.Tiled;
+        var v = PickGram(op, variant, d.GramVariant);
         if (v == KernelVariant.Rows)
         {
             // Ft = F transposed to (N, M, cPad) in scratch slot 2, then one triangle of 16×16 blocks.
@@ -62,8 +69,7 @@ public static partial class Op
         var s = features.Shape;
         int c = s.C, m = s.H * s.W;
         long bytes = (2 * features.Length + gradGram.Length + gradFeatures.Length) * sizeof(float);
-        var v = variant ?? d.GramVariant;
-        if (v == KernelVariant.Direct) v = KernelVariant.Tiled;
+        var v = PickGram(op, variant, d.GramVariant);
         if (v == KernelVariant.Rows)
         {
             // S = scale·(dG + dGᵀ) as (N, C, cPad) in scratch slot 3, then dF += S·F, 32 channels × 8 pixels per thread.

@@ -72,12 +72,25 @@ public static class Compare
     }
 }
 
-/// <summary>Fresh random data for every test (seeded from the clock; the seed is printed on failure).</summary>
+/// <summary>
+/// Random data from a fixed seed, printed on failure (every message that names the case includes it): by default a
+/// stable hash of the calling test's name, so each test has its own data and a failure reproduces; ILGPUSTYLE_SEED=N
+/// mixes N in, to explore other data (`ILGPUSTYLE_SEED=7 bash tools/test.sh`).
+/// </summary>
 public sealed class Rand
 {
     readonly Random random;
     public int Seed { get; }
-    public Rand() { Seed = Environment.TickCount ^ Guid.NewGuid().GetHashCode(); random = new Random(Seed); }
+    public Rand([System.Runtime.CompilerServices.CallerMemberName] string test = "") : this(StableSeed(test)) { }
+    public Rand(int seed) { Seed = seed; random = new Random(seed); }
+
+    /// <summary>FNV-1a of the name, mixed with ILGPUSTYLE_SEED when it is set: the same on every run and machine.</summary>
+    public static int StableSeed(string name)
+    {
+        uint h = 2166136261;
+        foreach (char ch in name + Environment.GetEnvironmentVariable("ILGPUSTYLE_SEED")) { h ^= ch; h *= 16777619; }
+        return (int)(h & 0x7fffffff);
+    }
 
     public double[] Doubles(long n, double scale = 1.0)
     {

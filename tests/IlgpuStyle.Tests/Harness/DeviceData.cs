@@ -19,15 +19,20 @@ public static class DeviceData
     }
 
     /// <summary>Every variant × every accelerator, for ops with several implementations.</summary>
-    public static TheoryData<AcceleratorCase, KernelVariant> AllVariants
+    public static TheoryData<AcceleratorCase, KernelVariant> AllVariants => Cases(Enum.GetValues<KernelVariant>());
+
+    /// <summary>The Gram matrix's variants (no Direct) × every accelerator.</summary>
+    public static TheoryData<AcceleratorCase, KernelVariant> GramVariants => Cases(Op.GramVariants);
+
+    /// <summary>The weight gradient's variants (no Direct, no Rows) × every accelerator.</summary>
+    public static TheoryData<AcceleratorCase, KernelVariant> ConvWeightsGradientVariants => Cases(Op.ConvWeightsGradientVariants);
+
+    static TheoryData<AcceleratorCase, KernelVariant> Cases(IEnumerable<KernelVariant> variants)
     {
-        get
-        {
-            var data = new TheoryData<AcceleratorCase, KernelVariant>();
-            foreach (var a in Accelerators.Kinds)
-                foreach (var v in Enum.GetValues<KernelVariant>())
-                    data.Add(a, v);
-            return data;
-        }
+        var data = new TheoryData<AcceleratorCase, KernelVariant>();
+        foreach (var a in Accelerators.Kinds)
+            foreach (var v in variants)
+                data.Add(a, v);
+        return data;
     }
 }

@@ -7,6 +7,7 @@ using Xunit;
 
 namespace IlgpuStyle.Tests.Kernels;
 
+[Collection(DeviceTests.Collection)]
 public class Conv2dTests
 {
     // Odd, non-square, stride 2, 1×1 images, one channel, channel counts off the tile size; rows wider than 32
@@ -25,6 +26,29 @@ public class Conv2dTests
         new(2, 40, 6, 19, 33, 3, 3, 1, 1),
     };
 
+    /// <summary>The geometries the variant has a kernel for (Direct: stride 1; Rows: 3×3, stride 1); the others are refused.</summary>
+    static IEnumerable<Conv2dGeometry> Supported(KernelVariant v)
+    {
+        var supported = Geometries.Where(g => Op.ConvSupports(v, g)).ToList();
+        Assert.True(supported.Count >= 4, $"{v}: only {supported.Count} geometries");
+        return supported;
+    }
+
+    [SkippableFact]
+    public void VariantsWithoutAKernelForTheGeometryAreRefused()
+    {
+        var d = Accelerators.Get(new AcceleratorCase(DeviceKind.Cpu));
+        var g = new Conv2dGeometry(1, 4, 9, 6, 17, 3, 3, 2, 1);   // stride 2
+        using var x = new Tensor(d, In(g), "x"); using var w = new Tensor(d, Weights(g), "w"); using var b = new Tensor(d, Shape4.Vector(g.OutC), "b");
+        using var y = new Tensor(d, Out(g), "y");
+        foreach (var v in new[] { KernelVariant.Direct, KernelVariant.Rows })
+        {
+            Assert.Contains($"the {v} variant has no kernel", Assert.Throws<ArgumentException>(() => Op.Conv2dForward(x, w, b, y, g.Stride, g.Pad, true, v)).Message);
+            Assert.Contains($"the {v} variant has no kernel", Assert.Throws<ArgumentException>(() => Op.Conv2dBackwardInput(w, y, x, g.Stride, g.Pad, v)).Message);
+            Assert.Contains($"no {v} variant", Assert.Throws<ArgumentException>(() => Op.Conv2dBackwardWeights(x, y, w, g.Stride, g.Pad, v)).Message);
+        }
+    }
+
     static Shape4 In(Conv2dGeometry g) => new(g.N, g.InC, g.InH, g.InW);
     static Shape4 Weights(Conv2dGeometry g) => new(g.OutC, g.InC, g.KH, g.KW);
     static Shape4 Out(Conv2dGeometry g) => new(g.N, g.OutC, g.OutH, g.OutW);
@@ -36,7 +60,7 @@ public class Conv2dTests
     {
         var d = Accelerators.Get(accelerator);
         var r = new Rand();
-        foreach (var g in Geometries)
+        foreach (var g in Supported(variant))
             foreach (bool relu in new[] { false, true })
             {
                 double[] x = r.Floats(In(g).Length), w = r.Floats(Weights(g).Length), b = r.Floats(g.OutC);
@@ -81,7 +105,7 @@ public class Conv2dTests
     {
         var d = Accelerators.Get(accelerator);
         var r = new Rand();
-        foreach (var g in Geometries)
+        foreach (var g in Supported(variant))
         {
             double[] w = r.Floats(Weights(g).Length), gy = r.Floats(Out(g).Length), initial = r.Floats(In(g).Length);
             using var tw = d.Upload(Weights(g), w); using var tgy = d.Upload(Out(g), gy);
@@ -98,7 +122,7 @@ public class Conv2dTests
     {
         var d = Accelerators.Get(accelerator);
         var r = new Rand();
-        foreach (var g in Geometries)
+        foreach (var g in Supported(variant))
         {
             double[] w = r.Floats(Weights(g).Length), gy = r.Floats(Out(g).Length), y = r.Floats(Out(g).Length), initial = r.Floats(In(g).Length);
             for (int i = 0; i < y.Length; i += 7) y[i] = 0;   // exact zeros: a ReLU output of 0 passes no gradient
@@ -111,7 +135,7 @@ public class Conv2dTests
         }
     }
 
-    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    [SkippableTheory, MemberData(nameof(DeviceData.ConvWeightsGradientVariants), MemberType = typeof(DeviceData))]
     public void BackwardWeights(AcceleratorCase accelerator, KernelVariant variant)
     {
         var d = Accelerators.Get(accelerator);

@@ -9,6 +9,7 @@ using Xunit;
 namespace IlgpuStyle.Tests.Kernels;
 
 /// <summary>FusedMath.MulAdd: registered with ILGPU, and fma() in the OpenCL C of the kernels that use it.</summary>
+[Collection(DeviceTests.Collection)]
 public class FusedMathTests
 {
     [Fact]

@@ -7,12 +7,22 @@ using Xunit;
 
 namespace IlgpuStyle.Tests.Kernels;
 
+[Collection(DeviceTests.Collection)]
 public class GramTests
 {
     // Rows: 70 and 67 channels pad to the next multiple of 16 (forward) and 32 (backward); rows of pixels not a multiple of 8.
     static readonly Shape4[] Shapes = { new(2, 5, 7, 3), new(1, 70, 9, 11), new(1, 1, 1, 1), new(1, 3, 40, 40), new(1, 67, 5, 5), new(2, 9, 20, 30) };
 
-    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    [SkippableFact]
+    public void DirectIsRefusedNotSubstituted()
+    {
+        var d = Accelerators.Get(new AcceleratorCase(IlgpuStyle.Devices.DeviceKind.Cpu));
+        using var f = new Tensor(d, new Shape4(1, 2, 3, 3), "f"); using var g = new Tensor(d, Op.GramShape(f.Shape), "g");
+        Assert.Contains("no Direct variant", Assert.Throws<ArgumentException>(() => Op.GramForward(f, g, 1f, KernelVariant.Direct)).Message);
+        Assert.Contains("no Direct variant", Assert.Throws<ArgumentException>(() => Op.GramBackward(f, g, f, 1f, KernelVariant.Direct)).Message);
+    }
+
+    [SkippableTheory, MemberData(nameof(DeviceData.GramVariants), MemberType = typeof(DeviceData))]
     public void Forward(AcceleratorCase accelerator, KernelVariant variant)
     {
         var d = Accelerators.Get(accelerator);
@@ -29,7 +39,7 @@ public class GramTests
         }
     }
 
-    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    [SkippableTheory, MemberData(nameof(DeviceData.GramVariants), MemberType = typeof(DeviceData))]
     public void Backward(AcceleratorCase accelerator, KernelVariant variant)
     {
         var d = Accelerators.Get(accelerator);
@@ -47,6 +57,7 @@ public class GramTests
     }
 }
 
+[Collection(DeviceTests.Collection)]
 public class PoolTests
 {
     static readonly Shape4[] Shapes = { new(2, 3, 7, 5), new(1, 1, 1, 1), new(1, 2, 2, 2), new(2, 3, 8, 6), new(1, 4, 9, 9), new(1, 1, 3, 1) };

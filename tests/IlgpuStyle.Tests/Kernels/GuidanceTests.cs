@@ -8,6 +8,7 @@ using Xunit;
 namespace IlgpuStyle.Tests.Kernels;
 
 /// <summary>kernels/Guidance.cs: the guidance mask and the gradient normalization, on every accelerator.</summary>
+[Collection(DeviceTests.Collection)]
 public class GuidanceTests
 {
     static readonly Shape4[] Shapes = { new(1, 3, 7, 5), new(2, 17, 9, 6), new(1, 64, 16, 16), new(1, 1, 1, 1) };

@@ -10,21 +10,25 @@ using Xunit;
 namespace IlgpuStyle.Tests.Kernels;
 
 /// <summary>Every kernel of the kernels library compiles to PTX for Volta, Ampere and Hopper, no GPU needed.</summary>
-public class PtxCompileTests
+public class PtxCompileTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     public static TheoryData<string> Architectures => new() { "SM_70", "SM_80", "SM_90" };
+
+    static readonly Lazy<Context> SharedContext = new(() => Context.Create(b => FusedMath.Register(b.EnableAlgorithms().Optimize(OptimizationLevel.O2))));
 
     [Theory, MemberData(nameof(Architectures))]
     public void EveryKernelCompilesToPtx(string architecture)
     {
         var arch = (CudaArchitecture)typeof(CudaArchitecture).GetField(architecture)!.GetValue(null)!;
-        using var context = Context.Create(b => FusedMath.Register(b.EnableAlgorithms().Optimize(OptimizationLevel.O2)));
+        var context = SharedContext.Value;
         using var backend = new PTXBackend(context, new CudaCapabilityContext(arch), arch, CudaInstructionSet.ISA_80, null);
         var kernels = KernelCatalog.All();
         Assert.NotEmpty(kernels);
         var failures = new List<string>();
+        var times = new List<(string, double)>();
         foreach (var (name, method, grouped) in kernels)
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             try
             {
                 var entry = grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(method)
@@ -33,7 +37,9 @@ public class PtxCompileTests
                 Assert.Contains(".entry", compiled.PTXAssembly);
             }
             catch (Exception e) { failures.Add($"{name}: {e.GetType().Name}: {e.Message}"); }
+            times.Add((name, clock.Elapsed.TotalSeconds));
         }
+        foreach (var (name, seconds) in times.OrderByDescending(t => t.Item2)) output.WriteLine($"{seconds,7:F2} s  {name}");
         Assert.True(failures.Count == 0, $"{failures.Count} of {kernels.Count} kernels failed for {architecture}:\n" + string.Join("\n", failures));
     }
 

@@ -6,6 +6,7 @@ using Xunit;
 
 namespace IlgpuStyle.Tests.Kernels;
 
+[Collection(DeviceTests.Collection)]
 public class ElementwiseTests
 {
     static readonly int[] Lengths = { 1, 7, 1000, 100_003 };
@@ -68,6 +69,7 @@ public class ElementwiseTests
     }
 }
 
+[Collection(DeviceTests.Collection)]
 public class AdamTests
 {
     [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
@@ -93,6 +95,7 @@ public class AdamTests
     }
 }
 
+[Collection(DeviceTests.Collection)]
 public class ReluTests
 {
     [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
@@ -119,6 +122,7 @@ public class ReluTests
     }
 }
 
+[Collection(DeviceTests.Collection)]
 public class LossTests
 {
     [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]

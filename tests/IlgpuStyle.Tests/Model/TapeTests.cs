@@ -8,6 +8,7 @@ using Xunit;
 
 namespace IlgpuStyle.Tests.Model;
 
+[Collection(DeviceTests.Collection)]
 public class TapeTests
 {
     const int H = 16, W = 16;

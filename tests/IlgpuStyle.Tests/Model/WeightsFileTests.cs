@@ -12,11 +12,13 @@ public sealed class KerasWeightsFixture
     public Dictionary<string, float[]> Kernels { get; } = new();
     public Dictionary<string, float[]> Biases { get; } = new();
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "ilgpustyle-weights-" + Guid.NewGuid().ToString("N")[..8]);
+    /// <summary>Fixed (and in every comparison's message), so a failure reproduces.</summary>
+    public int Seed { get; } = Harness.Rand.StableSeed(nameof(KerasWeightsFixture));
 
     public KerasWeightsFixture()
     {
         System.IO.Directory.CreateDirectory(Directory);
-        var rng = new Random(Environment.TickCount);
+        var rng = new Random(Seed);
         foreach (var c in Vgg19Layers.Convolutions)
         {
             // Uniform with He's variance 2/fan_in, so a network built from them behaves (values themselves are arbitrary).
@@ -61,7 +63,7 @@ public class WeightsFileTests(KerasWeightsFixture source) : IClassFixture<KerasW
     }
 
     /// <summary>Keras 2 save_weights: block1_conv1/block1_conv1/kernel:0 and bias:0.</summary>
-    string WriteKeras2Layout()
+    internal string WriteKeras2Layout()
     {
         var file = new H5File();
         file.Attributes["layer_names"] = KerasLayerNames;
@@ -118,7 +120,7 @@ public class WeightsFileTests(KerasWeightsFixture source) : IClassFixture<KerasW
                         {
                             float expected = keras[((ky * 3 + kx) * ci + i) * co + o], got = ours[((o * ci + i) * 3 + ky) * 3 + kx];
                             if (expected != got)
-                                Assert.Fail($"{c.Name} w[{o},{i},{ky},{kx}]: expected {expected} (keras [{ky},{kx},{i},{o}]), got {got}");
+                                Assert.Fail($"{c.Name} w[{o},{i},{ky},{kx}] (fixture seed {source.Seed}): expected {expected} (keras [{ky},{kx},{i},{o}]), got {got}");
                         }
             Assert.Equal(source.Biases[c.KerasName], w.Biases[c.Name]);
         }
@@ -133,18 +135,6 @@ public class WeightsFileTests(KerasWeightsFixture source) : IClassFixture<KerasW
     [Fact]
     public void LoadsKeras3WeightsLayout() => AssertEveryTensorInPlace(Vgg19WeightsFile.Load(WriteKeras3Layout()));
 
-    /// <summary>The command line takes a weights file with --weights and says which it used (no random-weights warning).</summary>
-    [Fact]
-    public void CliUsesWeightsGivenWithWeightsOption()
-    {
-        string weights = WriteKeras2Layout();
-        using var images = new Transfer.TransferFixture();
-        var (code, stdout, stderr) = Transfer.CliRunner.Run("transfer", "--content", images.Content, "--style", images.Stripes,
-            "--weights", weights, "--image-size", "32", "--iterations", "1", "--device", "cpu", "--output", images.Output("w.png"));
-        Assert.True(code == 0, stderr);
-        Assert.Contains($"weights: {weights}", stdout);
-        Assert.DoesNotContain("random", stderr + stdout);
-    }
 
     /// <summary>Files written by the real HDF5 library (superblock v0, as Keras writes), where python3-h5py is installed.</summary>
     [SkippableFact]
@@ -229,5 +219,23 @@ public class WeightsFileTests(KerasWeightsFixture source) : IClassFixture<KerasW
             Assert.Contains($"truncated{fraction}.h5", e.Message);
         }
         Assert.Contains("does not exist", Assert.Throws<WeightsFileException>(() => Vgg19WeightsFile.Load(Path.Combine(source.Directory, "nope.h5"))).Message);
+    }
+}
+
+[Collection(DeviceTests.Collection)]
+public class WeightsOptionCliTests(KerasWeightsFixture source) : IClassFixture<KerasWeightsFixture>
+{
+    /// <summary>The command line takes a weights file with --weights and says which it used (no random-weights warning).</summary>
+    [Fact]
+    public void CliUsesWeightsGivenWithWeightsOption()
+    {
+        string weights = new WeightsFileTests(source).WriteKeras2Layout();
+        using var images = new Transfer.TransferFixture();
+        var (code, stdout, stderr) = Transfer.CliRunner.Run("transfer", "--content", images.Content, "--style", images.Stripes,
+            "--weights", weights, "--image-size", "32", "--iterations", "1", "--device", "cpu", "--output", images.Output("w.png"),
+            "--content-layers", "conv2_1", "--style-layers", "conv1_1,conv2_1");   // the file is read whole; the network stops at conv2_1
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"weights: {weights}", stdout);
+        Assert.DoesNotContain("random", stderr + stdout);
     }
 }

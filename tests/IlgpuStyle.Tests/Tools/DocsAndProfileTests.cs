@@ -7,6 +7,7 @@ using Xunit;
 
 namespace IlgpuStyle.Tests.Tools;
 
+[Collection(DeviceTests.Collection)]
 public class DocsAndProfileTests
 {
     static string RepositoryRoot()

@@ -7,6 +7,7 @@ using Xunit;
 
 namespace IlgpuStyle.Tests.Tools;
 
+[Collection(DeviceTests.Collection)]
 public class GradCheckTests
 {
     [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]

@@ -1,9 +1,11 @@
 using System.Security.Cryptography;
+using IlgpuStyle.Tests.Harness;
 using Xunit;
 
 namespace IlgpuStyle.Tests.Transfer;
 
 /// <summary>Every bad value: one clear line on stderr, a non-zero exit, no stack trace, no input touched.</summary>
+[Collection(DeviceTests.Collection)]
 public class CliErrorTests(TransferFixture images) : IClassFixture<TransferFixture>
 {
     public static TheoryData<string, string, string> Cases => new()
@@ -18,6 +20,7 @@ public class CliErrorTests(TransferFixture images) : IClassFixture<TransferFixtu
         { "blend mismatch", "--content {content} --style {stripes} --style {dots} --style-blend-weights 1,2,3", "3 values for 2 style image(s)" },
         { "output is an input", "--content {content} --style {stripes} --output {content}", "is also an input" },
         { "output is the style", "--content {content} --style {stripes} --output {dir}/../{dirname}/stripes.png", "is also an input" },
+        { "gram has no direct variant", "--content {content} --style {stripes} --gram direct", "--gram must be naive, blocked, tiled, rows, got 'direct'" },
         { "bad optimizer", "--content {content} --style {stripes} --optimizer sgd", "--optimizer must be lbfgs or adam" },
         { "bad device", "--content {content} --style {stripes} --device tpu", "unknown device 'tpu'" },
         { "device index", "--content {content} --style {stripes} --device cpu:7", "no Cpu device 7" },

@@ -6,6 +6,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
+using IlgpuStyle.Tests.Harness;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -17,6 +18,7 @@ namespace IlgpuStyle.Tests.Transfer;
 /// never a crash, a stack trace, a hang, or a change to the input. The outcomes form the table in
 /// docs/reliability.md (the test writes it to ilgpustyle-hostile-inputs.md in the temp folder).
 /// </summary>
+[Collection(DeviceTests.Collection)]
 public class HostileInputTests(TransferFixture images, ITestOutputHelper output) : IClassFixture<TransferFixture>
 {
     sealed record Case(string Name, string Role, Func<string, string> Make, bool ShouldWork);
@@ -162,6 +164,7 @@ public class HostileInputTests(TransferFixture images, ITestOutputHelper output)
             string? hash = File.Exists(file) ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file))) : null;
             var args = new List<string> { "transfer", "--content", c.Role == "content" ? file : images.Content, "--style", images.Stripes,
                 "--image-size", "32", "--iterations", "1", "--output", images.Output($"hostile{n}.png") };
+            args.AddRange(ShortNetwork.Conv2Arguments.Split(' '));   // the input path is the same whatever the depth
             if (c.Role == "weights") args.AddRange(new[] { "--weights", file });
             var run = Task.Run(() => CliRunner.Run(args.ToArray()));
             if (!run.Wait(TimeSpan.FromSeconds(120))) { failures.Add($"{c.Name}: no answer within 120 s"); continue; }

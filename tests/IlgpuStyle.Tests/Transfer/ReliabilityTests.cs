@@ -5,13 +5,14 @@ using Xunit;
 
 namespace IlgpuStyle.Tests.Transfer;
 
+[Collection(DeviceTests.Collection)]
 public class ReliabilityTests(TransferFixture images) : IClassFixture<TransferFixture>
 {
-    StyleTransferOptions Options(string output) => new()
+    StyleTransferOptions Options(string output) => new StyleTransferOptions
     {
         ContentPath = images.Content, StylePaths = new[] { images.Stripes }, OutputPath = images.Output(output),
         ImageSize = 32, Iterations = 6, WriteLossCurve = false,
-    };
+    }.ToConv2();
 
     [Fact]
     public void MemoryEstimateRefusesWhatDoesNotFitAndNamesTheLargestSize()

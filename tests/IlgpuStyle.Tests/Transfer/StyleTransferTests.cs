@@ -5,9 +5,11 @@ using Xunit;
 
 namespace IlgpuStyle.Tests.Transfer;
 
+[Collection(DeviceTests.Collection)]
 public class StyleTransferTests(TransferFixture images) : IClassFixture<TransferFixture>
 {
-    StyleTransferOptions Options(string output, int iterations = 8) => new()
+    /// <summary>The full network: only <see cref="LossFallsWithLbfgsAndAdam"/> uses it; the other tests use <see cref="ShortNetwork"/>.</summary>
+    StyleTransferOptions FullOptions(string output, int iterations = 8) => new()
     {
         ContentPath = images.Content,
         StylePaths = new[] { images.Stripes },
@@ -18,6 +20,8 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
         Init = InitKind.Random,
         WriteLossCurve = false,
     };
+
+    StyleTransferOptions Options(string output, int iterations = 8) => FullOptions(output, iterations).ToConv2();
 
     static (TransferResult Result, Recorder Log) Run(AcceleratorCase a, StyleTransferOptions o)
     {
@@ -31,7 +35,7 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
     {
         foreach (var optimizer in new[] { OptimizerKind.Lbfgs, OptimizerKind.Adam })
         {
-            var o = Options($"fall_{optimizer}_{accelerator.Kind}.png", optimizer == OptimizerKind.Adam ? 20 : 10) with { Optimizer = optimizer };
+            var o = FullOptions($"fall_{optimizer}_{accelerator.Kind}.png", optimizer == OptimizerKind.Adam ? 20 : 10) with { Optimizer = optimizer };
             var (result, log) = Run(accelerator, o);
             Assert.True(log.Steps.Count >= 5, $"{optimizer} {accelerator}: only {log.Steps.Count} iterations ran");
             double first = log.Steps[0].Total, last = log.Steps[^1].Total;

@@ -70,3 +70,22 @@ public static class Chroma
         return (worst, inGamut > 0 ? sum / inGamut : 0, inGamut);
     }
 }
+
+/// <summary>
+/// VGG19 cut short for tests of the transfer loop's own properties (seed, blend, cancellation, resume, keep-best, NaN
+/// guard, masks, colour): the loop does the same whatever the depth, and a network that stops at conv2_1 or conv3_1
+/// costs a small part of the whole one. LossFallsWithLbfgsAndAdam runs the full depth once per optimizer and accelerator.
+/// </summary>
+public static class ShortNetwork
+{
+    /// <summary>Content and style at conv2_1 (style also conv1_1): the network stops after one pooling.</summary>
+    public static StyleTransferOptions ToConv2(this StyleTransferOptions o) =>
+        o with { ContentLayers = new[] { "conv2_1" }, StyleLayers = new[] { "conv1_1", "conv2_1" }, StyleSplitLayer = "conv2_1" };
+
+    /// <summary>Content at conv3_1, style at conv1_1, conv2_1, conv3_1 (the default split, conv3_1, still leaves fine layers).</summary>
+    public static StyleTransferOptions ToConv3(this StyleTransferOptions o) =>
+        o with { ContentLayers = new[] { "conv3_1" }, StyleLayers = new[] { "conv1_1", "conv2_1", "conv3_1" } };
+
+    /// <summary>The same for the command line.</summary>
+    public const string Conv2Arguments = "--content-layers conv2_1 --style-layers conv1_1,conv2_1";
+}
