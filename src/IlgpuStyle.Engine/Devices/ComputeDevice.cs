@@ -70,7 +70,8 @@ public sealed class ComputeDevice : IDisposable
 
     public long AllocatedBytes { get; private set; }
     public long PeakAllocatedBytes { get; private set; }
-    public int CompiledKernels => kernels.Count;
+    /// <summary>Every kernel loaded on this device so far (closed generic methods as launched).</summary>
+    public IReadOnlyCollection<System.Reflection.MethodInfo> LoadedKernels => kernels.Keys.ToList();
 
     internal ComputeDevice(DeviceInfo info, Accelerator accelerator)
     {
@@ -155,6 +156,9 @@ public sealed class ComputeDevice : IDisposable
 
     internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
     {
+        // Kernels index buffers with 32-bit offsets (the transfer refuses such sizes earlier, in MemoryEstimate.Check).
+        if (length > int.MaxValue)
+            throw new ArgumentException($"a buffer of {length:N0} floats is beyond the 2^31 - 1 elements the kernels can index");
         long bytes = length * sizeof(float);
         var buffer = Accelerator.Allocate1D<float>(Math.Max(1, length));
         AllocatedBytes += bytes;

@@ -57,14 +57,41 @@ public static class MemoryEstimate
 
     static int Pools(string layer) => Vgg19Layers.Order.Take(Vgg19Layers.IndexOf(layer) + 1).Count(l => l.StartsWith("pool"));
 
-    /// <summary>Throws with the estimate, what the device has, and the largest --image-size that fits, if this run does not fit.</summary>
+    /// <summary>
+    /// The elements of the largest buffer a run allocates: the zero-padded input of conv1_2 or of conv1_1's input gradient,
+    /// 64 × (H + 2) × (W + 2) (plus a row's slack), for the content image or a (square, at most) style image.
+    /// </summary>
+    public static long LargestTensorElements(int width, int height, int styleLongest) =>
+        Math.Max(64L * (width + 2) * (height + 2), 64L * (styleLongest + 2) * (styleLongest + 2)) + 64;
+
+    /// <summary>
+    /// Kernels compute element offsets in 32-bit integers (kernels/*.cs), so no buffer may hold 2³¹ elements or more; a
+    /// device with the memory would otherwise accept the run and write out of bounds.
+    /// </summary>
+    public const long MaxTensorElements = int.MaxValue;
+
+    /// <summary>
+    /// Throws, before anything is allocated, if the largest buffer would be beyond what the kernels index (with the largest
+    /// --image-size that is not), or if the run does not fit the device (with the estimate, what the device has, and the
+    /// largest --image-size that fits).
+    /// </summary>
     public static void Check(StyleTransferOptions o, int contentWidth, int contentHeight, long deviceBytes, string deviceName)
     {
-        long Needed(int size)
+        (int W, int H, int Style) Size(int size)
         {
             double s = (double)size / Math.Max(contentWidth, contentHeight);
-            return Bytes(o, Math.Max(1, (int)(contentWidth * s)), Math.Max(1, (int)(contentHeight * s)), Math.Max(16, (int)(size * o.StyleScale)));
+            return (Math.Max(1, (int)(contentWidth * s)), Math.Max(1, (int)(contentHeight * s)), Math.Max(16, (int)(size * o.StyleScale)));
         }
+        long Elements(int size) { var (w, h, st) = Size(size); return LargestTensorElements(w, h, st); }
+        if (Elements(o.ImageSize) > MaxTensorElements)
+        {
+            int low = 16, high = o.ImageSize;
+            while (low < high) { int mid = (low + high + 1) / 2; if (Elements(mid) <= MaxTensorElements) low = mid; else high = mid - 1; }
+            throw new ArgumentException(
+                $"--image-size {o.ImageSize}{(o.StyleScale != 1 ? $" with --style-scale {o.StyleScale}" : "")} makes a buffer of {Elements(o.ImageSize):N0} " +
+                $"elements, beyond the 2^31 - 1 the kernels can index; the largest --image-size for this image is about {low}");
+        }
+        long Needed(int size) { var (w, h, st) = Size(size); return Bytes(o, w, h, st); }
         long need = Needed(o.ImageSize);
         long budget = (long)(deviceBytes * 0.9);   // leave room for the runtime and fragmentation
         if (need <= budget) return;

@@ -29,6 +29,30 @@ public class ReliabilityTests(TransferFixture images) : IClassFixture<TransferFi
         Assert.True(MemoryEstimate.Bytes(o with { Optimizer = OptimizerKind.Adam }, 512, 512, 512) < MemoryEstimate.Bytes(o, 512, 512, 512));
     }
 
+    /// <summary>
+    /// Sizes the kernels cannot index (a buffer of 2³¹ elements or more, with 32-bit offsets) are refused with one line
+    /// before anything is allocated, even on a device with memory to spare; the size just below the boundary passes.
+    /// </summary>
+    [Fact]
+    public void SizesBeyondWhatTheKernelsIndexAreRefusedBeforeAllocating()
+    {
+        const long huge = 1L << 50;   // a device with a petabyte: only the index limit can refuse
+        // Square content: 64·(s+2)² + 64 ≤ 2³¹ − 1 up to s = 5790.
+        int boundary = Enumerable.Range(5000, 1500).Last(s => MemoryEstimate.LargestTensorElements(s, s, s) <= MemoryEstimate.MaxTensorElements);
+        Assert.Equal(5790, boundary);
+        var o = Options("huge.png");
+        MemoryEstimate.Check(o with { ImageSize = boundary }, 600, 600, huge, "a huge device");
+        var e = Assert.Throws<ArgumentException>(() => MemoryEstimate.Check(o with { ImageSize = boundary + 1 }, 600, 600, huge, "a huge device"));
+        Assert.Contains($"--image-size {boundary + 1} makes a buffer of", e.Message);
+        Assert.Contains($"the largest --image-size for this image is about {boundary}", e.Message);
+        // A larger style scale reaches it sooner (style images are counted as squares of their longest side).
+        Assert.Throws<ArgumentException>(() => MemoryEstimate.Check(o with { ImageSize = 4000, StyleScale = 1.5 }, 800, 400, huge, "a huge device"));
+        // The same line through the command line, before any device memory is touched.
+        var (code, _, stderr) = CliRunner.Run("--content", images.Content, "--style", images.Stripes, "--image-size", "6000", "--output", images.Output("huge.png"));
+        Assert.Equal(1, code);
+        Assert.Contains("beyond the 2^31 - 1 the kernels can index", stderr);
+    }
+
     [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void NonFiniteLossStopsAndKeepsTheLastGoodImage(AcceleratorCase accelerator)
     {
