@@ -1,6 +1,6 @@
 // The suite's outside oracle: VGG19 losses and the image gradient computed by libtorch (TorchSharp), on the same seeded
 // random weights our engine uses (IlgpuStyle's Vgg19Weights.Random, read through a project reference, copied into torch
-// tensors). For a 32×48 image, a 32×48 content image and a 40×40 style image (integer patterns in caffe space, written
+// tensors, computed in float64 so that the oracle's own rounding is negligible). For a 32×48 image, a 32×48 content image and a 40×40 style image (integer patterns in caffe space, written
 // into the fixture so the test reads the very same inputs), average and max pooling: the content loss ½Σ(F − P)² at
 // conv4_2 and the style loss 10⁴ · Σ_l ⅕ · ¼Σ(G − A)² (G = FFᵀ/(C·H·W)) at conv1_1 … conv5_1, and d(content + style)/dx.
 //
@@ -20,8 +20,8 @@ torch.set_num_threads(Environment.ProcessorCount);
 var weights = Vgg19Weights.Random(seed);
 var convolutions = Vgg19Layers.Convolutions.Take(13).ToList();   // conv1_1 … conv5_1
 var layers = convolutions.Select(c => (c.Name,
-    W: torch.tensor(weights.Kernels[c.Name], new long[] { c.OutChannels, c.InChannels, 3, 3 }, ScalarType.Float32),
-    B: torch.tensor(weights.Biases[c.Name], new long[] { c.OutChannels }, ScalarType.Float32))).ToList();
+    W: torch.tensor(weights.Kernels[c.Name], new long[] { c.OutChannels, c.InChannels, 3, 3 }, ScalarType.Float32).to_type(ScalarType.Float64),
+    B: torch.tensor(weights.Biases[c.Name], new long[] { c.OutChannels }, ScalarType.Float32).to_type(ScalarType.Float64))).ToList();
 
 // Integer patterns in [-120, 120]: exact in float32, different per channel, not smooth.
 float[] Pattern(int h, int w, int a, int b, int c) =>
@@ -58,22 +58,22 @@ foreach (var pooling in new[] { "avg", "max" })
     Tensor contentTarget; Dictionary<string, Tensor> styleTargets;
     using (torch.no_grad())
     {
-        contentTarget = Forward(torch.tensor(contentData, new long[] { 1, 3, height, width }))["conv4_2"].detach();
-        var sf = Forward(torch.tensor(styleData, new long[] { 1, 3, styleSide, styleSide }));
+        contentTarget = Forward(torch.tensor(contentData, new long[] { 1, 3, height, width }).to_type(ScalarType.Float64))["conv4_2"].detach();
+        var sf = Forward(torch.tensor(styleData, new long[] { 1, 3, styleSide, styleSide }).to_type(ScalarType.Float64));
         styleTargets = styleLayers.ToDictionary(l => l, l => Gram(sf[l]).detach());
     }
-    var image = torch.tensor(xData, new long[] { 1, 3, height, width }).requires_grad_(true);
+    var image = torch.tensor(xData, new long[] { 1, 3, height, width }).to_type(ScalarType.Float64).requires_grad_(true);
     var f = Forward(image);
     var contentLoss = 0.5 * (f["conv4_2"] - contentTarget).pow(2).sum();
-    var styleLoss = torch.zeros(1).sum();
+    var styleLoss = torch.zeros(1, ScalarType.Float64).sum();
     foreach (var l in styleLayers)
         styleLoss = styleLoss + styleWeight / styleLayers.Length * 0.25 * (Gram(f[l]) - styleTargets[l]).pow(2).sum();
     (contentLoss + styleLoss).backward();
-    var gradient = image.grad!.contiguous().data<float>().ToArray();
+    var gradient = image.grad!.to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
     sb.Append(CultureInfo.InvariantCulture,
-        $"{{\"pooling\": \"{pooling}\", \"content_loss\": {contentLoss.item<float>():R}, \"style_loss\": {styleLoss.item<float>():R},\n \"gradient\": [{Join(gradient)}]}}");
+        $"{{\"pooling\": \"{pooling}\", \"content_loss\": {contentLoss.item<double>():R}, \"style_loss\": {styleLoss.item<double>():R},\n \"gradient\": [{Join(gradient)}]}}");
     sb.Append(pooling == "avg" ? ",\n" : "\n");
-    Console.WriteLine($"{pooling}: content {contentLoss.item<float>():G9}, style {styleLoss.item<float>():G9}, |grad| {Math.Sqrt(gradient.Sum(g => (double)g * g)):G6}");
+    Console.WriteLine($"{pooling}: content {contentLoss.item<double>():G12}, style {styleLoss.item<double>():G12}, |grad| {Math.Sqrt(gradient.Sum(g => (double)g * g)):G6}");
 }
 sb.Append("]\n}\n");
 File.WriteAllText(output, sb.ToString());

@@ -10,7 +10,7 @@ namespace IlgpuStyle.Tests.Model;
 /// <summary>
 /// The one oracle that is not our code: losses and the image gradient of VGG19 computed by libtorch on the same seeded
 /// random weights (Model/Data/libtorch_vgg19.json, written by tools/libtorch-fixture.sh), for average and max pooling.
-/// Losses to 1e-4 relative, the gradient to 1e-3 relative L2, on every accelerator.
+/// Losses and gradient within <see cref="Tolerance.LibtorchLoss"/> and <see cref="Tolerance.LibtorchGradient"/>, on every accelerator.
 /// </summary>
 [Collection(DeviceTests.Collection)]
 public class LibtorchFixtureTests
@@ -43,9 +43,9 @@ public class LibtorchFixtureTests
             using var objective = new StyleObjective(vgg, x, content, new[] { (style, 1.0) }, o);
             objective.Evaluate();
             string where = $"{accelerator} {pooling} pooling vs libtorch";
-            Compare.Scalar("content loss", c.GetProperty("content_loss").GetDouble(), objective.Last.Content, 1e-4, where);
-            Compare.Scalar("style loss", c.GetProperty("style_loss").GetDouble(), objective.Last.Style, 1e-4, where);
-            Compare.RelativeL2("image gradient", Floats(c.GetProperty("gradient")).Select(v => (double)v).ToArray(), objective.Gradient.ToArray(), 1e-3, where);
+            Compare.Scalar("content loss", c.GetProperty("content_loss").GetDouble(), objective.Last.Content, Tolerance.LibtorchLoss, where);
+            Compare.Scalar("style loss", c.GetProperty("style_loss").GetDouble(), objective.Last.Style, Tolerance.LibtorchLoss, where);
+            Compare.RelativeL2("image gradient", Floats(c.GetProperty("gradient")).Select(v => (double)v).ToArray(), objective.Gradient.ToArray(), Tolerance.LibtorchGradient, where);
         }
     }
 }
