@@ -154,10 +154,13 @@ public sealed class ComputeDevice : IDisposable
         }
     }
 
+    /// <summary>Kernels compute element offsets in 32-bit integers (kernels/*.cs): no buffer may hold more elements.</summary>
+    public const long MaxBufferElements = int.MaxValue;
+
     internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
     {
-        // Kernels index buffers with 32-bit offsets (the transfer refuses such sizes earlier, in MemoryEstimate.Check).
-        if (length > int.MaxValue)
+        // The transfer refuses such sizes earlier, before allocating anything (MemoryEstimate.Check).
+        if (length > MaxBufferElements)
             throw new ArgumentException($"a buffer of {length:N0} floats is beyond the 2^31 - 1 elements the kernels can index");
         long bytes = length * sizeof(float);
         var buffer = Accelerator.Allocate1D<float>(Math.Max(1, length));

@@ -65,10 +65,10 @@ public static class MemoryEstimate
         Math.Max(64L * (width + 2) * (height + 2), 64L * (styleLongest + 2) * (styleLongest + 2)) + 64;
 
     /// <summary>
-    /// Kernels compute element offsets in 32-bit integers (kernels/*.cs), so no buffer may hold 2³¹ elements or more; a
-    /// device with the memory would otherwise accept the run and write out of bounds.
+    /// No buffer may hold 2³¹ elements or more (<see cref="Devices.ComputeDevice.MaxBufferElements"/>); a device with the
+    /// memory would otherwise accept the run and write out of bounds.
     /// </summary>
-    public const long MaxTensorElements = int.MaxValue;
+    public const long MaxTensorElements = Devices.ComputeDevice.MaxBufferElements;
 
     /// <summary>
     /// Throws, before anything is allocated, if the largest buffer would be beyond what the kernels index (with the largest
