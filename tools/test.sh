@@ -59,7 +59,7 @@ dotnet test IlgpuStyle.sln -c Release --no-build --blame --results-directory "$r
 
 trx="$results/results.trx"
 if [ ! -f "$trx" ]; then echo "tests: no results written (build failed?)"; exit 1; fi
-counter() { grep -o "$1=\"[0-9]*\"" "$trx" | head -n 1 | grep -o '[0-9]*'; }
+counter() { grep -m 1 -o "$1=\"[0-9]*\"" "$trx" | grep -o '[0-9]*'; }
 total=$(counter total); passed=$(counter passed); failed=$(counter failed)
 skipped=$(( total - passed - failed ))
 # Test names carry the accelerator: "Forward(accelerator: [OpenCL], variant: Tiled)".
@@ -76,7 +76,7 @@ grep -oE '<UnitTestResult [^>]*>' "$trx" | while IFS= read -r tag; do
   duration=$(echo "$tag" | sed -nE 's/.* duration="([0-9]+):([0-9]+):([0-9.]+)".*/\1 \2 \3/p')
   [ -n "$duration" ] && echo "$duration $name"
 done | awk '{ s = $1 * 3600 + $2 * 60 + $3; $1 = $2 = $3 = ""; sub(/^ +/, ""); printf "%9.1f s  %s\n", s, $0 }' \
-  | sort -rn | head -n 10
+  | sort -rn | sed -n '1,10p'   # sed reads all of sort's output: head would leave sort to die of SIGPIPE (exit 141)
 wall=$(( SECONDS - start ))
 echo "tests: wall time $(( wall / 60 )) min $(( wall % 60 )) s"
 
