@@ -1,6 +1,6 @@
 using IlgpuStyle.Devices;
 using Xunit;
-using Xunit.Abstractions;
+using Xunit.Sdk;
 
 namespace IlgpuStyle.Tests.Harness;
 
@@ -39,7 +39,7 @@ public static class Accelerators
         var only = Environment.GetEnvironmentVariable("ILGPUSTYLE_ACCELERATORS");
         if (!string.IsNullOrWhiteSpace(only) &&
             !only.Split(',').Any(k => k.Trim().Equals(c.Kind.ToString(), StringComparison.OrdinalIgnoreCase)))
-            Skip.If(true, $"{c.Kind} not selected by ILGPUSTYLE_ACCELERATORS={only}");
+            Assert.Skip($"{c.Kind} not selected by ILGPUSTYLE_ACCELERATORS={only}");
         var info = Catalog.Devices.FirstOrDefault(d => d.Kind == c.Kind && d.Usable);
         if (info is null)
         {
@@ -54,7 +54,7 @@ public static class Accelerators
                     _ => "no CPU accelerator",
                 }
                 : $"{c.Kind} device present but not usable: {seen[0].WhyNotUsable}";
-            Skip.If(true, why);
+            Assert.Skip(why);
         }
         return SharedDevices.Open(info!);
     }

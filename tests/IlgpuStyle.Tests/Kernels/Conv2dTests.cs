@@ -34,7 +34,7 @@ public class Conv2dTests
         return supported;
     }
 
-    [SkippableFact]
+    [Fact]
     public void VariantsWithoutAKernelForTheGeometryAreRefused()
     {
         var d = Accelerators.Get(new AcceleratorCase(DeviceKind.Cpu));
@@ -55,7 +55,7 @@ public class Conv2dTests
     static string Describe(Conv2dGeometry g, AcceleratorCase a, KernelVariant v, Rand r) =>
         $"{a} {v} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},{g.KH},{g.KW}) s{g.Stride} p{g.Pad} {r}";
 
-    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    [Theory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
     public void Forward(AcceleratorCase accelerator, KernelVariant variant)
     {
         var d = Accelerators.Get(accelerator);
@@ -73,7 +73,7 @@ public class Conv2dTests
     }
 
     /// <summary>Direct's 3×3 kernels with a barrier every few input channels (as on PoCL), chunks not dividing the channels.</summary>
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void DirectInChunksOfChannels(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -100,7 +100,7 @@ public class Conv2dTests
         finally { d.DirectChannelsPerBarrier = before; }
     }
 
-    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    [Theory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
     public void BackwardInput(AcceleratorCase accelerator, KernelVariant variant)
     {
         var d = Accelerators.Get(accelerator);
@@ -117,7 +117,7 @@ public class Conv2dTests
     }
 
     /// <summary>Input gradient through the layer's ReLU: dy = gradOut·[y &gt; 0], the mask applied by the op (while padding, for Direct).</summary>
-    [SkippableTheory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
+    [Theory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
     public void BackwardInputThroughRelu(AcceleratorCase accelerator, KernelVariant variant)
     {
         var d = Accelerators.Get(accelerator);
@@ -135,7 +135,7 @@ public class Conv2dTests
         }
     }
 
-    [SkippableTheory, MemberData(nameof(DeviceData.ConvWeightsGradientVariants), MemberType = typeof(DeviceData))]
+    [Theory, MemberData(nameof(DeviceData.ConvWeightsGradientVariants), MemberType = typeof(DeviceData))]
     public void BackwardWeights(AcceleratorCase accelerator, KernelVariant variant)
     {
         var d = Accelerators.Get(accelerator);
@@ -151,7 +151,7 @@ public class Conv2dTests
         }
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void BackwardBias(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -166,7 +166,7 @@ public class Conv2dTests
         }
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void ShapeMismatchThrowsBeforeLaunch(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);

@@ -11,7 +11,7 @@ public class ElementwiseTests
 {
     static readonly int[] Lengths = { 1, 7, 1000, 100_003 };
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void EveryOp(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -42,7 +42,7 @@ public class ElementwiseTests
         }
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void Reductions(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -72,7 +72,7 @@ public class ElementwiseTests
 [Collection(DeviceTests.Collection)]
 public class AdamTests
 {
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void StepMatchesReference(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -98,7 +98,7 @@ public class AdamTests
 [Collection(DeviceTests.Collection)]
 public class ReluTests
 {
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void ForwardBackwardMask(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -125,7 +125,7 @@ public class ReluTests
 [Collection(DeviceTests.Collection)]
 public class LossTests
 {
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void ContentStyleAndTotalVariation(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);

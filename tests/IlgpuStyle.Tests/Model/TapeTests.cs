@@ -55,7 +55,7 @@ public class TapeTests
         tape.TotalVariation("image", image, (float)tv, slot);
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void Vgg19ForwardBackwardMatchFloat64Composition(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -108,7 +108,7 @@ public class TapeTests
         }
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void TapePrintsForwardAndBackward(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);

@@ -10,7 +10,7 @@ namespace IlgpuStyle.Tests.Tools;
 [Collection(DeviceTests.Collection)]
 public class GradCheckTests
 {
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void EveryBackwardKernelPasses(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -20,7 +20,7 @@ public class GradCheckTests
     }
 
     /// <summary>A test-only broken ReLU backward (it forgets the mask): gradcheck must catch it and the command must exit non-zero.</summary>
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void BrokenBackwardKernelFails(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);

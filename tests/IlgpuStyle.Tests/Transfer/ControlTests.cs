@@ -41,7 +41,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         WriteLossCurve = false,
     }.ToConv3();
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void EachControlRunsAndLowersTheLoss(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -76,7 +76,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
 
     static Guide Ones(int w, int h) => new(Enumerable.Repeat(1f, w * h).ToArray(), w, h, "ones");
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void AllOnesMasksGiveTheUnguidedLossAndGradient(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -101,7 +101,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         Compare.RelativeL2("image gradient", plain.Gradient.ToArray().ToDouble(), guided.Gradient.ToArray(), Tolerance.Network, where);
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void TwoMasksPullEachHalfTowardItsOwnStyle(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -146,7 +146,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         }
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void ScaleControlTakesEachLayersTargetFromItsStyle(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -172,7 +172,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         }
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void FineAndCoarseStyleTheSameImageEqualsThatStyle(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -184,7 +184,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         Assert.Equal(RgbImage.Load(plain.OutputPath).Data, RgbImage.Load(scaled.OutputPath).Data);
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void NormalizeGradientsGiveTheDeepestLayerTheL1NormOfItsWeight(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -257,7 +257,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         Assert.True(Enumerable.Range(0, matched.Data.Length / 3).All(p => matched.Data[3 * p] == matched.Data[3 * p + 1] && matched.Data[3 * p] == matched.Data[3 * p + 2]));
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void LuminanceModeLeavesTheContentsChroma(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -269,7 +269,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         Assert.True(worst < 1.0, $"{accelerator}: chroma moved by up to {worst:F3}");
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void KeepBestWritesTheImageOfTheLowestLoss(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);

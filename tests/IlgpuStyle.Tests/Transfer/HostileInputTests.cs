@@ -8,7 +8,6 @@ using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 using IlgpuStyle.Tests.Harness;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace IlgpuStyle.Tests.Transfer;
 

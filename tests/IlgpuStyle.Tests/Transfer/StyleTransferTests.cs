@@ -30,7 +30,7 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
         return (StyleTransfer.Run(o, d, log), log);
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void LossFallsWithLbfgsAndAdam(AcceleratorCase accelerator)
     {
         foreach (var optimizer in new[] { OptimizerKind.Lbfgs, OptimizerKind.Adam })
@@ -46,7 +46,7 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
         }
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void SameSeedSameImage(AcceleratorCase accelerator)
     {
         var a = Run(accelerator, Options($"seed_a_{accelerator.Kind}.png", 4)).Result;
@@ -56,7 +56,7 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
         Assert.NotEqual(RgbImage.Load(a.OutputPath).Data, RgbImage.Load(c.OutputPath).Data);
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void BlendWeightsOneZeroEqualTheSingleStyle(AcceleratorCase accelerator)
     {
         var single = Run(accelerator, Options($"single_{accelerator.Kind}.png", 4)).Result;
@@ -67,7 +67,7 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
         Assert.Equal(RgbImage.Load(single.OutputPath).Data, RgbImage.Load(blended.OutputPath).Data);
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void OriginalColorsKeepTheContentsChroma(AcceleratorCase accelerator)
     {
         var result = Run(accelerator, Options($"colors_{accelerator.Kind}.png", 4) with { OriginalColors = true }).Result;
@@ -80,7 +80,7 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
     }
 
     /// <summary>What Ctrl-C does: the run stops after the current iteration and still writes the image.</summary>
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void CancellationStopsAndWritesTheCurrentImage(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
@@ -98,7 +98,7 @@ public class StyleTransferTests(TransferFixture images) : IClassFixture<Transfer
         public void Progress(TransferProgress p) { if (p.Iteration >= iterations) cancel.Cancel(); }
     }
 
-    [SkippableTheory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
     public void MultiScaleAndContentInitRun(AcceleratorCase accelerator)
     {
         var o = Options($"scales_{accelerator.Kind}.png", 3) with { ImageSize = 40, Scales = 2, Init = InitKind.Content, LogPath = images.Output($"scales_{accelerator.Kind}.csv"), WriteLossCurve = true };
