@@ -62,6 +62,11 @@ public class ElementwiseTests
             Compare.Scalar("NormInf", Reference.NormInf(x), Op.NormInf(tx), Tolerance.Kernel, where);
             Assert.Equal(0, Op.CountNonFinite(tx));
         }
+        // A long sum of similar positive terms: no cancellation to hide behind, and every plain float32 addition rounds
+        // the same way once the sum is large, so the error is the adder's own and grows with the count.
+        var positive = r.Floats(300_007).Select(v => (double)(float)(0.1 + 0.001 * v)).ToArray();
+        using var tpos = d.Upload(Shape4.Vector(positive.Length), positive);
+        Compare.Scalar("NormL1 of 300,007 terms", Reference.NormL1(positive), Op.NormL1(tpos), Tolerance.CompensatedSum, $"{accelerator} {r}");
         var poisoned = r.Floats(1001).ToFloat();
         poisoned[3] = float.NaN; poisoned[500] = float.PositiveInfinity; poisoned[1000] = float.NegativeInfinity;
         using var tp = Tensor.FromArray(d, Shape4.Vector(poisoned.Length), poisoned);
