@@ -25,7 +25,38 @@ public static partial class Cli
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(ProfileCommand());
         root.Subcommands.Add(GradCheckCommand());
-        return Guard(() => root.Parse(args).Invoke());
+        var parse = root.Parse(TransferOptions.Normalize(args), Parsing);
+        if (parse.Errors.Count > 0) return UsageError(parse);
+        return Guard(() => parse.Invoke());
+    }
+
+    /// <summary>No POSIX bundling: `-num_iterations` is one option (neural-style's), never `-n` with "um_iterations".</summary>
+    static readonly ParserConfiguration Parsing = new() { EnablePosixBundling = false };
+
+    /// <summary>
+    /// A command line that does not parse: one line on stderr (the first error, in words, with the closest option or
+    /// command where a name was mistyped) and where to read more; exit code 2. Never the whole help.
+    /// </summary>
+    static int UsageError(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        string name = command is RootCommand ? "transfer" : command.Name;
+        Console.Error.WriteLine($"ilgpustyle: {CommandLineErrors.Describe(parse.Errors[0].Message, command)}; see `ilgpustyle {name} --help`");
+        return 2;
+    }
+
+    /// <summary>
+    /// What `ilgpustyle transfer ARGS` would run, without running it: the options, the device spec and the print interval.
+    /// A command line that does not parse throws ArgumentException with the line the command would print.
+    /// </summary>
+    public static (StyleTransferOptions Options, string? Device, int PrintEvery) ParseTransfer(params string[] args)
+    {
+        var command = new Command("transfer");
+        var options = new TransferOptions();
+        options.AddTo(command);
+        var parse = command.Parse(TransferOptions.Normalize(args), Parsing);
+        if (parse.Errors.Count > 0) throw new ArgumentException(CommandLineErrors.Describe(parse.Errors[0].Message, command));
+        return (options.Read(parse), options.DeviceSpec(parse), options.PrintEvery(parse));
     }
 
     /// <summary>The transfer options and action, on the root command and on `transfer` alike.</summary>

@@ -3,12 +3,12 @@ using Spectre.Console;
 
 namespace IlgpuStyle.Cli;
 
-/// <summary>Renders a run's progress: a live bar on a terminal, a line every N iterations otherwise.</summary>
+/// <summary>Renders a run's progress: a live bar on a terminal, a line every N iterations otherwise; N = 0: no progress shown.</summary>
 static class ProgressView
 {
     public static TransferResult Run(Func<ITransferListener, TransferResult> run, StyleTransferOptions options, int printEvery)
     {
-        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
+        if (printEvery == 0 || !AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
             return run(new LineListener(printEvery));
         TransferResult? result = null;
         AnsiConsole.Progress()
@@ -31,7 +31,7 @@ static class ProgressView
         public void Warning(string message) => Console.Error.WriteLine($"ilgpustyle: warning: {message}");
         public void Progress(TransferProgress p)
         {
-            if (p.Iteration == 1 || p.Iteration % every == 0 || p.Iteration == p.Iterations) Console.WriteLine(Describe(p));
+            if (every > 0 && (p.Iteration == 1 || p.Iteration % every == 0 || p.Iteration == p.Iterations)) Console.WriteLine(Describe(p));
         }
     }
 

@@ -24,7 +24,7 @@ public static partial class Cli
 
     internal static Command BenchCommand()
     {
-        var size = new Option<int>("--size") { Description = "Image side (128, 256, 512, …)", DefaultValueFactory = _ => 256 };
+        var size = new Option<int>("--image-size", "--size") { Description = "Image side (128, 256, 512, …)", DefaultValueFactory = _ => 256 };
         var repeats = new Option<int>("--repeats") { Description = "Timed iterations (the median is reported)", DefaultValueFactory = _ => 5 };
         var common = new BenchOptions();
         var command = new Command("bench", "Time one style-transfer iteration (VGG19 to conv5_1, losses, backward to the image, optimizer step).") { size, repeats };
@@ -87,7 +87,9 @@ public static partial class Cli
         {
             var d = SharedDevices.Open(p.GetValue(device));
             var cases = Diagnostics.GradCheck.StandardCases().Where(c => p.GetValue(op) is not { } name || c.Op.Contains(name, StringComparison.OrdinalIgnoreCase)).ToList();
-            if (cases.Count == 0) throw new ArgumentException($"no op matches --op '{p.GetValue(op)}'");
+            if (cases.Count == 0)
+                throw new ArgumentException($"no op matches --op '{p.GetValue(op)}': the ops are " +
+                                            string.Join(", ", Diagnostics.GradCheck.StandardCases().Select(c => c.Op).Distinct()));
             return RunGradCheck(d, cases);
         }));
         return command;

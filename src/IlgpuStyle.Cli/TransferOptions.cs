@@ -11,32 +11,36 @@ sealed class TransferOptions
 {
     static readonly StyleTransferOptions Defaults = new() { ContentPath = "", StylePaths = Array.Empty<string>() };
 
-    readonly Option<string> content = new("--content", "-c") { Description = "Content image", Required = true };
-    readonly Option<string[]> style = new("--style", "-s") { Description = "Style image (repeat for several)", AllowMultipleArgumentsPerToken = false };
-    readonly Option<string?> blend = new("--style-blend-weights") { Description = "Weights of the styles, e.g. 3,1 (default equal)" };
-    readonly Option<string> output = new("--output", "-o") { Description = "Output image (.png, .jpg)", DefaultValueFactory = _ => Defaults.OutputPath };
-    readonly Option<int> imageSize = new("--image-size") { Description = "Longest side of the output in pixels", DefaultValueFactory = _ => Defaults.ImageSize };
-    readonly Option<double> styleScale = new("--style-scale") { Description = "Style images are resized to image-size × this", DefaultValueFactory = _ => 1.0 };
-    readonly Option<double> contentWeight = new("--content-weight") { Description = "α: weight of ½Σ(F−P)²", DefaultValueFactory = _ => Defaults.ContentWeight };
-    readonly Option<double> styleWeight = new("--style-weight") { Description = "β: weight of Σ_l w_l·¼Σ(G−A)² (G = FFᵀ/CHW)", DefaultValueFactory = _ => Defaults.StyleWeight };
-    readonly Option<double> tvWeight = new("--tv-weight") { Description = "γ: total-variation weight", DefaultValueFactory = _ => Defaults.TvWeight };
-    readonly Option<string> contentLayers = new("--content-layers") { Description = "Comma-separated layers", DefaultValueFactory = _ => string.Join(",", Defaults.ContentLayers) };
-    readonly Option<string> styleLayers = new("--style-layers") { Description = "Comma-separated layers", DefaultValueFactory = _ => string.Join(",", Defaults.StyleLayers) };
+    readonly Option<string> content = new("--content", "-c", "-content_image") { Description = "Content image", Required = true };
+    readonly Option<string[]> style = new("--style", "-s", "-style_image") { Description = "Style image (repeat, or a comma-separated list, for several)", AllowMultipleArgumentsPerToken = false };
+    readonly Option<string?> blend = new("--style-blend-weights", "-style_blend_weights") { Description = "Weights of the styles, e.g. 3,1 (default equal)" };
+    readonly Option<string> output = new("--output", "-o", "-output_image") { Description = "Output image (.png, .jpg)", DefaultValueFactory = _ => Defaults.OutputPath };
+    readonly Option<int> imageSize = new("--image-size", "-image_size") { Description = "Longest side of the output in pixels", DefaultValueFactory = _ => Defaults.ImageSize };
+    readonly Option<double> styleScale = new("--style-scale", "-style_scale") { Description = "Style images are resized to image-size × this", DefaultValueFactory = _ => 1.0 };
+    readonly Option<double> contentWeight = new("--content-weight", "-content_weight") { Description = "α: weight of ½Σ(F−P)²", DefaultValueFactory = _ => Defaults.ContentWeight };
+    readonly Option<double> styleWeight = new("--style-weight", "-style_weight") { Description = "β: weight of Σ_l w_l·¼Σ(G−A)² (G = FFᵀ/CHW)", DefaultValueFactory = _ => Defaults.StyleWeight };
+    readonly Option<double> tvWeight = new("--tv-weight", "-tv_weight") { Description = "γ: total-variation weight", DefaultValueFactory = _ => Defaults.TvWeight };
+    readonly Option<string> contentLayers = new("--content-layers", "-content_layers") { Description = "Comma-separated layers (conv4_2 or relu4_2: the activation after the ReLU)", DefaultValueFactory = _ => string.Join(",", Defaults.ContentLayers) };
+    readonly Option<string> styleLayers = new("--style-layers", "-style_layers") { Description = "Comma-separated layers (conv1_1 or relu1_1, …)", DefaultValueFactory = _ => string.Join(",", Defaults.StyleLayers) };
     readonly Option<string?> styleLayerWeights = new("--style-layer-weights") { Description = "w_l per style layer, comma-separated, or auto (∝ 1/C_l², Gatys's weighting); default 1/L each" };
-    readonly Option<string> pooling = new("--pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
-    readonly Option<string> optimizer = new("--optimizer") { Description = "lbfgs|adam", DefaultValueFactory = _ => "lbfgs" };
-    readonly Option<double?> learningRate = new("--learning-rate") { Description = "Adam step in pixel units (default 10); L-BFGS first step (default 1)" };
-    readonly Option<int> iterations = new("--iterations", "-n") { Description = "Optimizer iterations (per scale)", DefaultValueFactory = _ => Defaults.Iterations };
-    readonly Option<string> init = new("--init") { Description = "random|content|image", DefaultValueFactory = _ => "content" };
-    readonly Option<string?> initImage = new("--init-image") { Description = "Starting image for --init image" };
-    readonly Option<int> seed = new("--seed") { Description = "Seed of the random start (same seed, same device: same image)", DefaultValueFactory = _ => 0 };
-    readonly Option<bool> originalColors = new("--original-colors") { Description = "Keep the content's colours (luminance-only transfer, YIQ)" };
+    readonly Option<string> pooling = new("--pooling", "-pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
+    readonly Option<string> optimizer = new("--optimizer", "-optimizer") { Description = "lbfgs|adam", DefaultValueFactory = _ => "lbfgs" };
+    readonly Option<double?> learningRate = new("--learning-rate", "-learning_rate") { Description = "Adam step in pixel units (default 10); L-BFGS first step (default 1)" };
+    readonly Option<int> iterations = new("--iterations", "-n", "-num_iterations") { Description = "Optimizer iterations per scale (at least 1)", DefaultValueFactory = _ => Defaults.Iterations };
+    readonly Option<string> init = new("--init", "-init") { Description = "random|content|image (image: --init-image, or the content image without it)", DefaultValueFactory = _ => "content" };
+    readonly Option<string?> initImage = new("--init-image", "-init_image") { Description = "Starting image for --init image" };
+    readonly Option<int> seed = new("--seed", "-seed") { Description = "Seed of the random start (same seed, same device: same image)", DefaultValueFactory = _ => 0 };
+    readonly Option<bool> originalColors = new("--original-colors", "-original_colors")
+        { Description = "Keep the content's colours (luminance-only transfer, YIQ); also -original_colors 0|1" };
+    readonly Option<int> lbfgsHistory = new("--lbfgs-history", "-lbfgs_num_correction") { Description = "Corrections L-BFGS keeps (0: the default)", DefaultValueFactory = _ => 0 };
+    readonly Option<int?> gpu = new("-gpu") { Description = "neural-style's device choice: GPU N (CUDA, else OpenCL), -1 for the CPU" };
+    readonly Option<string?> backend = new("-backend") { Description = "neural-style's backend: nn (any device), cudnn (CUDA), clnn (OpenCL)" };
     readonly Option<int> scales = new("--scales") { Description = "Coarse-to-fine scales, each twice the last", DefaultValueFactory = _ => 1 };
     readonly Option<string?> weights = new("--weights") { Description = "VGG19 HDF5 weights (default: weights/*.h5, else random weights)" };
     readonly Option<string?> device = new("--device") { Description = "cuda|opencl|cpu, optionally :N (default: the fastest found)" };
-    readonly Option<int> printEvery = new("--print-every") { Description = "Print losses every N iterations when not on a terminal", DefaultValueFactory = _ => 10 };
-    readonly Option<int> saveEvery = new("--save-every") { Description = "Write an intermediate image every N iterations", DefaultValueFactory = _ => 0 };
-    readonly Option<int> checkpointEvery = new("--checkpoint-every") { Description = "Save image and optimizer state to <output>.ckpt every N iterations", DefaultValueFactory = _ => 0 };
+    readonly Option<int> printEvery = new("--print-every", "-print_iter") { Description = "Print losses every N iterations when not on a terminal (0: quiet)", DefaultValueFactory = _ => 10 };
+    readonly Option<int> saveEvery = new("--save-every", "-save_iter") { Description = "Write an intermediate image every N iterations", DefaultValueFactory = _ => 0 };
+    readonly Option<int> checkpointEvery = new("--checkpoint-every") { Description = "Save image and optimizer state every N iterations, to the output's path with .ckpt for its extension (-o out/r.png: out/r.ckpt)", DefaultValueFactory = _ => 0 };
     readonly Option<string?> resume = new("--resume") { Description = "Continue from a checkpoint (same options, more --iterations)" };
     readonly Option<string?> log = new("--log") { Description = "CSV with iteration,content,style,tv,total,ms per iteration" };
     readonly Option<string?> conv = new("--conv") { Description = "Convolution kernels: naive|blocked|tiled|direct|rows (default: per device)" };
@@ -48,25 +52,74 @@ sealed class TransferOptions
     readonly Option<string?> fineStyle = new("--fine-style") { Description = "Scale control: style of the layers before --style-split (with --coarse-style, instead of --style)" };
     readonly Option<string?> coarseStyle = new("--coarse-style") { Description = "Scale control: style of --style-split and the layers after it" };
     readonly Option<string> styleSplit = new("--style-split") { Description = "The first style layer that takes the coarse style", DefaultValueFactory = _ => Defaults.StyleSplitLayer };
-    readonly Option<bool> normalizeGradients = new("--normalize-gradients") { Description = "Divide each loss layer's gradient by its L1 norm (neural-style's -normalize_gradients)" };
+    readonly Option<bool> normalizeGradients = new("--normalize-gradients", "-normalize_gradients") { Description = "Divide each loss layer's gradient by its L1 norm (neural-style's -normalize_gradients)" };
     readonly Option<bool> keepBest = new("--keep-best") { Description = "Write the image of the lowest loss (last scale), not the last iteration's" };
 
     public void AddTo(Command command)
     {
         foreach (var o in new Option[] { content, style, blend, output, imageSize, styleScale, contentWeight, styleWeight, tvWeight,
-                     contentLayers, styleLayers, styleLayerWeights, pooling, optimizer, learningRate, iterations, init, initImage, seed,
+                     contentLayers, styleLayers, styleLayerWeights, pooling, optimizer, learningRate, lbfgsHistory, iterations, init, initImage, seed,
                      originalColors, scales, weights, device, printEvery, saveEvery, checkpointEvery, resume, log, conv, gram,
-                     colorControl, histogramMode, contentMask, styleMask, fineStyle, coarseStyle, styleSplit, normalizeGradients, keepBest })
+                     colorControl, histogramMode, contentMask, styleMask, fineStyle, coarseStyle, styleSplit, normalizeGradients, keepBest, gpu, backend })
             command.Options.Add(o);
     }
 
-    public string? DeviceSpec(ParseResult p) => p.GetValue(device);
-    public int PrintEvery(ParseResult p) => Math.Max(1, p.GetValue(printEvery));
+    /// <summary>--device, or neural-style's -gpu N / -backend nn|cudnn|clnn (the two ways cannot be mixed).</summary>
+    public string? DeviceSpec(ParseResult p)
+    {
+        string? spec = p.GetValue(device), kind = p.GetValue(backend)?.ToLowerInvariant() switch
+        {
+            null or "nn" => null,
+            "cudnn" or "cuda" => "cuda",
+            "clnn" or "opencl" => "opencl",
+            var other => throw new ArgumentException($"-backend must be nn, cudnn or clnn, got '{other}'"),
+        };
+        int? n = p.GetValue(gpu);
+        if (kind is null && n is null) return spec;
+        if (spec is not null) throw new ArgumentException("--device cannot be combined with -gpu or -backend: use one of them");
+        if (n is < -1) throw new ArgumentException($"-gpu must be -1 (the CPU) or a GPU's number, got {n}");
+        if (kind is not null && n is not -1) return $"{kind}:{n ?? 0}";   // -backend cudnn|clnn -gpu N: that kind's device N
+        var devices = SharedDevices.Catalog.Devices;
+        if (n == -1)   // the fastest CPU device: PoCL where usable, else ILGPU's CPU accelerator
+            return (devices.FirstOrDefault(d => d.Usable && d.Kind == DeviceKind.OpenCL && !d.IsGpu)
+                    ?? (kind == "cuda" ? throw new ArgumentException("-backend cudnn runs on a CUDA GPU, not on -gpu -1 (the CPU)")
+                        : kind == "opencl" ? throw new ArgumentException("-backend clnn -gpu -1: no usable OpenCL CPU device (see `ilgpustyle devices`)")
+                        : devices.First(d => d.Kind == DeviceKind.Cpu))).Id;
+        var gpus = devices.Where(d => d.Usable && d.IsGpu).OrderBy(d => d.Kind == DeviceKind.Cuda ? 0 : 1).ToList();
+        return n < gpus.Count ? gpus[n.Value].Id
+            : throw new ArgumentException(gpus.Count == 0
+                ? $"-gpu {n}: no usable GPU here (see `ilgpustyle devices`); -gpu -1 runs on the CPU"
+                : $"-gpu {n}: there {(gpus.Count == 1 ? "is 1 GPU" : $"are {gpus.Count} GPUs")} (0..{gpus.Count - 1})");
+    }
+
+    /// <summary>--print-every N: a line every N iterations; 0: no progress at all (neural-style's -print_iter 0).</summary>
+    public int PrintEvery(ParseResult p)
+    {
+        int n = p.GetValue(printEvery);
+        return n >= 0 ? n : throw new ArgumentException($"--print-every must not be negative, got {n}");
+    }
+
+    /// <summary>
+    /// neural-style writes `-original_colors 0|1`; a switch takes true/false after it, so 0 and 1 right after the
+    /// switch become false and true before parsing.
+    /// </summary>
+    public static string[] Normalize(IReadOnlyList<string> args)
+    {
+        var result = args.ToArray();
+        for (int i = 0; i + 1 < result.Length; i++)
+            if (result[i] is "-original_colors" or "--original-colors" && result[i + 1] is "0" or "1")
+                result[i + 1] = result[i + 1] == "1" ? "true" : "false";
+        return result;
+    }
+
+    /// <summary>Every --style value split at commas: `-style_image a.jpg,b.jpg` as neural-style writes it.</summary>
+    static IReadOnlyList<string> Paths(string[]? values) =>
+        (values ?? Array.Empty<string>()).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     public StyleTransferOptions Read(ParseResult p) => new()
     {
         ContentPath = p.GetValue(content)!,
-        StylePaths = p.GetValue(style) ?? Array.Empty<string>(),
+        StylePaths = Paths(p.GetValue(style)),
         StyleBlendWeights = Numbers(p.GetValue(blend), "--style-blend-weights"),
         OutputPath = p.GetValue(output)!,
         ImageSize = p.GetValue(imageSize),
@@ -74,8 +127,8 @@ sealed class TransferOptions
         ContentWeight = p.GetValue(contentWeight),
         StyleWeight = p.GetValue(styleWeight),
         TvWeight = p.GetValue(tvWeight),
-        ContentLayers = Names(p.GetValue(contentLayers)),
-        StyleLayers = Names(p.GetValue(styleLayers)),
+        ContentLayers = Layers(p.GetValue(contentLayers)),
+        StyleLayers = Layers(p.GetValue(styleLayers)),
         StyleLayerWeights = IsAuto(p.GetValue(styleLayerWeights)) ? null : Numbers(p.GetValue(styleLayerWeights), "--style-layer-weights"),
         AutoStyleLayerWeights = IsAuto(p.GetValue(styleLayerWeights)),
         Pooling = Cli.ParsePooling(p.GetValue(pooling)!),
@@ -86,12 +139,18 @@ sealed class TransferOptions
             var other => throw new ArgumentException($"--optimizer must be lbfgs or adam, got '{other}'"),
         },
         LearningRate = p.GetValue(learningRate),
+        LbfgsHistory = p.GetValue(lbfgsHistory) switch
+        {
+            0 => Defaults.LbfgsHistory,
+            > 0 and var h => h,
+            var h => throw new ArgumentException($"--lbfgs-history must be positive (0: the default), got {h}"),
+        },
         Iterations = p.GetValue(iterations),
         Init = p.GetValue(init)!.ToLowerInvariant() switch
         {
             "random" => InitKind.Random,
             "content" => InitKind.Content,
-            "image" => InitKind.Image,
+            "image" => p.GetValue(initImage) is null ? InitKind.Content : InitKind.Image,
             var other => throw new ArgumentException($"--init must be random, content or image, got '{other}'"),
         },
         InitImagePath = p.GetValue(initImage),
@@ -131,6 +190,9 @@ sealed class TransferOptions
     static bool IsAuto(string? s) => string.Equals(s?.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
 
     static IReadOnlyList<string>? NullIfEmpty(string[]? values) => values is { Length: > 0 } ? values : null;
+
+    /// <summary>Layer names as the engine spells them (relu4_2 and block4_conv2 are conv4_2).</summary>
+    static IReadOnlyList<string> Layers(string? s) => Names(s).Select(Vgg19Layers.Canonical).ToList();
 
     static IReadOnlyList<string> Names(string? s) =>
         (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

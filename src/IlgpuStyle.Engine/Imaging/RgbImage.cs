@@ -42,6 +42,7 @@ public sealed class RgbImage
     public static RgbImage Load(string path)
     {
         string name = Path.GetFileName(path);
+        if (Directory.Exists(path)) throw new ImageFileException($"image '{path}' is a directory, not an image file");
         if (!File.Exists(path)) throw new ImageFileException($"image '{path}' does not exist");
         try
         {

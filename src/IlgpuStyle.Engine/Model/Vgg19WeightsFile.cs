@@ -22,6 +22,7 @@ public static class Vgg19WeightsFile
     public static Vgg19Weights Load(string path)
     {
         string file = Path.GetFileName(path);
+        if (Directory.Exists(path)) throw new WeightsFileException($"weights file '{path}' is a directory, not an HDF5 file");
         if (!File.Exists(path)) throw new WeightsFileException($"weights file '{path}' does not exist");
         if (!HasHdf5Signature(path)) throw new WeightsFileException($"weights file '{file}' is not an HDF5 file");
 

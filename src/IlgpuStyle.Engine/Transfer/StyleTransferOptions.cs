@@ -73,7 +73,7 @@ public sealed record StyleTransferOptions
     /// <summary>Seed of the random-weight VGG19 used when no weights file is found.</summary>
     public int RandomWeightsSeed { get; init; } = 1;
     public int SaveEvery { get; init; }
-    /// <summary>Write image and optimizer state to &lt;output&gt;.ckpt every N iterations (0: never).</summary>
+    /// <summary>Write image and optimizer state every N iterations (0: never), to <see cref="Checkpoint.PathFor"/>: the output's path with .ckpt for its extension.</summary>
     public int CheckpointEvery { get; init; }
     /// <summary>Continue from a checkpoint written by a run with the same options.</summary>
     public string? ResumePath { get; init; }
@@ -117,8 +117,10 @@ public sealed record StyleTransferOptions
     {
         static void Require(bool ok, string message) { if (!ok) throw new ArgumentException(message); }
         static void Finite(double v, string name) => Require(double.IsFinite(v), $"{name} must be a finite number, got {v}");
+        static void Exists(string path, string what) => Require(File.Exists(path), Directory.Exists(path)
+            ? $"{what} '{path}' is a directory, not a file" : $"{what} '{path}' does not exist");
 
-        Require(File.Exists(ContentPath), $"content image '{ContentPath}' does not exist");
+        Exists(ContentPath, "content image");
         if (ScaleControl)
         {
             Require(FineStylePath is not null && CoarseStylePath is not null, "scale control needs both --fine-style and --coarse-style");
@@ -132,13 +134,13 @@ public sealed record StyleTransferOptions
                 $"--style-split '{StyleSplitLayer}' leaves no style layer before it for the fine style");
         }
         else Require(StylePaths.Count > 0, "at least one --style image is needed");
-        foreach (var s in AllStylePaths) Require(File.Exists(s), $"style image '{s}' does not exist");
+        foreach (var s in AllStylePaths) Exists(s, "style image");
         foreach (var (masks, name) in new[] { (ContentMasks, "--content-mask"), (StyleMasks, "--style-mask") })
         {
             if (masks is null) continue;
             Require(masks.Count == StylePaths.Count,
                 $"{masks.Count} {name} image(s) for {StylePaths.Count} style image(s): give one per --style, in the same order");
-            foreach (var m in masks) Require(File.Exists(m), $"mask '{m}' does not exist");
+            foreach (var m in masks) Exists(m, "mask");
         }
         Require(LossSlots < Ops.Op.ScalarSlots, $"{LossSlots - 1} losses (layers × masks) are more than the {Ops.Op.ScalarSlots - 2} this build can hold");
         if (StyleBlendWeights is not null)
@@ -168,19 +170,19 @@ public sealed record StyleTransferOptions
             foreach (var w in StyleLayerWeights) { Finite(w, "a style layer weight"); Require(w >= 0, $"style layer weights must not be negative, got {w}"); }
         }
         if (LearningRate is { } lr) { Finite(lr, "--learning-rate"); Require(lr > 0, $"--learning-rate must be positive, got {lr}"); }
-        Require(Iterations >= 0, $"--iterations must not be negative, got {Iterations}");
+        Require(Iterations >= 1, $"--iterations must be at least 1, got {Iterations}");
         Require(LbfgsHistory > 0, $"the L-BFGS history must be positive, got {LbfgsHistory}");
         Require(Scales is >= 1 and <= 6, $"--scales must be between 1 and 6, got {Scales}");
         Require(ImageSize >> (Scales - 1) >= 16, $"--scales {Scales} makes the first scale {ImageSize >> (Scales - 1)} px, below VGG19's 16 px minimum");
         Require(SaveEvery >= 0, $"--save-every must not be negative, got {SaveEvery}");
         Require(CheckpointEvery >= 0, $"--checkpoint-every must not be negative, got {CheckpointEvery}");
-        if (ResumePath is not null) Require(File.Exists(ResumePath), $"checkpoint '{ResumePath}' does not exist");
+        if (ResumePath is not null) Exists(ResumePath, "checkpoint");
         if (Init == InitKind.Image)
         {
             Require(InitImagePath is not null, "--init image needs --init-image PATH");
-            Require(File.Exists(InitImagePath!), $"init image '{InitImagePath}' does not exist");
+            Exists(InitImagePath!, "init image");
         }
-        if (WeightsPath is not null) Require(File.Exists(WeightsPath), $"weights file '{WeightsPath}' does not exist");
+        if (WeightsPath is not null) Exists(WeightsPath, "weights file");
 
         string ext = Path.GetExtension(OutputPath).ToLowerInvariant();
         Require(ext is ".png" or ".jpg" or ".jpeg", $"output '{OutputPath}' must end in .png, .jpg or .jpeg");

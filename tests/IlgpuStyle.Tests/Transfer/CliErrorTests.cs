@@ -39,6 +39,16 @@ public class CliErrorTests(TransferFixture images) : IClassFixture<TransferFixtu
         { "split not a style layer", "--content {content} --fine-style {stripes} --coarse-style {dots} --style-split conv4_2", "is not one of the style layers" },
         { "split leaves no fine layer", "--content {content} --fine-style {stripes} --coarse-style {dots} --style-split conv1_1", "leaves no style layer before it" },
         { "bad layer weights", "--content {content} --style {stripes} --style-layer-weights auto,1", "'auto' is not a number" },
+        { "zero iterations", "--content {content} --style {stripes} --iterations 0", "--iterations must be at least 1, got 0" },
+        { "negative print interval", "--content {content} --style {stripes} --print-every -1", "--print-every must not be negative" },
+        { "content is a directory", "--content {dir} --style {stripes}", "is a directory, not a file" },
+        { "style is a directory", "--content {content} -style_image {dir}", "is a directory, not a file" },
+        { "weights is a directory", "--content {content} --style {stripes} --weights {dir}", "is a directory, not a file" },
+        { "no such gpu", "--content {content} --style {stripes} -gpu 3", "-gpu 3:" },
+        { "bad backend", "--content {content} --style {stripes} -backend metal", "-backend must be nn, cudnn or clnn" },
+        { "device and gpu", "--content {content} --style {stripes} --device cpu -gpu 0", "--device cannot be combined with -gpu" },
+        { "bad history", "--content {content} --style {stripes} --lbfgs-history -3", "--lbfgs-history must be positive" },
+        { "unknown gradcheck op", "gradcheck --op softmax", "no op matches --op 'softmax': the ops are conv2d" },
     };
 
     [Theory, MemberData(nameof(Cases))]
