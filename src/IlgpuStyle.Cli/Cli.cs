@@ -70,19 +70,29 @@ public static partial class Cli
     static Command DevicesCommand()
     {
         var onlyDefault = new Option<bool>("--default") { Description = "Print only the id of the device chosen by default (cuda:0, opencl:0 or cpu:0)" };
-        var command = new Command("devices", "List every device found: kind, name, memory, warp/SIMD width, usable or not and why.") { onlyDefault };
+        var format = Report.FormatOption();
+        var command = new Command("devices", "List every device found: kind, name, memory, warp/SIMD width, usable or not and why.") { onlyDefault, format };
         command.SetAction(parse => Guard(() =>
         {
+            var how = Report.Format(parse, format);
             var catalog = SharedDevices.Catalog;
             if (parse.GetValue(onlyDefault)) { Console.WriteLine(catalog.Default.Id); return 0; }
-            var table = new Table().AddColumns("id", "kind", "name", "memory", "warp", "usable");
             var chosen = catalog.Default;
+            var rows = new ReportTable("devices", "id", "kind", "name", "memory_bytes", "warp", "gpu", "usable", "why_not_usable", "default");
             foreach (var d in catalog.Devices)
-                table.AddRow(Markup.Escape(d.Id + (d == chosen ? " *" : "")), d.Kind.ToString(), Markup.Escape(d.Name),
-                    $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize > 0 ? d.WarpSize.ToString() : "-",
-                    d.Usable ? "yes" : Markup.Escape("no: " + d.WhyNotUsable));
-            AnsiConsole.Write(table);
-            AnsiConsole.WriteLine($"default (*): {chosen.Id} {chosen.Name}");
+                rows.Add(d.Id, d.Kind.ToString().ToLowerInvariant(), d.Name, d.MemoryBytes, d.WarpSize, d.IsGpu, d.Usable, d.WhyNotUsable, d == chosen);
+            string? missing = catalog.Devices.Any(d => d.Kind == DeviceKind.OpenCL) ? null : DeviceCatalog.WhyNoOpenCL();
+            Report.Write(how, new (string, object?)[] { ("default", chosen.Id), ("opencl_note", missing) }, new[] { rows }, () =>
+            {
+                var table = new Table().AddColumns("id", "kind", "name", "memory", "warp", "usable");
+                foreach (var d in catalog.Devices)
+                    table.AddRow(Markup.Escape(d.Id + (d == chosen ? " *" : "")), d.Kind.ToString(), Markup.Escape(d.Name),
+                        $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize > 0 ? d.WarpSize.ToString() : "-",
+                        d.Usable ? "yes" : Markup.Escape("no: " + d.WhyNotUsable));
+                AnsiConsole.Write(table);
+                AnsiConsole.WriteLine($"default (*): {chosen.Id} {chosen.Name}");
+                if (missing is not null) AnsiConsole.WriteLine(missing);
+            });
             return 0;
         }));
         return command;

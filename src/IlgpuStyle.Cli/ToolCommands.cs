@@ -27,20 +27,34 @@ public static partial class Cli
         var size = new Option<int>("--image-size", "--size") { Description = "Image side (128, 256, 512, …)", DefaultValueFactory = _ => 256 };
         var repeats = new Option<int>("--repeats") { Description = "Timed iterations (the median is reported)", DefaultValueFactory = _ => 5 };
         var common = new BenchOptions();
-        var command = new Command("bench", "Time one style-transfer iteration (VGG19 to conv5_1, losses, backward to the image, optimizer step).") { size, repeats };
+        var format = Report.FormatOption();
+        var command = new Command("bench", "Time one style-transfer iteration (VGG19 to conv5_1, losses, backward to the image, optimizer step).") { size, repeats, format };
         common.AddTo(command);
         command.SetAction(p => Guard(() =>
         {
+            var how = Report.Format(p, format);
             var device = SharedDevices.Open(p.GetValue(common.Device));
             var t = common.Run(p, device, p.GetValue(size), p.GetValue(repeats));
-            Console.WriteLine($"device:            {t.Device}");
-            Console.WriteLine($"variants:          conv {TransferOptions.Variant(p.GetValue(common.Conv), "--conv") ?? device.ConvVariant}, gram {TransferOptions.Variant(p.GetValue(common.Gram), "--gram") ?? device.GramVariant}");
-            Console.WriteLine($"image:             {t.Size}×{t.Size}, {p.GetValue(common.Pooling)} pooling");
-            Console.WriteLine($"ms per iteration:  {t.MedianMs:F1} (median of {t.Repeats}; min {t.MinMs:F1}, max {t.MaxMs:F1})");
-            Console.WriteLine($"work:              {t.FlopsPerIteration / 1e9:F2} GFLOP per iteration, {t.GflopPerSecond:F1} GFLOP/s");
-            Console.WriteLine($"peak device memory:{t.PeakDeviceBytes / 1048576.0,8:F1} MiB (tensors we allocate)");
-            Console.WriteLine($"setup:             {t.SetupMs:F0} ms; first iteration {t.FirstIterationMs:F0} ms (kernel compilation included)");
-            Console.WriteLine(t.ToLine());
+            var conv = TransferOptions.Variant(p.GetValue(common.Conv), "--conv") ?? device.ConvVariant;
+            var gram = TransferOptions.Variant(p.GetValue(common.Gram), "--gram") ?? device.GramVariant;
+            var summary = new (string, object?)[]
+            {
+                ("device", t.Device), ("conv", conv.ToString().ToLowerInvariant()), ("gram", gram.ToString().ToLowerInvariant()),
+                ("size", t.Size), ("pooling", p.GetValue(common.Pooling)), ("median_ms", t.MedianMs), ("min_ms", t.MinMs), ("max_ms", t.MaxMs),
+                ("repeats", t.Repeats), ("gflop_per_iteration", t.FlopsPerIteration / 1e9), ("gflops", t.GflopPerSecond),
+                ("peak_device_mib", t.PeakDeviceBytes / 1048576.0), ("setup_ms", t.SetupMs), ("first_iteration_ms", t.FirstIterationMs),
+            };
+            Report.Write(how, summary, Array.Empty<ReportTable>(), () =>
+            {
+                Console.WriteLine($"device:            {t.Device}");
+                Console.WriteLine($"variants:          conv {conv}, gram {gram}");
+                Console.WriteLine($"image:             {t.Size}×{t.Size}, {p.GetValue(common.Pooling)} pooling");
+                Console.WriteLine($"ms per iteration:  {t.MedianMs:F1} (median of {t.Repeats}; min {t.MinMs:F1}, max {t.MaxMs:F1})");
+                Console.WriteLine($"work:              {t.FlopsPerIteration / 1e9:F2} GFLOP per iteration, {t.GflopPerSecond:F1} GFLOP/s");
+                Console.WriteLine($"peak device memory:{t.PeakDeviceBytes / 1048576.0,8:F1} MiB (tensors we allocate)");
+                Console.WriteLine($"setup:             {t.SetupMs:F0} ms; first iteration {t.FirstIterationMs:F0} ms (kernel compilation included)");
+                Console.WriteLine(t.ToLine());
+            });
             return 0;
         }));
         return command;
@@ -53,11 +67,13 @@ public static partial class Cli
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace-event JSON (chrome://tracing, ui.perfetto.dev)" };
         var csv = new Option<string?>("--csv") { Description = "Write the per-kernel table as CSV" };
         var common = new BenchOptions();
+        var format = Report.FormatOption();
         var command = new Command("profile", "Per-kernel and per-layer times of style-transfer iterations (each launch synchronized and timed).")
-            { size, iterations, trace, csv };
+            { size, iterations, trace, csv, format };
         common.AddTo(command);
         command.SetAction(p => Guard(() =>
         {
+            var how = Report.Format(p, format);
             int n = p.GetValue(iterations);
             if (n < 1) throw new ArgumentException($"--iterations must be at least 1, got {n}");
             var device = SharedDevices.Open(p.GetValue(common.Device));
@@ -66,13 +82,26 @@ public static partial class Cli
             var profile = t.Profile;
             var peak = DevicePeak.For(device);
             double iterationMs = profile.Launches.Sum(l => l.DurationUs) / 1000 / n;
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(device.ToString())}[/], {t.Size}×{t.Size}, {n} iteration(s) profiled: " +
-                                   $"{iterationMs:F1} ms of kernels per iteration (unprofiled: {t.MedianMs:F1} ms), {t.FlopsPerIteration / 1e9:F2} GFLOP");
-            AnsiConsole.MarkupLine($"device limits (measured once, cached): {peak.GflopPerSecond:F1} GFLOP/s FMA, {peak.GBPerSecond:F1} GB/s copy");
-            Table("kernel", profile.Summarize(), n, peak);
-            Table("layer", profile.Summarize(l => l.Layer == "" ? "(optimizer)" : l.Layer), n, peak);
-            if (p.GetValue(trace) is { } tracePath) { profile.WriteTrace(tracePath); AnsiConsole.MarkupLine($"wrote {Markup.Escape(tracePath)}"); }
-            if (p.GetValue(csv) is { } csvPath) { KernelProfiler.WriteCsv(csvPath, profile.Summarize()); AnsiConsole.MarkupLine($"wrote {Markup.Escape(csvPath)}"); }
+            var kernels = profile.Summarize();
+            var layers = profile.Summarize(l => l.Layer == "" ? "(optimizer)" : l.Layer);
+            var summary = new (string, object?)[]
+            {
+                ("device", device.ToString()), ("size", t.Size), ("iterations", n), ("kernel_ms_per_iteration", iterationMs),
+                ("unprofiled_ms", t.MedianMs), ("gflop_per_iteration", t.FlopsPerIteration / 1e9),
+                ("peak_gflops", peak.GflopPerSecond), ("peak_gb_per_s", peak.GBPerSecond),
+            };
+            Report.Write(how, summary, new[] { ProfileTable("kernels", kernels, n, peak), ProfileTable("layers", layers, n, peak) }, () =>
+            {
+                AnsiConsole.MarkupLine($"[bold]{Markup.Escape(device.ToString())}[/], {t.Size}×{t.Size}, {n} iteration(s) profiled: " +
+                                       $"{iterationMs:F1} ms of kernels per iteration (unprofiled: {t.MedianMs:F1} ms), {t.FlopsPerIteration / 1e9:F2} GFLOP");
+                AnsiConsole.MarkupLine($"device limits (measured once, cached): {peak.GflopPerSecond:F1} GFLOP/s FMA, {peak.GBPerSecond:F1} GB/s copy");
+                Table("kernel", kernels, n, peak);
+                Table("layer", layers, n, peak);
+            });
+            // What was written goes to stderr when stdout is csv or json, so that stdout stays one document.
+            var notes = how == OutputFormat.Text ? Console.Out : Console.Error;
+            if (p.GetValue(trace) is { } tracePath) { profile.WriteTrace(tracePath); notes.WriteLine($"wrote {tracePath}"); }
+            if (p.GetValue(csv) is { } csvPath) { KernelProfiler.WriteCsv(csvPath, kernels); notes.WriteLine($"wrote {csvPath}"); }
             return 0;
         }));
         return command;
@@ -82,35 +111,49 @@ public static partial class Cli
     {
         var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
         var op = new Option<string?>("--op") { Description = "Only ops whose name contains this (conv2d, relu, maxpool2d, avgpool2d, gram, content_loss, style_loss, tv_loss, mask)" };
-        var command = new Command("gradcheck", "Check every backward kernel against the float64 reference and central differences.") { device, op };
+        var format = Report.FormatOption();
+        var command = new Command("gradcheck", "Check every backward kernel against the float64 reference and central differences.") { device, op, format };
         command.SetAction(p => Guard(() =>
         {
+            var how = Report.Format(p, format);
             var d = SharedDevices.Open(p.GetValue(device));
             var cases = Diagnostics.GradCheck.StandardCases().Where(c => p.GetValue(op) is not { } name || c.Op.Contains(name, StringComparison.OrdinalIgnoreCase)).ToList();
             if (cases.Count == 0)
                 throw new ArgumentException($"no op matches --op '{p.GetValue(op)}': the ops are " +
                                             string.Join(", ", Diagnostics.GradCheck.StandardCases().Select(c => c.Op).Distinct()));
-            return RunGradCheck(d, cases);
+            return RunGradCheck(d, cases, how);
         }));
         return command;
     }
 
     /// <summary>Prints the table; exit code 0 if every case passed, 1 otherwise.</summary>
-    public static int RunGradCheck(ComputeDevice d, IEnumerable<Diagnostics.GradCheckCase> cases)
+    public static int RunGradCheck(ComputeDevice d, IEnumerable<Diagnostics.GradCheckCase> cases) => RunGradCheck(d, cases, OutputFormat.Text);
+
+    static int RunGradCheck(ComputeDevice d, IEnumerable<Diagnostics.GradCheckCase> cases, OutputFormat format)
     {
-        var table = new Table().AddColumns("op", "variant", "vs float64 reference", "vs central differences", "result");
-        int failed = 0;
-        foreach (var c in cases)
+        var results = cases.Select(c => Diagnostics.GradCheck.Check(d, c)).ToList();
+        int failed = results.Count(r => !r.Passed);
+        var rows = new ReportTable("cases", "op", "variant", "vs_reference", "vs_central_differences", "passed");
+        foreach (var r in results) rows.Add(r.Op, r.Variant, r.ErrorVsReference, r.ErrorVsCentralDifferences, r.Passed);
+        Report.Write(format, new (string, object?)[] { ("device", d.ToString()), ("tolerance", Diagnostics.GradCheck.Tolerance), ("failed", failed) }, new[] { rows }, () =>
         {
-            var r = Diagnostics.GradCheck.Check(d, c);
-            if (!r.Passed) failed++;
-            table.AddRow(Markup.Escape(r.Op), r.Variant, r.ErrorVsReference.ToString("E2"), r.ErrorVsCentralDifferences.ToString("E2"),
-                r.Passed ? "[green]pass[/]" : "[red]FAIL[/]");
-        }
-        AnsiConsole.MarkupLine($"gradcheck on {Markup.Escape(d.ToString())}: relative L2 errors, tolerance {Diagnostics.GradCheck.Tolerance:E0}");
-        AnsiConsole.Write(table);
+            var table = new Table().AddColumns("op", "variant", "vs float64 reference", "vs central differences", "result");
+            foreach (var r in results)
+                table.AddRow(Markup.Escape(r.Op), r.Variant, r.ErrorVsReference.ToString("E2"), r.ErrorVsCentralDifferences.ToString("E2"),
+                    r.Passed ? "[green]pass[/]" : "[red]FAIL[/]");
+            AnsiConsole.MarkupLine($"gradcheck on {Markup.Escape(d.ToString())}: relative L2 errors, tolerance {Diagnostics.GradCheck.Tolerance:E0}");
+            AnsiConsole.Write(table);
+        });
         if (failed > 0) Console.Error.WriteLine($"ilgpustyle: gradcheck: {failed} backward kernel(s) failed");
         return failed == 0 ? 0 : 1;
+    }
+
+    static ReportTable ProfileTable(string name, IReadOnlyList<KernelSummary> rows, int iterations, DevicePeak peak)
+    {
+        var table = new ReportTable(name, "name", "calls_per_iteration", "ms_per_iteration", "mean_ms", "share", "gflops", "gb_per_s", "fraction_of_peak");
+        foreach (var r in rows)
+            table.Add(r.Kernel, r.Calls / (double)iterations, r.TotalMs / iterations, r.MeanMs, r.Share, r.GflopPerSecond, r.GBPerSecond, peak.Fraction(r));
+        return table;
     }
 
     static void Table(string what, IReadOnlyList<KernelSummary> rows, int iterations, DevicePeak peak)

@@ -76,6 +76,21 @@ public sealed class DeviceCatalog : IDisposable
         try { register(); } catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or InvalidOperationException) { }
     }
 
+    /// <summary>
+    /// Why no OpenCL device is listed, in one line with what to install: no OpenCL loader (libOpenCL), or a loader
+    /// with no platform (no ICD such as PoCL registered).
+    /// </summary>
+    public static string WhyNoOpenCL()
+    {
+        string library = OperatingSystem.IsWindows() ? "OpenCL.dll" : OperatingSystem.IsMacOS() ? "/System/Library/Frameworks/OpenCL.framework/OpenCL" : "libOpenCL.so.1";
+        if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle))
+            return $"no OpenCL: the OpenCL loader ({library}) is not installed. For a CPU device install PoCL 5 or newer " +
+                   "(Debian 13 / Ubuntu 24.04: apt install ocl-icd-libopencl1 pocl-opencl-icd), or a GPU vendor's OpenCL driver";
+        System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        return "no OpenCL device: the loader is installed but no platform (ICD) is registered in /etc/OpenCL/vendors; " +
+               "install PoCL 5 or newer (apt install pocl-opencl-icd) or a GPU vendor's OpenCL driver";
+    }
+
     /// <summary>CUDA, else an OpenCL GPU, else an OpenCL CPU device (PoCL), else ILGPU's CPU accelerator.</summary>
     public DeviceInfo Default =>
         Devices.FirstOrDefault(d => d.Usable && d.Kind == DeviceKind.Cuda)
