@@ -67,9 +67,10 @@ public static partial class Cli
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace-event JSON (chrome://tracing, ui.perfetto.dev)" };
         var csv = new Option<string?>("--csv") { Description = "Write the per-kernel table as CSV" };
         var common = new BenchOptions();
+        var remeasure = new Option<bool>("--remeasure") { Description = "Measure the device's limits again (FMA rate, copy bandwidth) instead of using the cached figures" };
         var format = Report.FormatOption();
         var command = new Command("profile", "Per-kernel and per-layer times of style-transfer iterations (each launch synchronized and timed).")
-            { size, iterations, trace, csv, format };
+            { size, iterations, trace, csv, remeasure, format };
         common.AddTo(command);
         command.SetAction(p => Guard(() =>
         {
@@ -80,7 +81,7 @@ public static partial class Cli
             var t = IterationBenchmark.Run(device, p.GetValue(size), 1, ParsePooling(p.GetValue(common.Pooling)!),
                 TransferOptions.Variant(p.GetValue(common.Conv), "--conv"), TransferOptions.Variant(p.GetValue(common.Gram), "--gram"), n);
             var profile = t.Profile;
-            var peak = DevicePeak.For(device);
+            var peak = DevicePeak.For(device, p.GetValue(remeasure));
             double iterationMs = profile.Launches.Sum(l => l.DurationUs) / 1000 / n;
             var kernels = profile.Summarize();
             var layers = profile.Summarize(l => l.Layer == "" ? "(optimizer)" : l.Layer);
@@ -88,13 +89,16 @@ public static partial class Cli
             {
                 ("device", device.ToString()), ("size", t.Size), ("iterations", n), ("kernel_ms_per_iteration", iterationMs),
                 ("unprofiled_ms", t.MedianMs), ("gflop_per_iteration", t.FlopsPerIteration / 1e9),
-                ("peak_gflops", peak.GflopPerSecond), ("peak_gb_per_s", peak.GBPerSecond),
+                ("peak_gflops", peak.GflopPerSecond), ("peak_gb_per_s", peak.GBPerSecond), ("peak_measured_utc", peak.MeasuredUtc),
+                ("peak_cache", DevicePeak.CachePath),
             };
             Report.Write(how, summary, new[] { ProfileTable("kernels", kernels, n, peak), ProfileTable("layers", layers, n, peak) }, () =>
             {
                 AnsiConsole.MarkupLine($"[bold]{Markup.Escape(device.ToString())}[/], {t.Size}×{t.Size}, {n} iteration(s) profiled: " +
                                        $"{iterationMs:F1} ms of kernels per iteration (unprofiled: {t.MedianMs:F1} ms), {t.FlopsPerIteration / 1e9:F2} GFLOP");
-                AnsiConsole.MarkupLine($"device limits (measured once, cached): {peak.GflopPerSecond:F1} GFLOP/s FMA, {peak.GBPerSecond:F1} GB/s copy");
+                string when = peak.MeasuredUtc is { } t0 ? $"measured {t0:yyyy-MM-dd HH:mm} UTC" : "measured earlier";
+                AnsiConsole.MarkupLine($"device limits: {peak.GflopPerSecond:F1} GFLOP/s FMA, {peak.GBPerSecond:F1} GB/s copy ({when}, " +
+                                       $"cached in {Markup.Escape(DevicePeak.CachePath)}; --remeasure measures again)");
                 Table("kernel", kernels, n, peak);
                 Table("layer", layers, n, peak);
             });
@@ -150,19 +154,21 @@ public static partial class Cli
 
     static ReportTable ProfileTable(string name, IReadOnlyList<KernelSummary> rows, int iterations, DevicePeak peak)
     {
-        var table = new ReportTable(name, "name", "calls_per_iteration", "ms_per_iteration", "mean_ms", "share", "gflops", "gb_per_s", "fraction_of_peak");
+        var table = new ReportTable(name, "name", "calls_per_iteration", "ms_per_iteration", "mean_ms", "min_ms", "median_ms", "max_ms",
+            "share", "gflops", "gb_per_s", "fraction_of_peak");
         foreach (var r in rows)
-            table.Add(r.Kernel, r.Calls / (double)iterations, r.TotalMs / iterations, r.MeanMs, r.Share, r.GflopPerSecond, r.GBPerSecond, peak.Fraction(r));
+            table.Add(r.Kernel, r.Calls / (double)iterations, r.TotalMs / iterations, r.MeanMs, r.MinMs, r.MedianMs, r.MaxMs, r.Share,
+                r.GflopPerSecond, r.GBPerSecond, peak.Fraction(r));
         return table;
     }
 
     static void Table(string what, IReadOnlyList<KernelSummary> rows, int iterations, DevicePeak peak)
     {
-        var table = new Table().AddColumns(what, "calls/it", "ms/it", "mean ms", "share", "GFLOP/s", "GB/s", "% of peak");
+        var table = new Table().AddColumns(what, "calls/it", "ms/it", "min ms", "median ms", "max ms", "share", "GFLOP/s", "GB/s", "% of peak");
         foreach (var r in rows)
             table.AddRow(Markup.Escape(r.Kernel), (r.Calls / (double)iterations).ToString("0.#"), (r.TotalMs / iterations).ToString("F2"),
-                r.MeanMs.ToString("F3"), r.Share.ToString("P1"), r.GflopPerSecond.ToString("F1"), r.GBPerSecond.ToString("F1"),
-                peak.Fraction(r).ToString("P0"));
+                r.MinMs.ToString("F3"), r.MedianMs.ToString("F3"), r.MaxMs.ToString("F3"), r.Share.ToString("P1"),
+                r.GflopPerSecond.ToString("F1"), r.GBPerSecond.ToString("F1"), peak.Fraction(r).ToString("P0"));
         AnsiConsole.Write(table);
     }
 }

@@ -12,17 +12,24 @@ namespace IlgpuStyle.Profiling;
 /// <summary>A device's measured limits: FMA rate and copy bandwidth.</summary>
 public sealed record DevicePeak(string Device, double GflopPerSecond, double GBPerSecond)
 {
-    static string CachePath => Path.Combine(
+    /// <summary>When this measurement was taken (null in caches written before it was recorded).</summary>
+    public DateTime? MeasuredUtc { get; init; }
+
+    /// <summary>The file the measurements are cached in, one entry per device.</summary>
+    public static string CachePath => Path.Combine(
         Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
         "ilgpustyle", "peaks-v2.json");   // v2: FMA rate with 128 fused chains, chunked copy on CPUs (v1 ran scalar on PoCL)
 
-    /// <summary>The cached figures of this device, or a measurement (about a second) that is then cached.</summary>
-    public static DevicePeak For(ComputeDevice device)
+    /// <summary>
+    /// The cached figures of this device, or a measurement (about a second) that is then cached. remeasure: measure
+    /// again and replace the cached entry (a measurement taken while the machine was busy stays low until then).
+    /// </summary>
+    public static DevicePeak For(ComputeDevice device, bool remeasure = false)
     {
         string key = $"{device.Info.Kind}:{device.Name}";
         var cache = Load();
-        if (cache.TryGetValue(key, out var known)) return known;
-        var peak = Measure(device);
+        if (!remeasure && cache.TryGetValue(key, out var known)) return known;
+        var peak = Measure(device) with { MeasuredUtc = DateTime.UtcNow };
         cache[key] = peak;
         try
         {

@@ -11,6 +11,11 @@ public sealed record LaunchRecord(string Kernel, string Layer, double StartUs, d
 /// <summary>Per-kernel totals.</summary>
 public sealed record KernelSummary(string Kernel, int Calls, double TotalMs, double Share, double GflopPerSecond, double GBPerSecond, long Flops, long Bytes)
 {
+    /// <summary>The shortest, median and longest single launch, in ms (a spread that shows noise, warm-up or shape mix).</summary>
+    public double MinMs { get; init; }
+    public double MedianMs { get; init; }
+    public double MaxMs { get; init; }
+
     public double MeanMs => TotalMs / Math.Max(1, Calls);
 }
 
@@ -66,8 +71,11 @@ public sealed class KernelProfiler : ILaunchObserver
             {
                 double ms = g.Sum(l => l.DurationUs) / 1000;
                 long flops = g.Sum(l => l.Flops), bytes = g.Sum(l => l.Bytes);
+                var each = g.Select(l => l.DurationUs / 1000).Order().ToArray();
+                double median = each.Length % 2 == 1 ? each[each.Length / 2] : (each[each.Length / 2 - 1] + each[each.Length / 2]) / 2;
                 return new KernelSummary(g.Key, g.Count(), ms, total > 0 ? ms / total : 0,
-                    ms > 0 ? flops / (ms * 1e6) : 0, ms > 0 ? bytes / (ms * 1e6) : 0, flops, bytes);
+                    ms > 0 ? flops / (ms * 1e6) : 0, ms > 0 ? bytes / (ms * 1e6) : 0, flops, bytes)
+                    { MinMs = each[0], MedianMs = median, MaxMs = each[^1] };
             })
             .OrderByDescending(s => s.TotalMs).ToList();
     }
@@ -90,10 +98,10 @@ public sealed class KernelProfiler : ILaunchObserver
 
     public static void WriteCsv(string path, IEnumerable<KernelSummary> rows)
     {
-        var sb = new StringBuilder("kernel,calls,total_ms,mean_ms,share,gflop_per_s,gb_per_s\n");
+        var sb = new StringBuilder("kernel,calls,total_ms,mean_ms,share,gflop_per_s,gb_per_s,min_ms,median_ms,max_ms\n");
         foreach (var r in rows)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Kernel},{r.Calls},{r.TotalMs:F3},{r.MeanMs:F4},{r.Share:F4},{r.GflopPerSecond:F2},{r.GBPerSecond:F2}"));
+                $"{r.Kernel},{r.Calls},{r.TotalMs:F3},{r.MeanMs:F4},{r.Share:F4},{r.GflopPerSecond:F2},{r.GBPerSecond:F2},{r.MinMs:F4},{r.MedianMs:F4},{r.MaxMs:F4}"));
         IO.AtomicFile.WriteAllText(path, sb.ToString());
     }
 }

@@ -27,6 +27,10 @@ public class PackageInstallTests(ITestOutputHelper output)
         if (packages is not null) start.Environment["NUGET_PACKAGES"] = packages;
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        // No MSBuild node or build server from another process: one started in another mount namespace (the PoCL root's)
+        // would not see this checkout.
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();
@@ -53,7 +57,8 @@ public class PackageInstallTests(ITestOutputHelper output)
             // would wait for each source's timeouts).
             File.WriteAllText(config, $"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<configuration><packageSources><clear />" +
                                       $"<add key=\"local\" value=\"{feed}\" /></packageSources></configuration>\n");
-            var pack = Run("dotnet", "pack", Path.Combine(root, "src", "IlgpuStyle.Cli", "IlgpuStyle.Cli.csproj"), "-c", "Release", "--no-build", "-o", feed);
+            var pack = Run("dotnet", "pack", Path.Combine(root, "src", "IlgpuStyle.Cli", "IlgpuStyle.Cli.csproj"), "-c", "Release", "--no-build",
+                "--disable-build-servers", "-nodeReuse:false", "-o", feed);
             Assert.True(pack.Code == 0, "dotnet pack failed:\n" + pack.Output);
             var package = Directory.GetFiles(feed, "ilgpustyle.*.nupkg").Single();
             string version = Path.GetFileNameWithoutExtension(package)["ilgpustyle.".Length..];
