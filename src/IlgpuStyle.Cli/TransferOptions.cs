@@ -80,11 +80,14 @@ sealed class TransferOptions
         if (n is < -1) throw new ArgumentException($"-gpu must be -1 (the CPU) or a GPU's number, got {n}");
         if (kind is not null && n is not -1) return $"{kind}:{n ?? 0}";   // -backend cudnn|clnn -gpu N: that kind's device N
         var devices = SharedDevices.Catalog.Devices;
-        if (n == -1)   // the fastest CPU device: PoCL where usable, else ILGPU's CPU accelerator
-            return (devices.FirstOrDefault(d => d.Usable && d.Kind == DeviceKind.OpenCL && !d.IsGpu)
-                    ?? (kind == "cuda" ? throw new ArgumentException("-backend cudnn runs on a CUDA GPU, not on -gpu -1 (the CPU)")
-                        : kind == "opencl" ? throw new ArgumentException("-backend clnn -gpu -1: no usable OpenCL CPU device (see `ilgpustyle devices`)")
-                        : devices.First(d => d.Kind == DeviceKind.Cpu))).Id;
+        if (n == -1)   // the fastest CPU device: PoCL where usable (required with clnn), else ILGPU's CPU accelerator
+        {
+            if (kind == "cuda") throw new ArgumentException("-backend cudnn runs on a CUDA GPU, not on -gpu -1 (the CPU)");
+            var openClCpu = devices.FirstOrDefault(d => d.Usable && d.Kind == DeviceKind.OpenCL && !d.IsGpu);
+            if (openClCpu is null && kind == "opencl")
+                throw new ArgumentException("-backend clnn -gpu -1: no usable OpenCL CPU device (see `ilgpustyle devices`)");
+            return (openClCpu ?? devices.First(d => d.Kind == DeviceKind.Cpu)).Id;
+        }
         var gpus = devices.Where(d => d.Usable && d.IsGpu).OrderBy(d => d.Kind == DeviceKind.Cuda ? 0 : 1).ToList();
         return n < gpus.Count ? gpus[n.Value].Id
             : throw new ArgumentException(gpus.Count == 0

@@ -46,6 +46,7 @@ public class CliErrorTests(TransferFixture images) : IClassFixture<TransferFixtu
         { "weights is a directory", "--content {content} --style {stripes} --weights {dir}", "is a directory, not a file" },
         { "no such gpu", "--content {content} --style {stripes} -gpu 3", "-gpu 3:" },
         { "bad backend", "--content {content} --style {stripes} -backend metal", "-backend must be nn, cudnn or clnn" },
+        { "cudnn on the cpu", "--content {content} --style {stripes} -backend cudnn -gpu -1", "-backend cudnn runs on a CUDA GPU" },
         { "device and gpu", "--content {content} --style {stripes} --device cpu -gpu 0", "--device cannot be combined with -gpu" },
         { "bad history", "--content {content} --style {stripes} --lbfgs-history -3", "--lbfgs-history must be positive" },
         { "unknown gradcheck op", "gradcheck --op softmax", "no op matches --op 'softmax': the ops are conv2d" },
