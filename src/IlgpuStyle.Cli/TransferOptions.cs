@@ -39,7 +39,7 @@ sealed class TransferOptions
     readonly Option<string?> weights = new("--weights") { Description = "VGG19 HDF5 weights (default: weights/*.h5, else random weights)" };
     readonly Option<string?> device = new("--device") { Description = "cuda|opencl|cpu, optionally :N (default: the fastest found)" };
     readonly Option<int> printEvery = new("--print-every", "-print_iter") { Description = "Print losses every N iterations when not on a terminal (0: quiet)", DefaultValueFactory = _ => 10 };
-    readonly Option<int> saveEvery = new("--save-every", "-save_iter") { Description = "Write an intermediate image every N iterations", DefaultValueFactory = _ => 0 };
+    readonly Option<int> saveEvery = new("--save-every", "-save_iter") { Description = "Write an intermediate image every N iterations, and a contact sheet of them (<output>_sheet.png)", DefaultValueFactory = _ => 0 };
     readonly Option<int> checkpointEvery = new("--checkpoint-every") { Description = "Save image and optimizer state every N iterations, to the output's path with .ckpt for its extension (-o out/r.png: out/r.ckpt)", DefaultValueFactory = _ => 0 };
     readonly Option<string?> resume = new("--resume") { Description = "Continue from a checkpoint (same options, more --iterations)" };
     readonly Option<string?> log = new("--log") { Description = "CSV with iteration,content,style,tv,total,ms per iteration" };
@@ -53,6 +53,7 @@ sealed class TransferOptions
     readonly Option<string?> coarseStyle = new("--coarse-style") { Description = "Scale control: style of --style-split and the layers after it" };
     readonly Option<string> styleSplit = new("--style-split") { Description = "The first style layer that takes the coarse style", DefaultValueFactory = _ => Defaults.StyleSplitLayer };
     readonly Option<bool> normalizeGradients = new("--normalize-gradients", "-normalize_gradients") { Description = "Divide each loss layer's gradient by its L1 norm (neural-style's -normalize_gradients)" };
+    readonly Option<bool> noPlot = new("--no-plot") { Description = "Do not draw the loss plot (<output>_loss.png)" };
     readonly Option<bool> keepBest = new("--keep-best") { Description = "Write the image of the lowest loss (last scale), not the last iteration's" };
 
     public void AddTo(Command command)
@@ -60,7 +61,7 @@ sealed class TransferOptions
         foreach (var o in new Option[] { content, style, blend, output, imageSize, styleScale, contentWeight, styleWeight, tvWeight,
                      contentLayers, styleLayers, styleLayerWeights, pooling, optimizer, learningRate, lbfgsHistory, iterations, init, initImage, seed,
                      originalColors, scales, weights, device, printEvery, saveEvery, checkpointEvery, resume, log, conv, gram,
-                     colorControl, histogramMode, contentMask, styleMask, fineStyle, coarseStyle, styleSplit, normalizeGradients, keepBest, gpu, backend })
+                     colorControl, histogramMode, contentMask, styleMask, fineStyle, coarseStyle, styleSplit, normalizeGradients, keepBest, noPlot, gpu, backend })
             command.Options.Add(o);
     }
 
@@ -188,6 +189,7 @@ sealed class TransferOptions
         StyleSplitLayer = p.GetValue(styleSplit)!,
         NormalizeGradients = p.GetValue(normalizeGradients),
         KeepBest = p.GetValue(keepBest),
+        WriteLossCurve = !p.GetValue(noPlot),
     };
 
     static bool IsAuto(string? s) => string.Equals(s?.Trim(), "auto", StringComparison.OrdinalIgnoreCase);

@@ -1,52 +1,102 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
+using System.Globalization;
+using IlgpuStyle.IO;
+using ScottPlot;
 
 namespace IlgpuStyle.Imaging;
 
-/// <summary>A small picture of the loss per iteration (log scale): total in black, content in blue, style in red, TV in green.</summary>
+/// <summary>One point of the loss curve: the run's iteration number (counted across scales) and its terms.</summary>
+public readonly record struct LossPoint(int Iteration, double Content, double Style, double Tv, double Total);
+
+/// <summary>Where a scale of a coarse-to-fine run starts: its first iteration and its size.</summary>
+public readonly record struct ScaleStart(int Iteration, int Width, int Height);
+
+/// <summary>
+/// The loss per iteration, drawn with ScottPlot: log-scale y axis with decade ticks, iterations on x,
+/// a legend (total, content, style, TV), a title with the image size and optimizer, and a dashed line
+/// where each scale starts. Text uses the DejaVu Sans font shipped inside this assembly, so the picture
+/// is the same on a machine with no fonts installed.
+/// </summary>
 public static class LossCurve
 {
-    public static void Save(string path, IReadOnlyList<(double Content, double Style, double Tv, double Total)> losses, int width = 640, int height = 360)
+    public static void Save(string path, IReadOnlyList<LossPoint> losses, IReadOnlyList<ScaleStart> scales, string optimizer,
+        int width = 800, int height = 450) =>
+        AtomicFile.Write(path, stream => stream.Write(Render(losses, scales, optimizer, width, height)));
+
+    /// <summary>The plot as PNG bytes.</summary>
+    public static byte[] Render(IReadOnlyList<LossPoint> losses, IReadOnlyList<ScaleStart> scales, string optimizer, int width = 800, int height = 450)
     {
-        var image = new RgbImage(width, height);
-        Array.Fill(image.Data, 255f);
-        const int margin = 24;
-        void Line(int x0, int y0, int x1, int y1, (float R, float G, float B) c)
+        EmbeddedFont.Install();
+        var plot = new Plot();
+        plot.Font.Set(EmbeddedFont.Family);
+
+        var last = scales.Count > 0 ? scales[^1] : default;
+        string size = scales.Count > 0 ? $"{last.Width}×{last.Height}" : "";
+        string scaleText = scales.Count > 1 ? $", {scales.Count} scales" : "";
+        plot.Title($"Loss per iteration: {size}, {optimizer}{scaleText}");
+        plot.XLabel("iteration");
+        plot.YLabel("loss (log scale)");
+
+        var series = new (string Name, Func<LossPoint, double> Get, Color Color, float Width)[]
         {
-            int dx = Math.Abs(x1 - x0), dy = -Math.Abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
-            while (true)
-            {
-                if (x0 >= 0 && x0 < width && y0 >= 0 && y0 < height) { image[y0, x0, 0] = c.R; image[y0, x0, 1] = c.G; image[y0, x0, 2] = c.B; }
-                if (x0 == x1 && y0 == y1) break;
-                int e2 = 2 * err;
-                if (e2 >= dy) { err += dy; x0 += sx; }
-                if (e2 <= dx) { err += dx; y0 += sy; }
-            }
-        }
-        var gray = (160f, 160f, 160f);
-        Line(margin, height - margin, width - margin, height - margin, gray);
-        Line(margin, margin, margin, height - margin, gray);
-        if (losses.Count >= 2)
+            ("total", l => l.Total, Colors.Black, 2.5f),
+            ("content", l => l.Content, new Color(40, 80, 220), 1.5f),
+            ("style", l => l.Style, new Color(220, 40, 40), 1.5f),
+            ("TV", l => l.Tv, new Color(40, 160, 60), 1.5f),
+        };
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        foreach (var (name, get, color, lineWidth) in series)
         {
-            var series = new (Func<(double Content, double Style, double Tv, double Total), double> Get, (float, float, float) Color)[]
-            {
-                (l => l.Content, (40f, 80f, 220f)), (l => l.Style, (220f, 40f, 40f)), (l => l.Tv, (40f, 160f, 60f)), (l => l.Total, (0f, 0f, 0f)),
-            };
-            var all = losses.SelectMany(l => new[] { l.Content, l.Style, l.Tv, l.Total }).Where(v => v > 0 && double.IsFinite(v)).ToList();
-            if (all.Count > 0)
-            {
-                double lo = Math.Log10(all.Min()), hi = Math.Log10(all.Max());
-                if (hi - lo < 1e-9) hi = lo + 1;
-                int X(int i) => margin + (int)((double)i / (losses.Count - 1) * (width - 2 * margin));
-                int Y(double v) => height - margin - (int)((Math.Log10(v) - lo) / (hi - lo) * (height - 2 * margin));
-                foreach (var (get, color) in series)
-                    for (int i = 1; i < losses.Count; i++)
-                    {
-                        double a = get(losses[i - 1]), b = get(losses[i]);
-                        if (a > 0 && b > 0 && double.IsFinite(a) && double.IsFinite(b)) Line(X(i - 1), Y(a), X(i), Y(b), color);
-                    }
-            }
+            // Log scale: plot log10 of each positive, finite value; a term that is 0 throughout (TV off) is left out.
+            var points = losses.Where(l => get(l) > 0 && double.IsFinite(get(l))).ToList();
+            if (points.Count == 0) continue;
+            double[] xs = points.Select(l => (double)l.Iteration).ToArray();
+            double[] ys = points.Select(l => Math.Log10(get(l))).ToArray();
+            lo = Math.Min(lo, ys.Min());
+            hi = Math.Max(hi, ys.Max());
+            var line = plot.Add.ScatterLine(xs, ys, color);
+            line.LineWidth = lineWidth;
+            line.LegendText = name;
         }
-        image.Save(path);
+        double top = double.IsFinite(hi) ? Math.Max(Math.Ceiling(hi), Math.Floor(lo) + 1) : 1;
+        foreach (var (s, i) in scales.Select((s, i) => (s, i)).Where(_ => scales.Count > 1))
+        {
+            // A scale's first iteration: a dashed line at the boundary with the one before (none before the
+            // first), its size written just inside the top of the data area.
+            if (i > 0) plot.Add.VerticalLine(s.Iteration - 0.5, 1, Colors.Gray, LinePattern.Dashed).ExcludeFromLegend = true;
+            var label = plot.Add.Text($" scale {i + 1}: {s.Width}×{s.Height}", s.Iteration - 0.5, top);
+            label.LabelFontName = EmbeddedFont.Family;
+            label.LabelFontSize = 12;
+            label.LabelFontColor = Colors.DimGray;
+            label.LabelAlignment = Alignment.UpperLeft;
+        }
+
+        var ticks = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            IntegerTicksOnly = true,
+            LabelFormatter = Decade,
+            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+        };
+        plot.Axes.Left.TickGenerator = ticks;
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.Grid.MajorLineColor = Colors.Black.WithOpacity(0.12);
+        plot.Grid.MinorLineColor = Colors.Black.WithOpacity(0.05);
+        plot.Grid.MinorLineWidth = 1;
+        if (double.IsFinite(lo))
+        {
+            // At least one decade shown, rounded out to whole decades so every label is a power of ten.
+            plot.Axes.SetLimitsY(Math.Floor(lo), top);
+        }
+        if (losses.Count > 0) plot.Axes.SetLimitsX(losses[0].Iteration - 0.5, losses[^1].Iteration + 0.5);
+        plot.ShowLegend(Edge.Right);
+        return plot.GetImageBytes(width, height, ImageFormat.Png);
+    }
+
+    /// <summary>A decade tick's label: 10^k written out for small k, as 1e{k} otherwise.</summary>
+    public static string Decade(double exponent)
+    {
+        int k = (int)Math.Round(exponent);
+        return k is >= -3 and <= 6
+            ? Math.Pow(10, k).ToString(k < 0 ? "0.###" : "#,0", CultureInfo.InvariantCulture)
+            : $"1e{k}";
     }
 }

@@ -69,6 +69,8 @@ public static class StyleTransfer
         using var vgg = new Vgg19(device, weights, o.Pooling, deepest) { ConvVariant = o.ConvVariant };
 
         var losses = new List<(int Iteration, double Content, double Style, double Tv, double Total, double Ms)>();
+        var scaleStarts = new List<ScaleStart>();
+        var frames = new List<(string Label, RgbImage Image)>();
         RgbImage? current = null;
         int totalIterations = 0, totalEvaluations = 0;
         bool cancelled = false;
@@ -100,6 +102,8 @@ public static class StyleTransfer
                 throw new ArgumentException($"at {w}×{h} (scale {scale + 1} of {o.Scales}) the image is too small for VGG19 down to {deepest}: " +
                                             $"the shorter side needs at least {minimum} pixels; raise --image-size or lower --scales");
             listener.Info($"scale {scale + 1}/{o.Scales}: {w}×{h}");
+            // Its first iteration, for the loss plot's marker (a resumed scale started before the checkpoint).
+            scaleStarts.Add(new ScaleStart(resume is not null && scale == resume.Scale ? resume.TotalIterations - resume.Iteration + 1 : totalIterations + 1, w, h));
 
             // Colour control: what the network sees of the content and the styles.
             var styleImages = styles.Select(s => s.ResizeLongestSide(Math.Max(16, (int)Math.Round(size * o.StyleScale)))).ToList();
@@ -197,8 +201,10 @@ public static class StyleTransfer
                     if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && i < o.Iterations)
                     {
                         string path = Sibling(o.OutputPath, $"_s{scale + 1}_i{i:D4}");
-                        Finish(Preprocessing.Download(x), contentFull, o).Save(path);
+                        var saved = Finish(Preprocessing.Download(x), contentFull, o);
+                        saved.Save(path);
                         written.Add(path);
+                        frames.Add(($"scale {scale + 1}, iteration {i}", Thumbnail(saved)));
                     }
                 }
                 totalEvaluations += optimizer.Evaluations;
@@ -226,8 +232,17 @@ public static class StyleTransfer
         if (o.WriteLossCurve && losses.Count > 1)
         {
             string curve = Sibling(o.OutputPath, "_loss", ".png");
-            LossCurve.Save(curve, losses.Select(l => (l.Content, l.Style, l.Tv, l.Total)).ToList());
+            LossCurve.Save(curve, losses.Select(l => new LossPoint(l.Iteration, l.Content, l.Style, l.Tv, l.Total)).ToList(), scaleStarts,
+                o.Optimizer == OptimizerKind.Adam ? "Adam" : "L-BFGS");
             written.Add(curve);
+        }
+        if (frames.Count > 0)
+        {
+            // --save-every: the saved images and the result on one sheet.
+            frames.Add(($"result, {totalIterations} iterations", Thumbnail(result)));
+            string sheet = Sibling(o.OutputPath, "_sheet", ".png");
+            ContactSheet.Save(sheet, frames);
+            written.Add(sheet);
         }
         return new TransferResult(o.OutputPath, totalIterations, totalEvaluations, finalLoss, cancelled, clock.Elapsed,
             firstIteration, weights.Source, weights.IsRandom, written)
@@ -299,6 +314,9 @@ public static class StyleTransfer
     /// <summary>The content's colours (luminance of the result, chroma of the content) for --original-colors and luminance-only transfer.</summary>
     static RgbImage Finish(RgbImage image, RgbImage contentFull, StyleTransferOptions o) =>
         o.OriginalColors || o.ColorControl == ColorControl.Luminance ? ColorSpace.CombineLuminanceAndChroma(image, contentFull.Resize(image.Width, image.Height)) : image;
+
+    static RgbImage Thumbnail(RgbImage image) =>
+        Math.Max(image.Width, image.Height) > ContactSheet.Cell ? image.ResizeLongestSide(ContactSheet.Cell) : image;
 
     static float[] RandomImage(Random random, long length)
     {

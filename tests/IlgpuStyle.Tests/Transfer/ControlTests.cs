@@ -288,6 +288,12 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
             "the image check needs a best in between; losses " + string.Join(", ", log.Steps.Select(s => s.Total.ToString("G4"))));
         var expected = RgbImage.Load(StyleTransfer.Sibling(o.OutputPath, $"_s1_i{best - 1:D4}"));
         Assert.Equal(expected.Data, RgbImage.Load(result.OutputPath).Data);
+        // --save-every also writes the contact sheet: 5 snapshots and the result.
+        string sheet = StyleTransfer.Sibling(o.OutputPath, "_sheet", ".png");
+        Assert.Contains(sheet, result.WrittenFiles);
+        Assert.Equal(6, log.Steps.Count);
+        var image = RgbImage.Load(sheet);
+        Assert.Equal((8 + 5 * (ContactSheet.Cell + 8), 2 * (ContactSheet.Cell + 22 + 8) + 8), (image.Width, image.Height));
     }
 
     [Fact]

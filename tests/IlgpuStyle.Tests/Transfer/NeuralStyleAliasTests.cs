@@ -54,6 +54,8 @@ public class NeuralStyleAliasTests
         Assert.True(Cli.Cli.ParseTransfer("-content_image c.png -original_colors 1".Split(' ')).Options.OriginalColors);
         Assert.False(Cli.Cli.ParseTransfer("-content_image c.png -original_colors 0".Split(' ')).Options.OriginalColors);
         Assert.Equal(0, Cli.Cli.ParseTransfer("-content_image c.png -print_iter 0".Split(' ')).PrintEvery);
+        Assert.True(Cli.Cli.ParseTransfer("-content_image c.png".Split(' ')).Options.WriteLossCurve);
+        Assert.False(Cli.Cli.ParseTransfer("-content_image c.png --no-plot".Split(' ')).Options.WriteLossCurve);
         var cpu = Cli.Cli.ParseTransfer("-content_image c.png -gpu -1".Split(' ')).Device;
         var catalog = IlgpuStyle.Devices.SharedDevices.Catalog;
         var expected = catalog.Devices.FirstOrDefault(d => d.Usable && d.Kind == IlgpuStyle.Devices.DeviceKind.OpenCL && !d.IsGpu)
