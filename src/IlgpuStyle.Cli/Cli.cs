@@ -100,30 +100,72 @@ public static partial class Cli
 
     static Command ExplainCommand()
     {
-        var size = new Option<int>("--image-size") { Description = "Side of the square image", DefaultValueFactory = _ => 64 };
-        var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
-        var pooling = new Option<string>("--pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
-        var command = new Command("explain", "Print the tape of one style-transfer iteration: forward ops with shapes, FLOPs and bytes, then the backward order with each local derivative.")
-            { size, device, pooling };
+        var options = TransferOptions.ForExplain();
+        var values = new Option<bool>("--values") { Description = "Also print each loss term's value and ‖∂L/∂t‖₂ of every tensor with a gradient" };
+        var dot = new Option<string?>("--dot") { Description = "Write the tape as a Graphviz graph (dot -Tsvg PATH -o tape.svg draws it)" };
+        var command = new Command("explain", "Print the tape of one style-transfer evaluation, built from the transfer options given (the bundled images " +
+                                             "without --content): forward ops with shapes, FLOPs, bytes and kernels, then the backward order with each " +
+                                             "local derivative and its kernels, and what every symbol means.")
+            { values, dot };
+        options.AddTo(command);
         command.SetAction(parse => Guard(() =>
         {
-            int n = parse.GetValue(size);
-            if (n < 16) throw new ArgumentException($"--image-size must be at least 16, got {n}");
-            var d = SharedDevices.Open(parse.GetValue(device));
-            var o = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), Pooling = ParsePooling(parse.GetValue(pooling)!) };
-            using var vgg = new Vgg19(d, Vgg19Weights.Random(1), o.Pooling, "conv5_1");
-            using var x = new Tensors.Tensor(d, new Tensors.Shape4(1, 3, n, n), "image");
-            using var content = new Tensors.Tensor(d, x.Shape, "content");
-            using var style = new Tensors.Tensor(d, x.Shape, "style");
-            Ops.Op.Fill(x, 0f); Ops.Op.Fill(content, 1f); Ops.Op.Fill(style, -1f);
-            using var objective = new StyleObjective(vgg, x, content, new[] { (style, 1.0) }, o);
-            objective.Forward();
-            Console.WriteLine($"One style-transfer iteration at {n}×{n} on {d}: content {string.Join(",", o.ContentLayers)}, style {string.Join(",", o.StyleLayers)}, {o.Pooling} pooling.");
-            Console.WriteLine();
-            Console.Write(objective.Tape.Describe());
-            return 0;
+            var o = options.Read(parse);
+            if (o.ImageSize < 16) throw new ArgumentException($"--image-size must be at least 16, got {o.ImageSize}");
+            if (string.IsNullOrEmpty(o.ContentPath))
+            {
+                string dir = Path.Combine(AppContext.BaseDirectory, "demo");
+                o = o with { ContentPath = Path.Combine(dir, "chelsea.png") };
+                if (o.AllStylePaths.Count == 0) o = o with { StylePaths = new[] { Path.Combine(dir, "brush_strokes.png") } };
+            }
+            string? dotPath = parse.GetValue(dot);
+            if (dotPath is not null) ExplainDotTarget(dotPath);
+            o.Validate();
+            var d = SharedDevices.Open(options.DeviceSpec(parse));
+            d.LaunchLog = new List<string>();
+            try
+            {
+                using var prepared = StyleTransfer.Prepare(o, d);
+                var objective = prepared.Objective;
+                // One evaluation (forward and backward): the tape then holds every node with the kernels it launched.
+                objective.Evaluate();
+                var tape = objective.Tape;
+                int slots = tape.Nodes.Where(n => n.Slot is not null).Select(n => n.Slot!.Value + 1).DefaultIfEmpty(0).Max();
+                var scalars = parse.GetValue(values) ? Ops.Op.ReadScalars(d, slots) : null;
+                Console.WriteLine($"One style-transfer evaluation at {prepared.Width}×{prepared.Height} on {d}: content {string.Join(",", o.ContentLayers)}, " +
+                                  $"style {string.Join(",", o.StyleLayers)}, {o.Pooling.ToString().ToLowerInvariant()} pooling" +
+                                  $"{(o.NormalizeGradients ? ", normalized gradients" : "")}{(o.ContentMasks is null ? "" : $", {o.ContentMasks.Count} masked regions")}; " +
+                                  $"weights: {prepared.WeightsSource}.");
+                Console.WriteLine($"content {Path.GetFileName(o.ContentPath)}, style {string.Join(", ", o.AllStylePaths.Select(Path.GetFileName))}");
+                Console.WriteLine();
+                Console.Write(tape.Describe(scalars));
+                if (scalars is not null)
+                {
+                    var l = objective.Last;
+                    Console.WriteLine();
+                    Console.WriteLine($"Loss of this evaluation: total {l.Total:G6} = content {l.Content:G6} + style {l.Style:G6} + TV {l.Tv:G6}");
+                    Console.WriteLine();
+                    Console.WriteLine("Gradients (‖∂L/∂t‖₂ per tensor, after backward; a ReLU layer's is taken before its mask)");
+                    foreach (var (name, shape, norm) in tape.GradientNorms())
+                        Console.WriteLine($"  {name,-22} {shape,-18} {norm:G6}");
+                }
+                if (dotPath is not null)
+                {
+                    IO.AtomicFile.WriteAllText(dotPath, tape.ToDot());
+                    Console.WriteLine();
+                    Console.WriteLine($"wrote {dotPath} ({tape.Nodes.Count} ops; dot -Tsvg {dotPath} -o tape.svg draws it)");
+                }
+                return 0;
+            }
+            finally { d.LaunchLog = null; }
         }));
         return command;
+    }
+
+    /// <summary>--dot must name a file we may write, never an input image or a directory.</summary>
+    static void ExplainDotTarget(string path)
+    {
+        if (Directory.Exists(path)) throw new ArgumentException($"--dot '{path}' is a directory; give a file name such as tape.dot");
     }
 
     internal static Pooling ParsePooling(string s) => s.ToLowerInvariant() switch

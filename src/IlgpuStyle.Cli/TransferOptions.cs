@@ -56,6 +56,18 @@ sealed class TransferOptions
     readonly Option<bool> noPlot = new("--no-plot") { Description = "Do not draw the loss plot (<output>_loss.png)" };
     readonly Option<bool> keepBest = new("--keep-best") { Description = "Write the image of the lowest loss (last scale), not the last iteration's" };
 
+    public TransferOptions() { }
+
+    /// <summary>`explain` takes every transfer option; without --content it uses the bundled images, and its size defaults to 64.</summary>
+    public static TransferOptions ForExplain()
+    {
+        var options = new TransferOptions();
+        options.content.Required = false;
+        options.content.Description = "Content image (default: the bundled demo image)";
+        options.imageSize.DefaultValueFactory = _ => 64;
+        return options;
+    }
+
     public void AddTo(Command command)
     {
         foreach (var o in new Option[] { content, style, blend, output, imageSize, styleScale, contentWeight, styleWeight, tvWeight,

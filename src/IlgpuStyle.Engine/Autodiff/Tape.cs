@@ -12,7 +12,17 @@ namespace IlgpuStyle.Autodiff;
 /// </summary>
 public sealed record TapeNode(
     string Op, string Label, Tensor[] Inputs, Tensor? Output, long Flops, long Bytes,
-    string Derivative, Action Backward);
+    string Derivative, Action Backward)
+{
+    /// <summary>A loss node's scalar slot on the device (<see cref="Ops.Op.ReadScalars"/>); null for other nodes.</summary>
+    public int? Slot { get; init; }
+
+    /// <summary>The kernels its forward launched, in order (recorded while the device's <see cref="ComputeDevice.LaunchLog"/> is on).</summary>
+    public IReadOnlyList<string> ForwardKernels { get; init; } = Array.Empty<string>();
+
+    /// <summary>The kernels its backward launched at the last <see cref="Tape.Backward"/> (same condition).</summary>
+    public List<string> BackwardKernels { get; } = new();
+}
 
 /// <summary>
 /// The autodiff tape. Each op below runs its forward kernels now and records a node whose closure
@@ -53,11 +63,22 @@ public sealed class Tape : IDisposable
     /// <summary>Forgets the recorded ops (keeps gradient buffers for the next step).</summary>
     public void Clear() => nodes.Clear();
 
-    void Record(string op, string label, Tensor[] inputs, Tensor? output, long flops, long bytes, string derivative, Action backward)
+    int launchMark;
+
+    /// <summary>Before an op's forward kernels: the profiler's scope is the layer, and the launch log is marked.</summary>
+    void Begin(string label, Tensor x)
     {
-        inputs[0].Device.Scope = "";
+        x.Device.Scope = label;
+        launchMark = x.Device.LaunchLog?.Count ?? 0;
+    }
+
+    void Record(string op, string label, Tensor[] inputs, Tensor? output, long flops, long bytes, string derivative, Action backward, int? slot = null)
+    {
+        var device = inputs[0].Device;
+        device.Scope = "";
         if (output is not null && inputs.Any(NeedsGradient)) requiresGradient.Add(output);
-        nodes.Add(new TapeNode(op, label, inputs, output, flops, bytes, derivative, backward));
+        var launched = device.LaunchLog is { } log ? log.Skip(launchMark).ToList() : new List<string>();
+        nodes.Add(new TapeNode(op, label, inputs, output, flops, bytes, derivative, backward) { Slot = slot, ForwardKernels = launched });
     }
 
     /// <summary>Zeroes every gradient buffer, then runs each node's closure in reverse order.</summary>
@@ -73,7 +94,10 @@ public sealed class Tape : IDisposable
             {
                 var device = nodes[i].Inputs[0].Device;
                 device.Scope = nodes[i].Label + " backward";
+                int mark = device.LaunchLog?.Count ?? 0;
                 nodes[i].Backward();
+                nodes[i].BackwardKernels.Clear();
+                if (device.LaunchLog is { } log) nodes[i].BackwardKernels.AddRange(log.Skip(mark));
                 device.Scope = "";
             }
     }
@@ -83,12 +107,21 @@ public sealed class Tape : IDisposable
     /// <summary>y = conv(x, w) + b, then ReLU if asked (kernels/Conv2d.cs, kernels/Relu.cs).</summary>
     public void Conv2d(string label, Tensor x, Tensor w, Tensor b, Tensor y, int stride, int pad, bool relu, KernelVariant? variant = null)
     {
-        x.Device.Scope = label;
+        Begin(label, x);
         Op.Conv2dForward(x, w, b, y, stride, pad, relu, variant);
         var g = Op.ConvGeometry("Conv2d", x.Shape, w.Shape, stride, pad);
+        // What backward computes, as the closure below decides it: with frozen weights only the input gradient, its ReLU
+        // mask applied while the kernel pads dy (no masked copy of dy is written).
+        bool frozen = !NeedsGradient(w) && !NeedsGradient(b);
+        string derivative = (relu, frozen) switch
+        {
+            (true, true) => "dx += Wᵀ⊛(dy·[y>0])   (W, b frozen: no dW, db; the mask is applied as dy is padded)",
+            (false, true) => "dx += Wᵀ⊛dy   (W, b frozen: no dW, db)",
+            (true, false) => "g = dy·[y>0];  dx += Wᵀ⊛g,  dW += g⊛x,  db += Σg",
+            (false, false) => "dx += Wᵀ⊛dy,  dW += dy⊛x,  db += Σdy",
+        };
         Record(relu ? "conv2d+relu" : "conv2d", label, new[] { x, w, b }, y, g.ForwardFlops,
-            (x.Length + w.Length + b.Length + y.Length) * sizeof(float),
-            relu ? "g = dy·[y>0];  dx += Wᵀ⊛g,  dW += g⊛x,  db += Σg" : "dx += Wᵀ⊛dy,  dW += dy⊛x,  db += Σdy",
+            (x.Length + w.Length + b.Length + y.Length) * sizeof(float), derivative,
             () =>
             {
                 var gy = Gradient(y);
@@ -108,7 +141,7 @@ public sealed class Tape : IDisposable
 
     public void Relu(string label, Tensor x, Tensor y)
     {
-        x.Device.Scope = label;
+        Begin(label, x);
         Op.ReluForward(x, y);
         Record("relu", label, new[] { x }, y, x.Length, 2 * x.Length * sizeof(float), "dx += dy·[y>0]",
             () => Op.ReluBackward(y, Gradient(y), Gradient(x)));
@@ -116,7 +149,7 @@ public sealed class Tape : IDisposable
 
     public void MaxPool2d(string label, Tensor x, Tensor y)
     {
-        x.Device.Scope = label;
+        Begin(label, x);
         Op.MaxPool2dForward(x, y);
         Record("maxpool2d", label, new[] { x }, y, 3 * y.Length, (x.Length + y.Length) * sizeof(float),
             "dx[argmax of window] += dy", () => Op.MaxPool2dBackward(x, Gradient(y), Gradient(x)));
@@ -124,7 +157,7 @@ public sealed class Tape : IDisposable
 
     public void AvgPool2d(string label, Tensor x, Tensor y)
     {
-        x.Device.Scope = label;
+        Begin(label, x);
         Op.AvgPool2dForward(x, y);
         Record("avgpool2d", label, new[] { x }, y, 4 * y.Length, (x.Length + y.Length) * sizeof(float),
             "dx[window] += dy/4", () => Op.AvgPool2dBackward(Gradient(y), Gradient(x)));
@@ -133,7 +166,7 @@ public sealed class Tape : IDisposable
     /// <summary>G = scale·F·Fᵀ (kernels/Gram.cs).</summary>
     public void Gram(string label, Tensor f, Tensor gram, float scale, KernelVariant? variant = null)
     {
-        f.Device.Scope = label;
+        Begin(label, f);
         Op.GramForward(f, gram, scale, variant);
         var s = f.Shape;
         Record("gram", label, new[] { f }, gram, 2L * s.N * s.C * s.C * s.H * s.W, (f.Length + gram.Length) * sizeof(float),
@@ -143,7 +176,7 @@ public sealed class Tape : IDisposable
     /// <summary>y = x ⊙ mask, the guidance mask (N,1,H,W) a constant (kernels/Guidance.cs).</summary>
     public void Mask(string label, Tensor x, Tensor mask, Tensor y)
     {
-        x.Device.Scope = label;
+        Begin(label, x);
         Op.MaskForward(x, mask, y);
         Record("mask", label, new[] { x }, y, x.Length, (2 * x.Length + mask.Length) * sizeof(float),
             "dx += dy ⊙ t", () => Op.MaskBackward(Gradient(y), mask, Gradient(x)));
@@ -156,55 +189,61 @@ public sealed class Tape : IDisposable
     /// </summary>
     public void NormalizeGradient(string label, Tensor x, Tensor y, float scale)
     {
-        x.Device.Scope = label;
+        Begin(label, x);
         Op.Copy(y, x);
         Record("normalize", label, new[] { x }, y, 0, 2 * x.Length * sizeof(float),
-            "dx += s·dy/Σ|dy|", () => Op.NormalizedGradientAccumulate(Gradient(y), Gradient(x), scale));
+            "dx += w·dy/Σ|dy|", () => Op.NormalizedGradientAccumulate(Gradient(y), Gradient(x), scale));
     }
 
     /// <summary>scalars[slot] = weight·½Σ(F − P)² (kernels/Losses.cs). P is a constant target.</summary>
     public void ContentLoss(string label, Tensor f, Tensor target, float weight, int slot)
     {
-        f.Device.Scope = label;
+        Begin(label, f);
         Op.SquaredDifferenceSumInto(f, target, slot, 0.5f * weight);
         Record("content_loss", label, new[] { f }, null, 3 * f.Length, 2 * f.Length * sizeof(float),
-            "dF += w·(F − P)", () => Op.SquaredDifferenceBackward(f, target, weight, Gradient(f)));
+            "dF += w·(F − P)", () => Op.SquaredDifferenceBackward(f, target, weight, Gradient(f)), slot);
     }
 
-    /// <summary>scalars[slot] = weight·d·Σ(G − A)². A is a constant target.</summary>
+    /// <summary>scalars[slot] = weight·d·Σ(G − A)², d = ¼ in a style transfer (Gatys et al.'s E_l). A is a constant target.</summary>
     public void StyleLoss(string label, Tensor gram, Tensor target, float weight, float d, int slot)
     {
-        gram.Device.Scope = label;
+        Begin(label, gram);
         Op.SquaredDifferenceSumInto(gram, target, slot, weight * d);
         Record("style_loss", label, new[] { gram }, null, 3 * gram.Length, 2 * gram.Length * sizeof(float),
-            "dG += 2·w·d·(G − A)", () => Op.SquaredDifferenceBackward(gram, target, 2f * weight * d, Gradient(gram)));
+            $"dG += 2·w·{(d == 0.25f ? "¼" : d.ToString("G4", System.Globalization.CultureInfo.InvariantCulture))}·(G − A)",
+            () => Op.SquaredDifferenceBackward(gram, target, 2f * weight * d, Gradient(gram)), slot);
     }
 
     /// <summary>scalars[slot] = weight·TV(x).</summary>
     public void TotalVariation(string label, Tensor x, float weight, int slot)
     {
-        x.Device.Scope = label;
+        Begin(label, x);
         Op.TotalVariationInto(x, slot, weight);
         Record("tv_loss", label, new[] { x }, null, 8 * x.Length, x.Length * sizeof(float),
-            "dx += 2w·(4-neighbour differences)", () => Op.TotalVariationBackward(x, weight, Gradient(x)));
+            "dx += 2w·Σ_n (x − x_n)", () => Op.TotalVariationBackward(x, weight, Gradient(x)), slot);
     }
 
     // ================================================================== printing
 
-    /// <summary>The ops in forward order with shapes, FLOPs and bytes moved, then the backward order with each local derivative.</summary>
-    public string Describe()
+    /// <summary>
+    /// The ops in forward order with shapes, FLOPs, bytes moved and the kernels each launched, then the backward order
+    /// with each local derivative and its kernels, then what every symbol means. With the loss slots' values (one
+    /// evaluation's), each loss node also shows its value.
+    /// </summary>
+    public string Describe(IReadOnlyList<float>? lossValues = null)
     {
         var sb = new StringBuilder();
         long flops = 0, bytes = 0;
         sb.AppendLine($"Forward ({nodes.Count} ops)");
-        sb.AppendLine($"  {"#",3}  {"op",-13} {"layer",-9} {"inputs",-70} {"output",-18} {"FLOPs",9} {"bytes",9}");
+        sb.AppendLine($"  {"#",3}  {"op",-13} {"layer",-9} {"inputs",-70} {"output",-18} {"FLOPs",9} {"bytes",9}  kernels");
         for (int i = 0; i < nodes.Count; i++)
         {
             var n = nodes[i];
             flops += n.Flops; bytes += n.Bytes;
             string inputs = string.Join(" ", n.Inputs.Select(t => t.Name + t.Shape));
-            string output = n.Output is null ? "scalar" : n.Output.Shape.ToString();
-            sb.AppendLine($"  {i + 1,3}  {n.Op,-13} {n.Label,-9} {inputs,-70} {output,-18} {Si(n.Flops),9} {Si(n.Bytes, "B"),9}");
+            string output = n.Output is not null ? n.Output.Shape.ToString()
+                : n.Slot is { } slot && lossValues is not null && slot < lossValues.Count ? $"L = {lossValues[slot]:G6}" : "scalar";
+            sb.AppendLine($"  {i + 1,3}  {n.Op,-13} {n.Label,-9} {inputs,-70} {output,-18} {Si(n.Flops),9} {Si(n.Bytes, "B"),9}  {Kernels(n.ForwardKernels)}");
         }
         sb.AppendLine($"  total: {Si(flops)}FLOP, {Si(bytes, "B")} moved");
         sb.AppendLine();
@@ -212,11 +251,88 @@ public sealed class Tape : IDisposable
         for (int i = nodes.Count - 1; i >= 0; i--)
         {
             var n = nodes[i];
-            string skip = n.Inputs.Any(NeedsGradient) ? "" : "   (skipped: no input needs a gradient)";
-            sb.AppendLine($"  {i + 1,3}  {n.Op,-13} {n.Label,-9} {n.Derivative}{skip}");
+            string what = n.Inputs.Any(NeedsGradient) ? n.Derivative : "(skipped: no input needs a gradient)";
+            string kernels = n.BackwardKernels.Count > 0 ? $"   kernels: {Kernels(n.BackwardKernels)}" : "";
+            sb.AppendLine($"  {i + 1,3}  {n.Op,-13} {n.Label,-9} {what}{kernels}");
         }
+        sb.AppendLine();
+        sb.AppendLine("Symbols");
+        foreach (var (symbol, meaning, _) in Symbols.Where(s => s.Ops is null || nodes.Any(n => s.Ops.Contains(n.Op))))
+            sb.AppendLine($"  {symbol,-9} {meaning}");
         return sb.ToString();
     }
+
+    /// <summary>Every symbol the derivatives above use, and the ops that use it (null: all).</summary>
+    static readonly (string Symbol, string Meaning, string[]? Ops)[] Symbols =
+    {
+        ("x, y", "an op's input and output tensors (the names in the inputs column); L the total loss", null),
+        ("dx, dy", "their gradients ∂L/∂x, ∂L/∂y, kept in buffers named d<tensor> (dimage is the image's)", null),
+        ("+=", "accumulates: a tensor read by two ops (conv4_2 by conv4_3 and the content loss) gets both contributions", null),
+        ("W, b", "a convolution's filters (C_out×C_in×3×3) and bias; frozen in a style transfer, so dW and db are not computed", new[] { "conv2d", "conv2d+relu" }),
+        ("⊛", "cross-correlation, what CNNs call convolution; Wᵀ⊛ the transposed one (filters flipped, in and out channels swapped)", new[] { "conv2d", "conv2d+relu" }),
+        ("[y>0]", "the ReLU mask: 1 where the output is positive, 0 elsewhere", new[] { "conv2d+relu", "relu" }),
+        ("Σg", "a sum over every pixel (the bias gradient)", new[] { "conv2d", "conv2d+relu" }),
+        ("argmax", "the position of a 2×2 window's largest input, where max pooling sends the gradient", new[] { "maxpool2d" }),
+        ("/4", "average pooling spreads each output's gradient over its 2×2 window", new[] { "avgpool2d" }),
+        ("F", "a layer's features read as a C×(H·W) matrix", new[] { "gram", "content_loss" }),
+        ("G, s", "the Gram matrix G = s·F·Fᵀ with s = 1/(C·H·W), or 1/(C·Σt²) for a masked region", new[] { "gram", "style_loss" }),
+        ("dGᵀ", "the transpose of dG: both halves of the symmetric product F·Fᵀ depend on F", new[] { "gram" }),
+        ("P", "the content target: the content image's features at the layer (a constant)", new[] { "content_loss" }),
+        ("A", "the style target: the style images' blended Gram matrix at the layer (a constant)", new[] { "style_loss" }),
+        ("w", "the loss's weight: α/(content layers) for content, β·w_l·(region weight) for style, γ for TV", new[] { "content_loss", "style_loss", "tv_loss", "normalize" }),
+        ("¼", "the style loss's constant: E_l = ¼·Σ(G − A)², Gatys et al.'s 1/(4N²M²) with 1/(NM)² already in s", new[] { "style_loss" }),
+        ("t", "a guidance mask at the layer's resolution (a constant)", new[] { "mask" }),
+        ("⊙", "element-wise product, the mask broadcast over channels", new[] { "mask" }),
+        ("Σ|dy|", "normalize: the L1 norm of the gradient arriving from the layer's losses (w: their weight)", new[] { "normalize" }),
+        ("n, x_n", "TV = w·Σ over pixels of (right − x)² + (below − x)²: n runs over a pixel's 4 neighbours, x_n is a neighbour's value", new[] { "tv_loss" }),
+    };
+
+    /// <summary>"a, b ×3": the kernels in launch order, repeats counted.</summary>
+    static string Kernels(IReadOnlyList<string> kernels) =>
+        kernels.Count == 0 ? "-" : string.Join(", ", kernels.GroupBy(k => k).Select(g => g.Count() > 1 ? $"{g.Key} ×{g.Count()}" : g.Key));
+
+    /// <summary>‖dL/dt‖₂ for every tensor that has a gradient buffer, in the order the buffers were made (read back to the host).</summary>
+    public IReadOnlyList<(string Tensor, Shape4 Shape, double Norm)> GradientNorms() =>
+        gradients.Select(kv => (kv.Key.Name, kv.Key.Shape, Math.Sqrt(kv.Value.ToArray().Sum(v => (double)v * v)))).ToList();
+
+    /// <summary>
+    /// The tape as a Graphviz digraph: tensors as ellipses, ops as boxes (their layer, derivative and kernels), loss ops
+    /// feeding one node L. `dot -Tsvg tape.dot -o tape.svg` draws it.
+    /// </summary>
+    public string ToDot()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("digraph tape {");
+        sb.AppendLine("  rankdir=TB;");
+        sb.AppendLine("  node [fontname=\"Helvetica\", fontsize=10];");
+        var ids = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
+        string TensorId(Tensor t)
+        {
+            if (ids.TryGetValue(t, out var id)) return id;
+            id = $"t{ids.Count}";
+            ids[t] = id;
+            string style = NeedsGradient(t) ? "" : ", style=dashed";
+            sb.AppendLine($"  {id} [shape=ellipse{style}, label={Quote($"{t.Name}\n{t.Shape}")}];");
+            return id;
+        }
+        sb.AppendLine("  L [shape=doublecircle, label=\"L\"];");
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var n = nodes[i];
+            var inputs = n.Inputs.Select(TensorId).ToList();
+            string? outputId = n.Output is { } output ? TensorId(output) : null;
+            string kernels = n.ForwardKernels.Count + n.BackwardKernels.Count == 0 ? ""
+                : $"\nforward: {Kernels(n.ForwardKernels)}\nbackward: {Kernels(n.BackwardKernels)}";
+            sb.AppendLine($"  op{i} [shape=box, style=rounded, label={Quote($"{i + 1}. {n.Op} {n.Label}\n{n.Derivative}{kernels}")}];");
+            foreach (var input in inputs) sb.AppendLine($"  {input} -> op{i};");
+            sb.AppendLine($"  op{i} -> {outputId ?? "L"};");
+        }
+        sb.AppendLine("}");
+        return sb.ToString();
+    }
+
+    /// <summary>A DOT string literal: backslashes and quotes escaped, line breaks written as \n.</summary>
+    static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n") + "\"";
 
     static string Si(long v, string unit = "")
     {

@@ -102,8 +102,15 @@ public sealed class ComputeDevice : IDisposable
     public TLauncher Kernel<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load) where TLauncher : Delegate =>
         (TLauncher)kernels.GetOrAdd(kernel.Method, _ => load(Accelerator));
 
+    /// <summary>When set, the name of every kernel launched is appended (`explain` names the kernels of each tape node).</summary>
+    public List<string>? LaunchLog { get; set; }
+
     /// <summary>Brackets one launch for the observer (the profiler); free when there is none.</summary>
-    public IDisposable? Launch(string kernel, long flops, long bytes) => Observer?.OnLaunch(kernel, flops, bytes);
+    public IDisposable? Launch(string kernel, long flops, long bytes)
+    {
+        LaunchLog?.Add(kernel);
+        return Observer?.OnLaunch(kernel, flops, bytes);
+    }
 
     public int StrideThreadsFor(long n) => (int)Math.Max(1, Math.Min(n, StrideThreads));
 

@@ -51,22 +51,14 @@ public static class StyleTransfer
         var written = new List<string>();
         EnsureWritable(o.OutputPath);
 
-        // Images on the host.
-        var contentFull = RgbImage.Load(o.ContentPath);
-        var styles = o.AllStylePaths.Select(RgbImage.Load).ToList();
-        var init = o.Init == InitKind.Image ? RgbImage.Load(o.InitImagePath!) : null;
-        var blend = Normalize(o.StyleBlendWeights ?? o.AllStylePaths.Select(_ => 1.0).ToList());
-        var contentMasks = o.ContentMasks?.Select(LoadMask).ToList();
-        var styleMasks = o.StyleMasks?.Select(LoadMask).ToList();
+        var inputs = HostInputs.Load(o);
+        var contentFull = inputs.Content;
 
         // Will it fit? Checked before anything is allocated on the device.
         MemoryEstimate.Check(o, contentFull.Width, contentFull.Height, device.MemoryBytes, device.ToString());
 
-        // The network.
         var weights = LoadWeights(o, listener);
-        var layers = o.ContentLayers.Concat(o.StyleLayers).Select(Vgg19Layers.Canonical).ToList();
-        string deepest = layers.MaxBy(Vgg19Layers.IndexOf)!;
-        using var vgg = new Vgg19(device, weights, o.Pooling, deepest) { ConvVariant = o.ConvVariant };
+        using var vgg = Network(o, device, weights);
 
         var losses = new List<(int Iteration, double Content, double Style, double Tv, double Total, double Ms)>();
         var scaleStarts = new List<ScaleStart>();
@@ -95,130 +87,99 @@ public static class StyleTransfer
         for (int scale = resume?.Scale ?? 0; scale < o.Scales && !cancelled; scale++)
         {
             int size = o.ImageSize >> (o.Scales - 1 - scale);
-            var content = contentFull.ResizeLongestSide(size);
+            using var input = ScaleInputs.Prepare(o, device, inputs, size, scale);
+            var (content, contentTensor) = (input.ContentImage, input.Content);
             int w = content.Width, h = content.Height;
-            int minimum = Vgg19Activations.MinimumSide(deepest);
-            if (Math.Min(w, h) < minimum)
-                throw new ArgumentException($"at {w}×{h} (scale {scale + 1} of {o.Scales}) the image is too small for VGG19 down to {deepest}: " +
-                                            $"the shorter side needs at least {minimum} pixels; raise --image-size or lower --scales");
             listener.Info($"scale {scale + 1}/{o.Scales}: {w}×{h}");
             // Its first iteration, for the loss plot's marker (a resumed scale started before the checkpoint).
             scaleStarts.Add(new ScaleStart(resume is not null && scale == resume.Scale ? resume.TotalIterations - resume.Iteration + 1 : totalIterations + 1, w, h));
-
-            // Colour control: what the network sees of the content and the styles.
-            var styleImages = styles.Select(s => s.ResizeLongestSide(Math.Max(16, (int)Math.Round(size * o.StyleScale)))).ToList();
-            var contentInput = content;
-            if (o.ColorControl == ColorControl.Luminance)
-            {
-                contentInput = ColorTransfer.Luminance(content);
-                styleImages = styleImages.Select(s => ColorTransfer.MatchedLuminance(s, content)).ToList();
-            }
-            else if (o.ColorControl == ColorControl.Histogram)
-                styleImages = styleImages.Select(s => ColorTransfer.MatchHistogram(s, content, o.HistogramMode)).ToList();
-
-            using var contentTensor = Preprocessing.Upload(device, contentInput, "content");
-            var styleTensors = styleImages.Select((s, i) => Preprocessing.Upload(device, s, $"style{i}")).ToList();
-            var (sources, regions) = Styles(o, styleTensors, styleImages, blend, contentMasks, styleMasks, w, h);
             using var x = new Tensor(device, contentTensor.Shape, "image");
             using var lastGood = new Tensor(device, contentTensor.Shape, "image.last_good");
             bool lastScale = scale == o.Scales - 1;
             using var best = o.KeepBest && lastScale ? new Tensor(device, contentTensor.Shape, "image.best") : null;
-            try
+            // Starting image: previous scale upsampled, or random / content / given image.
+            if (current is not null) x.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
+            else Start(o, inputs, input, x, random);
+
+            using var objective = new StyleObjective(vgg, x, contentTensor, input.Sources, input.Regions, o);
+            using IOptimizer optimizer = o.Optimizer == OptimizerKind.Adam
+                ? new AdamOptimizer(objective, (float)o.EffectiveLearningRate)
+                : new LbfgsOptimizer(objective, o.LbfgsHistory, o.EffectiveLearningRate);
+            int firstIteration1 = 1;
+            if (resume is not null && scale == resume.Scale)
             {
-                // Starting image: previous scale upsampled, or random / content / given image.
-                if (current is not null) x.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
-                else if (o.Init == InitKind.Content) x.CopyFrom(contentTensor.ToArray());
-                else if (o.Init == InitKind.Image)
+                try
                 {
-                    var start = init!.Resize(w, h);
-                    x.CopyFrom(Preprocessing.ToNetwork(o.ColorControl == ColorControl.Luminance ? ColorTransfer.Luminance(start) : start));
+                    TensorIO.Read(resumeReader!, x);
+                    optimizer.Load(resumeReader!);
+                    if (best is not null && resume.BestLoss is { } resumedBest)
+                    {
+                        TensorIO.Read(resumeReader!, best);
+                        (bestLoss, bestIteration) = (resumedBest, resume.BestIteration);
+                    }
                 }
-                else x.CopyFrom(RandomImage(random, x.Length));
-
-                using var objective = new StyleObjective(vgg, x, contentTensor, sources, regions, o);
-                using IOptimizer optimizer = o.Optimizer == OptimizerKind.Adam
-                    ? new AdamOptimizer(objective, (float)o.EffectiveLearningRate)
-                    : new LbfgsOptimizer(objective, o.LbfgsHistory, o.EffectiveLearningRate);
-                int firstIteration1 = 1;
-                if (resume is not null && scale == resume.Scale)
+                catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
                 {
-                    try
-                    {
-                        TensorIO.Read(resumeReader!, x);
-                        optimizer.Load(resumeReader!);
-                        if (best is not null && resume.BestLoss is { } resumedBest)
-                        {
-                            TensorIO.Read(resumeReader!, best);
-                            (bestLoss, bestIteration) = (resumedBest, resume.BestIteration);
-                        }
-                    }
-                    catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
-                    {
-                        throw new ArgumentException($"checkpoint '{o.ResumePath}' cannot be read: {e.Message}");
-                    }
-                    firstIteration1 = resume.Iteration + 1;
+                    throw new ArgumentException($"checkpoint '{o.ResumePath}' cannot be read: {e.Message}");
                 }
+                firstIteration1 = resume.Iteration + 1;
+            }
 
-                var iterationClock = Stopwatch.StartNew();
+            var iterationClock = Stopwatch.StartNew();
+            Op.Copy(lastGood, x);
+            for (int i = firstIteration1; i <= o.Iterations; i++)
+            {
+                if (cancel.IsCancellationRequested) { cancelled = true; break; }
+                iterationClock.Restart();
+                double? f = optimizer.Step();
+                if (f is null) { listener.Info($"converged after {i - 1} iterations"); break; }
+                if (!double.IsFinite(f.Value) || Op.CountNonFinite(x) > 0)
+                {
+                    // Keep what was good: write the image of the last finite iteration, then stop.
+                    Finish(Preprocessing.Download(lastGood), contentFull, o).Save(o.OutputPath);
+                    throw new NonFiniteLossException(
+                        $"the loss became {(double.IsFinite(f.Value) ? "finite but the image holds NaN/Inf" : f.Value.ToString())} at iteration {i} " +
+                        $"(scale {scale + 1}); likely causes: --learning-rate too high, or loss weights too large. " +
+                        $"The image of iteration {i - 1} was written to {o.OutputPath}");
+                }
+                if (best is not null && f.Value < bestLoss)
+                {
+                    // Adam reports the loss of the image it started the step from (still in lastGood).
+                    Op.Copy(best, optimizer.LossBeforeStep ? lastGood : x);
+                    (bestLoss, bestIteration) = (f.Value, i);
+                }
                 Op.Copy(lastGood, x);
-                for (int i = firstIteration1; i <= o.Iterations; i++)
+                double ms = iterationClock.Elapsed.TotalMilliseconds;
+                if (totalIterations == 0) firstIteration = clock.Elapsed;
+                totalIterations++;
+                finalLoss = f.Value;
+                var l = objective.Last;
+                losses.Add((totalIterations, l.Content, l.Style, l.Tv, f.Value, ms));
+                listener.Progress(new TransferProgress(i, o.Iterations, scale + 1, o.Scales, w, h, l.Content, l.Style, l.Tv, f.Value, ms, 1000.0 / ms));
+                if (o.CheckpointEvery > 0 && i % o.CheckpointEvery == 0)
                 {
-                    if (cancel.IsCancellationRequested) { cancelled = true; break; }
-                    iterationClock.Restart();
-                    double? f = optimizer.Step();
-                    if (f is null) { listener.Info($"converged after {i - 1} iterations"); break; }
-                    if (!double.IsFinite(f.Value) || Op.CountNonFinite(x) > 0)
-                    {
-                        // Keep what was good: write the image of the last finite iteration, then stop.
-                        Finish(Preprocessing.Download(lastGood), contentFull, o).Save(o.OutputPath);
-                        throw new NonFiniteLossException(
-                            $"the loss became {(double.IsFinite(f.Value) ? "finite but the image holds NaN/Inf" : f.Value.ToString())} at iteration {i} " +
-                            $"(scale {scale + 1}); likely causes: --learning-rate too high, or loss weights too large. " +
-                            $"The image of iteration {i - 1} was written to {o.OutputPath}");
-                    }
-                    if (best is not null && f.Value < bestLoss)
-                    {
-                        // Adam reports the loss of the image it started the step from (still in lastGood).
-                        Op.Copy(best, optimizer.LossBeforeStep ? lastGood : x);
-                        (bestLoss, bestIteration) = (f.Value, i);
-                    }
-                    Op.Copy(lastGood, x);
-                    double ms = iterationClock.Elapsed.TotalMilliseconds;
-                    if (totalIterations == 0) firstIteration = clock.Elapsed;
-                    totalIterations++;
-                    finalLoss = f.Value;
-                    var l = objective.Last;
-                    losses.Add((totalIterations, l.Content, l.Style, l.Tv, f.Value, ms));
-                    listener.Progress(new TransferProgress(i, o.Iterations, scale + 1, o.Scales, w, h, l.Content, l.Style, l.Tv, f.Value, ms, 1000.0 / ms));
-                    if (o.CheckpointEvery > 0 && i % o.CheckpointEvery == 0)
-                    {
-                        var header = new Checkpoint.Header(Checkpoint.Fingerprint(o), scale, i, totalIterations,
-                            losses.Select(l => new[] { l.Iteration, l.Content, l.Style, l.Tv, l.Total, l.Ms }).ToList(),
-                            best is not null && bestIteration > 0 ? bestLoss : null, bestIteration);
-                        Checkpoint.Write(Checkpoint.PathFor(o), header, x, optimizer, best);
-                        if (!written.Contains(Checkpoint.PathFor(o))) written.Add(Checkpoint.PathFor(o));
-                    }
-                    if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && i < o.Iterations)
-                    {
-                        string path = Sibling(o.OutputPath, $"_s{scale + 1}_i{i:D4}");
-                        var saved = Finish(Preprocessing.Download(x), contentFull, o);
-                        saved.Save(path);
-                        written.Add(path);
-                        frames.Add(($"scale {scale + 1}, iteration {i}", Thumbnail(saved)));
-                    }
+                    var header = new Checkpoint.Header(Checkpoint.Fingerprint(o), scale, i, totalIterations,
+                        losses.Select(l => new[] { l.Iteration, l.Content, l.Style, l.Tv, l.Total, l.Ms }).ToList(),
+                        best is not null && bestIteration > 0 ? bestLoss : null, bestIteration);
+                    Checkpoint.Write(Checkpoint.PathFor(o), header, x, optimizer, best);
+                    if (!written.Contains(Checkpoint.PathFor(o))) written.Add(Checkpoint.PathFor(o));
                 }
-                totalEvaluations += optimizer.Evaluations;
-                if (best is not null && bestIteration > 0)
+                if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && i < o.Iterations)
                 {
-                    current = Preprocessing.Download(best);
-                    listener.Info($"--keep-best: writing iteration {bestIteration} (loss {bestLoss:G6})");
+                    string path = Sibling(o.OutputPath, $"_s{scale + 1}_i{i:D4}");
+                    var saved = Finish(Preprocessing.Download(x), contentFull, o);
+                    saved.Save(path);
+                    written.Add(path);
+                    frames.Add(($"scale {scale + 1}, iteration {i}", Thumbnail(saved)));
                 }
-                else current = Preprocessing.Download(x);
             }
-            finally
+            totalEvaluations += optimizer.Evaluations;
+            if (best is not null && bestIteration > 0)
             {
-                foreach (var s in styleTensors) s.Dispose();
+                current = Preprocessing.Download(best);
+                listener.Info($"--keep-best: writing iteration {bestIteration} (loss {bestLoss:G6})");
             }
+            else current = Preprocessing.Download(x);
         }
 
         var result = Finish(current!, contentFull, o);
@@ -250,6 +211,122 @@ public static class StyleTransfer
             BestIteration = o.KeepBest && bestIteration > 0 ? bestIteration : null,
             BestLoss = o.KeepBest && bestIteration > 0 ? bestLoss : null,
         };
+    }
+
+    /// <summary>
+    /// One evaluation's objective as a run would build it at the final size (`explain` shows its tape): the network,
+    /// the targets of the given images and controls, and the starting image of the first scale.
+    /// </summary>
+    public static PreparedObjective Prepare(StyleTransferOptions o, ComputeDevice device, ITransferListener? listener = null)
+    {
+        listener ??= new SilentListener();
+        var inputs = HostInputs.Load(o);
+        MemoryEstimate.Check(o, inputs.Content.Width, inputs.Content.Height, device.MemoryBytes, device.ToString());
+        var weights = LoadWeights(o, listener);
+        var vgg = Network(o, device, weights);
+        ScaleInputs? input = null;
+        Tensor? x = null;
+        try
+        {
+            input = ScaleInputs.Prepare(o, device, inputs, o.ImageSize, o.Scales - 1);
+            x = new Tensor(device, input.Content.Shape, "image");
+            Start(o, inputs, input, x, new Random(o.Seed));
+            var objective = new StyleObjective(vgg, x, input.Content, input.Sources, input.Regions, o);
+            return new PreparedObjective(objective, vgg, input, x, weights);
+        }
+        catch
+        {
+            x?.Dispose();
+            input?.Dispose();
+            vgg.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>VGG19 down to the deepest layer the losses read.</summary>
+    static Vgg19 Network(StyleTransferOptions o, ComputeDevice device, Vgg19Weights weights)
+    {
+        var layers = o.ContentLayers.Concat(o.StyleLayers).Select(Vgg19Layers.Canonical).ToList();
+        return new Vgg19(device, weights, o.Pooling, layers.MaxBy(Vgg19Layers.IndexOf)!) { ConvVariant = o.ConvVariant };
+    }
+
+    /// <summary>The first scale's starting image: the content, the given image, or noise from the seed.</summary>
+    static void Start(StyleTransferOptions o, HostInputs inputs, ScaleInputs input, Tensor x, Random random)
+    {
+        int w = input.ContentImage.Width, h = input.ContentImage.Height;
+        if (o.Init == InitKind.Content) x.CopyFrom(input.Content.ToArray());
+        else if (o.Init == InitKind.Image)
+        {
+            var start = inputs.Init!.Resize(w, h);
+            x.CopyFrom(Preprocessing.ToNetwork(o.ColorControl == ColorControl.Luminance ? ColorTransfer.Luminance(start) : start));
+        }
+        else x.CopyFrom(RandomImage(random, x.Length));
+    }
+
+    /// <summary>The images of a run on the host, loaded once: content, styles, start image, blend weights and masks.</summary>
+    sealed record HostInputs(RgbImage Content, List<RgbImage> Styles, RgbImage? Init, List<double> Blend,
+        List<RgbImage>? ContentMasks, List<RgbImage>? StyleMasks)
+    {
+        public static HostInputs Load(StyleTransferOptions o) => new(
+            RgbImage.Load(o.ContentPath),
+            o.AllStylePaths.Select(RgbImage.Load).ToList(),
+            o.Init == InitKind.Image ? RgbImage.Load(o.InitImagePath!) : null,
+            Normalize(o.StyleBlendWeights ?? o.AllStylePaths.Select(_ => 1.0).ToList()),
+            o.ContentMasks?.Select(LoadMask).ToList(),
+            o.StyleMasks?.Select(LoadMask).ToList());
+    }
+
+    /// <summary>What the network sees at one scale: the content (after colour control) and the styles on the device, and the regions.</summary>
+    sealed class ScaleInputs : IDisposable
+    {
+        public required RgbImage ContentImage { get; init; }
+        public required Tensor Content { get; init; }
+        public required List<Tensor> StyleTensors { get; init; }
+        public required List<StyleSource> Sources { get; init; }
+        public required List<StyleRegion> Regions { get; init; }
+
+        public static ScaleInputs Prepare(StyleTransferOptions o, ComputeDevice device, HostInputs inputs, int size, int scale)
+        {
+            var content = inputs.Content.ResizeLongestSide(size);
+            int w = content.Width, h = content.Height;
+            string deepest = o.ContentLayers.Concat(o.StyleLayers).Select(Vgg19Layers.Canonical).MaxBy(Vgg19Layers.IndexOf)!;
+            int minimum = Vgg19Activations.MinimumSide(deepest);
+            if (Math.Min(w, h) < minimum)
+                throw new ArgumentException($"at {w}×{h} (scale {scale + 1} of {o.Scales}) the image is too small for VGG19 down to {deepest}: " +
+                                            $"the shorter side needs at least {minimum} pixels; raise --image-size or lower --scales");
+
+            // Colour control: what the network sees of the content and the styles.
+            var styleImages = inputs.Styles.Select(s => s.ResizeLongestSide(Math.Max(16, (int)Math.Round(size * o.StyleScale)))).ToList();
+            var contentInput = content;
+            if (o.ColorControl == ColorControl.Luminance)
+            {
+                contentInput = ColorTransfer.Luminance(content);
+                styleImages = styleImages.Select(s => ColorTransfer.MatchedLuminance(s, content)).ToList();
+            }
+            else if (o.ColorControl == ColorControl.Histogram)
+                styleImages = styleImages.Select(s => ColorTransfer.MatchHistogram(s, content, o.HistogramMode)).ToList();
+
+            var contentTensor = Preprocessing.Upload(device, contentInput, "content");
+            var styleTensors = new List<Tensor>();
+            try
+            {
+                foreach (var (s, i) in styleImages.Select((s, i) => (s, i))) styleTensors.Add(Preprocessing.Upload(device, s, $"style{i}"));
+                var (sources, regions) = Styles(o, styleTensors, styleImages, inputs.Blend, inputs.ContentMasks, inputs.StyleMasks, w, h);
+                return new ScaleInputs { ContentImage = content, Content = contentTensor, StyleTensors = styleTensors, Sources = sources, Regions = regions };
+            }
+            catch
+            {
+                contentTensor.Dispose();
+                foreach (var t in styleTensors) t.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var s in StyleTensors) s.Dispose();
+            Content.Dispose();
+        }
     }
 
     static Vgg19Weights LoadWeights(StyleTransferOptions o, ITransferListener listener)
@@ -365,6 +442,38 @@ public static class StyleTransfer
         });
 
     sealed class SilentListener : ITransferListener;
+}
+
+/// <summary>A style objective with everything it stands on (network, targets, image), disposed together.</summary>
+public sealed class PreparedObjective : IDisposable
+{
+    readonly Vgg19 vgg;
+    readonly IDisposable inputs;
+    readonly Tensor image;
+
+    internal PreparedObjective(StyleObjective objective, Vgg19 vgg, IDisposable inputs, Tensor image, Vgg19Weights weights)
+    {
+        Objective = objective;
+        this.vgg = vgg;
+        this.inputs = inputs;
+        this.image = image;
+        WeightsSource = weights.Source;
+        RandomWeights = weights.IsRandom;
+    }
+
+    public StyleObjective Objective { get; }
+    public string WeightsSource { get; }
+    public bool RandomWeights { get; }
+    public int Width => image.Shape.W;
+    public int Height => image.Shape.H;
+
+    public void Dispose()
+    {
+        Objective.Dispose();
+        image.Dispose();
+        inputs.Dispose();
+        vgg.Dispose();
+    }
 }
 
 /// <summary>The loss or the image stopped being finite.</summary>

@@ -123,7 +123,18 @@ public class TapeTests
         Assert.Contains("conv2d+relu   conv1_1", text);
         Assert.Contains("avgpool2d     pool1", text);
         Assert.Contains("Backward", text);
-        Assert.Contains("dx += Wᵀ⊛g", text);
+        // Frozen weights (only the image needs a gradient): what backward runs is the input gradient with the mask fused.
+        Assert.Contains("dx += Wᵀ⊛(dy·[y>0])", text);
+        Assert.DoesNotContain("dW +=", text);
         Assert.True(text.IndexOf("conv2_1", text.IndexOf("Backward")) < text.IndexOf("conv1_1", text.IndexOf("Backward")), "backward order is reversed");
+
+        // With the weights' gradients wanted (training, a gradient check), the mask is a pass of its own and dW, db are computed.
+        using var trained = new Tape();
+        trained.RequireGradient(image);
+        foreach (var p in vgg.AllParameters) trained.RequireGradient(p);
+        vgg.Forward(trained, image, acts);
+        string training = trained.Describe();
+        Assert.Contains("g = dy·[y>0];  dx += Wᵀ⊛g,  dW += g⊛x,  db += Σg", training);
+        Assert.DoesNotContain("W, b frozen", training);
     }
 }
