@@ -221,6 +221,7 @@ public static partial class Cli
                                    $"first iteration after {result.TimeToFirstIteration.TotalSeconds:F1} s, final loss {result.FinalLoss:G5}");
             if (result.RandomWeights)
                 AnsiConsole.MarkupLine($"[yellow]made with {Markup.Escape(result.WeightsSource)}[/]");
+            if (result.Profile is { } profile) PrintProfile(device, profile, result.Iterations);
             foreach (var f in result.WrittenFiles)
                 AnsiConsole.MarkupLine($"wrote {Markup.Escape(f)}");
             return result.Cancelled ? 130 : 0;

@@ -162,6 +162,18 @@ public static partial class Cli
         return table;
     }
 
+    /// <summary>`transfer --profile`: the per-kernel and per-layer tables of the whole run (target computation included), per iteration.</summary>
+    static void PrintProfile(ComputeDevice device, KernelProfiler profile, int iterations)
+    {
+        int n = Math.Max(1, iterations);
+        var peak = DevicePeak.For(device);
+        double kernelMs = profile.Launches.Sum(l => l.DurationUs) / 1000;
+        AnsiConsole.MarkupLine($"profile: {profile.Launches.Count} launches, {kernelMs / 1000:F2} s of kernels over {n} iteration(s) " +
+                               "(each launch synchronized; the targets' computation is in the totals); per iteration:");
+        Table("kernel", profile.Summarize(), n, peak);
+        Table("layer", profile.Summarize(l => l.Layer == "" ? "(optimizer)" : l.Layer), n, peak);
+    }
+
     static void Table(string what, IReadOnlyList<KernelSummary> rows, int iterations, DevicePeak peak)
     {
         var table = new Table().AddColumns(what, "calls/it", "ms/it", "min ms", "median ms", "max ms", "share", "GFLOP/s", "GB/s", "% of peak");

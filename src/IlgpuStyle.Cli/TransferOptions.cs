@@ -53,6 +53,7 @@ sealed class TransferOptions
     readonly Option<string?> coarseStyle = new("--coarse-style") { Description = "Scale control: style of --style-split and the layers after it" };
     readonly Option<string> styleSplit = new("--style-split") { Description = "The first style layer that takes the coarse style", DefaultValueFactory = _ => Defaults.StyleSplitLayer };
     readonly Option<bool> normalizeGradients = new("--normalize-gradients", "-normalize_gradients") { Description = "Divide each loss layer's gradient by its L1 norm (neural-style's -normalize_gradients)" };
+    readonly Option<string?> profile = new("--profile") { Description = "Profile the run: time every launch (synchronized, so slower), write a Chrome trace to PATH and print the per-kernel and per-layer tables" };
     readonly Option<bool> noPlot = new("--no-plot") { Description = "Do not draw the loss plot (<output>_loss.png)" };
     readonly Option<bool> keepBest = new("--keep-best") { Description = "Write the image of the lowest loss (last scale), not the last iteration's" };
 
@@ -73,7 +74,7 @@ sealed class TransferOptions
         foreach (var o in new Option[] { content, style, blend, output, imageSize, styleScale, contentWeight, styleWeight, tvWeight,
                      contentLayers, styleLayers, styleLayerWeights, pooling, optimizer, learningRate, lbfgsHistory, iterations, init, initImage, seed,
                      originalColors, scales, weights, device, printEvery, saveEvery, checkpointEvery, resume, log, conv, gram,
-                     colorControl, histogramMode, contentMask, styleMask, fineStyle, coarseStyle, styleSplit, normalizeGradients, keepBest, noPlot, gpu, backend })
+                     colorControl, histogramMode, contentMask, styleMask, fineStyle, coarseStyle, styleSplit, normalizeGradients, keepBest, noPlot, profile, gpu, backend })
             command.Options.Add(o);
     }
 
@@ -202,6 +203,7 @@ sealed class TransferOptions
         NormalizeGradients = p.GetValue(normalizeGradients),
         KeepBest = p.GetValue(keepBest),
         WriteLossCurve = !p.GetValue(noPlot),
+        ProfilePath = p.GetValue(profile),
     };
 
     static bool IsAuto(string? s) => string.Equals(s?.Trim(), "auto", StringComparison.OrdinalIgnoreCase);

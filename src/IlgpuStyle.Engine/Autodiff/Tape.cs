@@ -64,17 +64,21 @@ public sealed class Tape : IDisposable
     public void Clear() => nodes.Clear();
 
     int launchMark;
+    IDisposable? span;
 
-    /// <summary>Before an op's forward kernels: the profiler's scope is the layer, and the launch log is marked.</summary>
+    /// <summary>Before an op's forward kernels: the profiler's scope and span are the layer, and the launch log is marked.</summary>
     void Begin(string label, Tensor x)
     {
         x.Device.Scope = label;
+        span = x.Device.Span(label, "layer");
         launchMark = x.Device.LaunchLog?.Count ?? 0;
     }
 
     void Record(string op, string label, Tensor[] inputs, Tensor? output, long flops, long bytes, string derivative, Action backward, int? slot = null)
     {
         var device = inputs[0].Device;
+        span?.Dispose();
+        span = null;
         device.Scope = "";
         if (output is not null && inputs.Any(NeedsGradient)) requiresGradient.Add(output);
         var launched = device.LaunchLog is { } log ? log.Skip(launchMark).ToList() : new List<string>();
@@ -95,7 +99,7 @@ public sealed class Tape : IDisposable
                 var device = nodes[i].Inputs[0].Device;
                 device.Scope = nodes[i].Label + " backward";
                 int mark = device.LaunchLog?.Count ?? 0;
-                nodes[i].Backward();
+                using (device.Span(nodes[i].Label, "layer")) nodes[i].Backward();
                 nodes[i].BackwardKernels.Clear();
                 if (device.LaunchLog is { } log) nodes[i].BackwardKernels.AddRange(log.Skip(mark));
                 device.Scope = "";

@@ -25,11 +25,14 @@ public enum KernelVariant
     Rows,
 }
 
-/// <summary>Receives every kernel launch; the profiler implements it.</summary>
+/// <summary>Receives every kernel launch, and the spans of work around them; the profiler implements it.</summary>
 public interface ILaunchObserver
 {
     /// <summary>Called before a launch; the returned object is disposed right after it.</summary>
     IDisposable? OnLaunch(string kernel, long flops, long bytes);
+
+    /// <summary>Called where a span of work starts (an iteration, a forward or backward pass, a layer); disposed where it ends.</summary>
+    IDisposable? OnSpan(string name, string category) => null;
 }
 
 /// <summary>
@@ -101,6 +104,12 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>The launcher of a kernel, compiled on first use.</summary>
     public TLauncher Kernel<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load) where TLauncher : Delegate =>
         (TLauncher)kernels.GetOrAdd(kernel.Method, _ => load(Accelerator));
+
+    /// <summary>
+    /// Brackets a span of work (category "iteration", "pass", "layer", or "run" for the run's own work outside iterations) for the observer, so that a trace nests
+    /// iteration → forward/backward → layer → kernel; free when there is none.
+    /// </summary>
+    public IDisposable? Span(string name, string category) => Observer?.OnSpan(name, category);
 
     /// <summary>When set, the name of every kernel launched is appended (`explain` names the kernels of each tape node).</summary>
     public List<string>? LaunchLog { get; set; }

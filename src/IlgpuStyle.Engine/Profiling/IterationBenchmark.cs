@@ -50,6 +50,7 @@ public static class IterationBenchmark
         int step = 0;
         void Iterate()
         {
+            using var span = device.Span($"iteration {step + 1}", "iteration");
             objective.Evaluate();   // forward, losses, backward; reads the losses back (synchronizes)
             Op.AdamStep(x, objective.Gradient, m, v, 1f, 0.9f, 0.999f, 1e-8f, ++step);
         }

@@ -8,6 +8,9 @@ namespace IlgpuStyle.Profiling;
 /// <summary>One kernel launch as timed: name, start and duration (µs since the profiler started), FLOPs and bytes.</summary>
 public sealed record LaunchRecord(string Kernel, string Layer, double StartUs, double DurationUs, long Flops, long Bytes);
 
+/// <summary>A span of work around launches (an iteration, a forward or backward pass, a layer), timed the same way.</summary>
+public sealed record SpanRecord(string Name, string Category, double StartUs, double DurationUs);
+
 /// <summary>Per-kernel totals.</summary>
 public sealed record KernelSummary(string Kernel, int Calls, double TotalMs, double Share, double GflopPerSecond, double GBPerSecond, long Flops, long Bytes)
 {
@@ -30,10 +33,12 @@ public sealed class KernelProfiler : ILaunchObserver
     readonly ComputeDevice device;
     readonly Stopwatch clock = Stopwatch.StartNew();
     readonly List<LaunchRecord> launches = new();
+    readonly List<SpanRecord> spans = new();
 
     public KernelProfiler(ComputeDevice device) => this.device = device;
 
     public IReadOnlyList<LaunchRecord> Launches => launches;
+    public IReadOnlyList<SpanRecord> Spans => spans;
     public bool Enabled { get; set; } = true;
 
     public static KernelProfiler Attach(ComputeDevice device)
@@ -50,6 +55,23 @@ public sealed class KernelProfiler : ILaunchObserver
         return new Timing(this, kernel, flops, bytes, clock.Elapsed.TotalMicroseconds);
     }
 
+    /// <summary>A span starts once the device is idle and ends once it is idle again, so that it holds its launches.</summary>
+    public IDisposable? OnSpan(string name, string category)
+    {
+        if (!Enabled) return null;
+        device.Synchronize();
+        return new SpanTiming(this, name, category, clock.Elapsed.TotalMicroseconds);
+    }
+
+    sealed class SpanTiming(KernelProfiler p, string name, string category, double start) : IDisposable
+    {
+        public void Dispose()
+        {
+            p.device.Synchronize();
+            p.spans.Add(new SpanRecord(name, category, start, p.clock.Elapsed.TotalMicroseconds - start));
+        }
+    }
+
     sealed class Timing(KernelProfiler p, string kernel, long flops, long bytes, double start) : IDisposable
     {
         public void Dispose()
@@ -60,7 +82,11 @@ public sealed class KernelProfiler : ILaunchObserver
         }
     }
 
-    public void Clear() => launches.Clear();
+    public void Clear()
+    {
+        launches.Clear();
+        spans.Clear();
+    }
 
     public IReadOnlyList<KernelSummary> Summarize(Func<LaunchRecord, string>? key = null)
     {
@@ -80,21 +106,64 @@ public sealed class KernelProfiler : ILaunchObserver
             .OrderByDescending(s => s.TotalMs).ToList();
     }
 
-    /// <summary>Chrome trace-event JSON (chrome://tracing, ui.perfetto.dev): one complete event per launch.</summary>
+    /// <summary>
+    /// Chrome trace-event JSON (chrome://tracing, ui.perfetto.dev): a named process (the device) with one named thread
+    /// (its stream), on which iterations hold their forward and backward passes, passes their layers, and layers their
+    /// kernels, as nested complete events; optimizer kernels sit directly in their iteration.
+    /// </summary>
     public void WriteTrace(string path)
     {
-        var sb = new StringBuilder("{\"traceEvents\":[\n");
-        for (int i = 0; i < launches.Count; i++)
+        var events = spans.Select(x => (x.Name, Cat: x.Category, x.StartUs, x.DurationUs, Launch: (LaunchRecord?)null))
+            .Concat(launches.Select(l => (Name: l.Kernel, Cat: "kernel", l.StartUs, l.DurationUs, Launch: (LaunchRecord?)l)))
+            // Parents first: by start, the longer of two slices that start together first.
+            .OrderBy(e => e.StartUs).ThenByDescending(e => e.DurationUs).ToList();
+        IO.AtomicFile.Write(path, stream =>
         {
-            var l = launches[i];
-            sb.Append(CultureInfo.InvariantCulture,
-                $"{{\"name\":\"{l.Kernel}\",\"cat\":\"kernel\",\"ph\":\"X\",\"ts\":{l.StartUs:F1},\"dur\":{l.DurationUs:F1},\"pid\":1,\"tid\":1,\"args\":{{\"layer\":\"{l.Layer}\",\"flops\":{l.Flops},\"bytes\":{l.Bytes}}}}}");
-            sb.Append(i + 1 < launches.Count ? ",\n" : "\n");
-        }
-        sb.Append($"],\"displayTimeUnit\":\"ms\",\"otherData\":{{\"device\":\"{device.Name.Replace("\"", "'")}\"}}}}\n");
-        IO.AtomicFile.WriteAllText(path, sb.ToString());
+            using var json = new System.Text.Json.Utf8JsonWriter(stream, new System.Text.Json.JsonWriterOptions { Indented = false });
+            json.WriteStartObject();
+            json.WriteStartArray("traceEvents");
+            void Metadata(string name, int? tid, string value)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", name);
+                json.WriteString("ph", "M");
+                json.WriteNumber("pid", 1);
+                if (tid is { } t) json.WriteNumber("tid", t);
+                json.WriteStartObject("args");
+                json.WriteString("name", value);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+            Metadata("process_name", null, $"ilgpustyle on {device}");
+            Metadata("thread_name", 1, "device stream (each launch synchronized)");
+            foreach (var e in events)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", e.Name);
+                json.WriteString("cat", e.Cat);
+                json.WriteString("ph", "X");
+                json.WriteNumber("ts", Math.Round(e.StartUs, 3));
+                json.WriteNumber("dur", Math.Round(e.StartUs + e.DurationUs, 3) - Math.Round(e.StartUs, 3));
+                json.WriteNumber("pid", 1);
+                json.WriteNumber("tid", 1);
+                if (e.Launch is { } l)
+                {
+                    json.WriteStartObject("args");
+                    json.WriteString("layer", l.Layer);
+                    json.WriteNumber("flops", l.Flops);
+                    json.WriteNumber("bytes", l.Bytes);
+                    json.WriteEndObject();
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteString("displayTimeUnit", "ms");
+            json.WriteStartObject("otherData");
+            json.WriteString("device", device.ToString());
+            json.WriteEndObject();
+            json.WriteEndObject();
+        });
     }
-
 
     public static void WriteCsv(string path, IEnumerable<KernelSummary> rows)
     {

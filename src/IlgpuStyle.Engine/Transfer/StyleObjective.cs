@@ -242,8 +242,9 @@ public sealed class StyleObjective : IObjective, IDisposable
 
     public double Evaluate()
     {
-        Forward();
-        tape.Backward();
+        var device = X.Device;
+        using (device.Span("forward", "pass")) Forward();
+        using (device.Span("backward", "pass")) tape.Backward();
         var values = Op.ReadScalars(X.Device, content.Count + style.Count + 1);
         double c = 0, s = 0;
         for (int i = 0; i < content.Count; i++) c += values[i];

@@ -24,6 +24,9 @@ public sealed record TransferResult(
     /// <summary>With --keep-best: the iteration (of the last scale) whose image was written, and its loss.</summary>
     public int? BestIteration { get; init; }
     public double? BestLoss { get; init; }
+
+    /// <summary>With --profile: every launch and span of the run (its trace is written to the profile path).</summary>
+    public Profiling.KernelProfiler? Profile { get; init; }
 }
 
 /// <summary>How the library talks to its caller (the CLI renders it; the library never writes to the console).</summary>
@@ -47,6 +50,20 @@ public static class StyleTransfer
     {
         listener ??= new SilentListener();
         o.Validate();
+        if (o.ProfilePath is null) return RunUnprofiled(o, device, listener, cancel);
+        // --profile: a profiler on the device for the whole run, its trace beside the other outputs.
+        var profiler = new Profiling.KernelProfiler(device);
+        var previous = device.Observer;
+        device.Observer = profiler;
+        TransferResult result;
+        try { result = RunUnprofiled(o, device, listener, cancel); }
+        finally { device.Observer = previous; }
+        profiler.WriteTrace(o.ProfilePath);
+        return result with { Profile = profiler, WrittenFiles = result.WrittenFiles.Append(o.ProfilePath).ToList() };
+    }
+
+    static TransferResult RunUnprofiled(StyleTransferOptions o, ComputeDevice device, ITransferListener listener, CancellationToken cancel)
+    {
         var clock = Stopwatch.StartNew();
         var written = new List<string>();
         EnsureWritable(o.OutputPath);
@@ -101,10 +118,9 @@ public static class StyleTransfer
             if (current is not null) x.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
             else Start(o, inputs, input, x, random);
 
-            using var objective = new StyleObjective(vgg, x, contentTensor, input.Sources, input.Regions, o);
-            using IOptimizer optimizer = o.Optimizer == OptimizerKind.Adam
-                ? new AdamOptimizer(objective, (float)o.EffectiveLearningRate)
-                : new LbfgsOptimizer(objective, o.LbfgsHistory, o.EffectiveLearningRate);
+            var (objective, optimizer) = Setup(o, device, scale, () => new StyleObjective(vgg, x, contentTensor, input.Sources, input.Regions, o));
+            using var ownedObjective = objective;
+            using var ownedOptimizer = optimizer;
             int firstIteration1 = 1;
             if (resume is not null && scale == resume.Scale)
             {
@@ -126,29 +142,34 @@ public static class StyleTransfer
             }
 
             var iterationClock = Stopwatch.StartNew();
-            Op.Copy(lastGood, x);
+            using (device.Span("start image", "run")) Op.Copy(lastGood, x);
             for (int i = firstIteration1; i <= o.Iterations; i++)
             {
                 if (cancel.IsCancellationRequested) { cancelled = true; break; }
                 iterationClock.Restart();
-                double? f = optimizer.Step();
-                if (f is null) { listener.Info($"converged after {i - 1} iterations"); break; }
-                if (!double.IsFinite(f.Value) || Op.CountNonFinite(x) > 0)
+                double? f;
+                // The iteration's span holds the optimizer step and the run's own checks and copies after it.
+                using (device.Span($"iteration {totalIterations + 1}", "iteration"))
                 {
-                    // Keep what was good: write the image of the last finite iteration, then stop.
-                    Finish(Preprocessing.Download(lastGood), contentFull, o).Save(o.OutputPath);
-                    throw new NonFiniteLossException(
-                        $"the loss became {(double.IsFinite(f.Value) ? "finite but the image holds NaN/Inf" : f.Value.ToString())} at iteration {i} " +
-                        $"(scale {scale + 1}); likely causes: --learning-rate too high, or loss weights too large. " +
-                        $"The image of iteration {i - 1} was written to {o.OutputPath}");
+                    f = optimizer.Step();
+                    if (f is null) { listener.Info($"converged after {i - 1} iterations"); break; }
+                    if (!double.IsFinite(f.Value) || Op.CountNonFinite(x) > 0)
+                    {
+                        // Keep what was good: write the image of the last finite iteration, then stop.
+                        Finish(Preprocessing.Download(lastGood), contentFull, o).Save(o.OutputPath);
+                        throw new NonFiniteLossException(
+                            $"the loss became {(double.IsFinite(f.Value) ? "finite but the image holds NaN/Inf" : f.Value.ToString())} at iteration {i} " +
+                            $"(scale {scale + 1}); likely causes: --learning-rate too high, or loss weights too large. " +
+                            $"The image of iteration {i - 1} was written to {o.OutputPath}");
+                    }
+                    if (best is not null && f.Value < bestLoss)
+                    {
+                        // Adam reports the loss of the image it started the step from (still in lastGood).
+                        Op.Copy(best, optimizer.LossBeforeStep ? lastGood : x);
+                        (bestLoss, bestIteration) = (f.Value, i);
+                    }
+                    Op.Copy(lastGood, x);
                 }
-                if (best is not null && f.Value < bestLoss)
-                {
-                    // Adam reports the loss of the image it started the step from (still in lastGood).
-                    Op.Copy(best, optimizer.LossBeforeStep ? lastGood : x);
-                    (bestLoss, bestIteration) = (f.Value, i);
-                }
-                Op.Copy(lastGood, x);
                 double ms = iterationClock.Elapsed.TotalMilliseconds;
                 if (totalIterations == 0) firstIteration = clock.Elapsed;
                 totalIterations++;
@@ -239,6 +260,28 @@ public static class StyleTransfer
             x?.Dispose();
             input?.Dispose();
             vgg.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A scale's objective (its constructor computes the targets: the content and style images through VGG19) and its
+    /// optimizer (whose state starts at zero): one span in a trace.
+    /// </summary>
+    static (StyleObjective, IOptimizer) Setup(StyleTransferOptions o, ComputeDevice device, int scale, Func<StyleObjective> build)
+    {
+        using var span = device.Span($"targets and optimizer, scale {scale + 1}", "run");
+        var objective = build();
+        try
+        {
+            IOptimizer optimizer = o.Optimizer == OptimizerKind.Adam
+                ? new AdamOptimizer(objective, (float)o.EffectiveLearningRate)
+                : new LbfgsOptimizer(objective, o.LbfgsHistory, o.EffectiveLearningRate);
+            return (objective, optimizer);
+        }
+        catch
+        {
+            objective.Dispose();
             throw;
         }
     }

@@ -78,6 +78,8 @@ public sealed record StyleTransferOptions
     /// <summary>Continue from a checkpoint written by a run with the same options.</summary>
     public string? ResumePath { get; init; }
     public string? LogPath { get; init; }
+    /// <summary>Profile the run: every launch synchronized and timed, a Chrome trace written here (slower while on; same images).</summary>
+    public string? ProfilePath { get; init; }
     public bool WriteLossCurve { get; init; } = true;
     public KernelVariant? ConvVariant { get; init; }
     public KernelVariant? GramVariant { get; init; }
@@ -198,6 +200,12 @@ public sealed record StyleTransferOptions
         if (LogPath is not null)
             foreach (var input in inputs.Append(OutputPath))
                 Require(!SameFile(Path.GetFullPath(LogPath), input), $"--log '{LogPath}' would overwrite '{input}'");
+        if (ProfilePath is not null)
+        {
+            Require(!Directory.Exists(ProfilePath), $"--profile '{ProfilePath}' is a directory; give a file name such as trace.json");
+            foreach (var input in inputs.Append(OutputPath).Concat(LogPath is null ? Array.Empty<string>() : new[] { LogPath }))
+                Require(!SameFile(Path.GetFullPath(ProfilePath), input), $"--profile '{ProfilePath}' would overwrite '{input}'");
+        }
     }
 
     static bool SameFile(string fullPath, string other)

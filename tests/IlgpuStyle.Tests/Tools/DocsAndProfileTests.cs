@@ -63,7 +63,9 @@ public class DocsAndProfileTests
         timings.Profile.WriteTrace(path);
         using var json = JsonDocument.Parse(File.ReadAllText(path));
         File.Delete(path);
+        // The kernels' slices (the spans around them are checked by TraceNestsIterationPassLayerKernel).
         var events = json.RootElement.GetProperty("traceEvents").EnumerateArray()
+            .Where(e => e.TryGetProperty("cat", out var cat) && cat.GetString() == "kernel")
             .Select(e => (Name: e.GetProperty("name").GetString()!, Ph: e.GetProperty("ph").GetString(), Ts: e.GetProperty("ts").GetDouble(),
                 Dur: e.GetProperty("dur").GetDouble(), Layer: e.GetProperty("args").GetProperty("layer").GetString()!)).ToList();
 
@@ -90,5 +92,119 @@ public class DocsAndProfileTests
                 Assert.True(events[i].Ts >= events[i - 1].Ts + events[i - 1].Dur - 0.2,
                     $"{accelerator}: {events[i].Name} starts at {events[i].Ts} µs, before {events[i - 1].Name} ends ({events[i - 1].Ts} + {events[i - 1].Dur})");
         }
+    }
+
+    sealed record Slice(string Name, string Cat, double Ts, double Dur)
+    {
+        public double End => Ts + Dur;
+        public Slice? Parent { get; set; }
+    }
+
+    /// <summary>
+    /// Reads a Chrome trace as the viewers do: the named process and thread, then the complete events of thread 1 nested
+    /// by time. Fails if two slices overlap without one holding the other. Returns the slices with their parents.
+    /// </summary>
+    static List<Slice> NestedSlices(string path)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(path));
+        var all = json.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+        string Meta(string name) => all.Single(e => e.GetProperty("ph").GetString() == "M" && e.GetProperty("name").GetString() == name)
+            .GetProperty("args").GetProperty("name").GetString()!;
+        Assert.StartsWith("ilgpustyle on ", Meta("process_name"));
+        Assert.Contains("device stream", Meta("thread_name"));
+        var slices = all.Where(e => e.GetProperty("ph").GetString() == "X")
+            .Select(e => new Slice(e.GetProperty("name").GetString()!, e.GetProperty("cat").GetString()!, e.GetProperty("ts").GetDouble(), e.GetProperty("dur").GetDouble()))
+            .OrderBy(e => e.Ts).ThenByDescending(e => e.Dur).ToList();
+        const double eps = 0.01;   // µs: the file's rounding
+        var open = new Stack<Slice>();
+        foreach (var slice in slices)
+        {
+            while (open.Count > 0 && open.Peek().End <= slice.Ts + eps) open.Pop();
+            if (open.Count > 0)
+            {
+                var parent = open.Peek();
+                Assert.True(slice.End <= parent.End + eps,
+                    $"{slice.Cat} '{slice.Name}' [{slice.Ts}, {slice.End}] overlaps {parent.Cat} '{parent.Name}' [{parent.Ts}, {parent.End}] without nesting in it");
+                slice.Parent = parent;
+            }
+            open.Push(slice);
+        }
+        return slices;
+    }
+
+    /// <summary>Iterations hold forward and backward passes, passes hold layers, layers hold the convolution kernels.</summary>
+    static void AssertNesting(List<Slice> slices, int iterations, bool run)
+    {
+        string Where(Slice s) => $"{s.Cat} '{s.Name}' in {(s.Parent is null ? "nothing" : $"{s.Parent.Cat} '{s.Parent.Name}'")}";
+        var its = slices.Where(s => s.Cat == "iteration").ToList();
+        Assert.Equal(iterations, its.Count);
+        Assert.All(its, it => Assert.True(it.Parent is null, Where(it)));
+        foreach (var s in slices)
+        {
+            string[] parents = s.Cat switch
+            {
+                "pass" => new[] { "iteration" },
+                "layer" => new[] { "pass", "run" },
+                "kernel" => new[] { "layer", "pass", "iteration", "run" },
+                "run" or "iteration" => new string[] { },
+                var other => throw new Xunit.Sdk.XunitException($"unknown category '{other}'"),
+            };
+            if (s.Cat is "run" or "iteration") Assert.True(s.Parent is null, Where(s));
+            else Assert.True(s.Parent is not null && parents.Contains(s.Parent.Cat), Where(s));
+            if (s.Cat == "kernel" && s.Name.StartsWith("conv2d_")) Assert.True(s.Parent!.Cat == "layer", Where(s));
+            if (s.Cat == "pass") Assert.True(s.Name is "forward" or "backward", Where(s));
+        }
+        foreach (var it in its)
+        {
+            var passes = slices.Where(s => s.Parent == it && s.Cat == "pass").ToList();
+            Assert.Contains(passes, p => p.Name == "forward");
+            Assert.Contains(passes, p => p.Name == "backward");
+            foreach (var pass in passes) Assert.Contains(slices, s => s.Parent == pass && s.Cat == "layer");
+        }
+        Assert.Equal(run, slices.Any(s => s.Cat == "run"));
+    }
+
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void TraceNestsIterationPassLayerKernel(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var timings = IterationBenchmark.Run(d, 16, 1, profiledIterations: 2);
+        string path = Path.Combine(Path.GetTempPath(), $"ilgpustyle-trace-{Guid.NewGuid():N}.json");
+        try
+        {
+            timings.Profile.WriteTrace(path);
+            var slices = NestedSlices(path);
+            AssertNesting(slices, 2, run: false);
+            // One forward pass of the benchmark: the 29 ops of VGG19 to conv5_1 with its losses, each a layer slice.
+            var forward = slices.First(s => s.Cat == "pass" && s.Name == "forward");
+            Assert.Equal(29, slices.Count(s => s.Parent == forward));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void TransferProfileWritesANestedTraceOfTheRun()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"ilgpustyle-profile-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string demo = Path.Combine(AppContext.BaseDirectory, "demo");
+            string trace = Path.Combine(dir, "run.json");
+            var (code, stdout, stderr) = CliRunner.Run("transfer", "-c", Path.Combine(demo, "chelsea.png"), "-s", Path.Combine(demo, "mosaic.png"),
+                "--image-size", "32", "--iterations", "2", "--no-plot", "--profile", trace, "-o", Path.Combine(dir, "out.png"));
+            Assert.True(code == 0, $"exit {code}\n{stderr}\n{stdout}");
+            Assert.Contains($"wrote {trace}", stdout);
+            Assert.Contains("profile: ", stdout);
+            var slices = NestedSlices(trace);
+            AssertNesting(slices, 2, run: true);
+
+            // --profile is refused where it would overwrite an input.
+            var refused = CliRunner.Run("transfer", "-c", Path.Combine(demo, "chelsea.png"), "-s", Path.Combine(demo, "mosaic.png"),
+                "--image-size", "32", "--iterations", "1", "--profile", Path.Combine(demo, "mosaic.png"), "-o", Path.Combine(dir, "out2.png"));
+            Assert.Equal(1, refused.Code);
+            Assert.Contains("--profile", refused.Stderr);
+        }
+        finally { Directory.Delete(dir, true); }
     }
 }
