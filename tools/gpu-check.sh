@@ -32,6 +32,10 @@ prepare() {
   # Not needed to run: symbols, and the code-coverage collector that Microsoft.NET.Test.Sdk publishes (about 20 MB).
   rm -rf "$stage"/app/*.pdb "$stage"/app/CodeCoverage "$stage"/app/Microsoft.CodeCoverage.* \
     "$stage"/app/{alpine,ubuntu,macos,x64,x86,arm64} "$stage"/app/{cs,de,es,fr,it,ja,ko,pl,pt-BR,ru,tr,zh-Hans,zh-Hant}
+  # Native libraries (SkiaSharp, HarfBuzz for the plots) for other systems than the GPU machine's Linux x64.
+  if [ -d "$stage/app/runtimes" ]; then
+    find "$stage/app/runtimes" -mindepth 1 -maxdepth 1 ! -name linux-x64 ! -name linux ! -name unix -exec rm -rf {} +
+  fi
   # The docs' command tests find the repository by IlgpuStyle.sln; the bundle keeps that layout.
   cp IlgpuStyle.sln "$stage/"
   cp -r docs "$stage/docs"
