@@ -66,44 +66,4 @@ public static class Elementwise
         for (int i = t; i < z.Length; i += stride)
             z[i] = a * x[i] + b * y[i];
     }
-
-    /// <summary>z[i] = x[i] + y[i].</summary>
-    [KernelName("add")]
-    public static void Add(Index1D t, int stride, ArrayView<float> z, ArrayView<float> x, ArrayView<float> y)
-    {
-        for (int i = t; i < z.Length; i += stride)
-            z[i] = x[i] + y[i];
-    }
-
-    /// <summary>z[i] = x[i] · y[i].</summary>
-    [KernelName("multiply")]
-    public static void Multiply(Index1D t, int stride, ArrayView<float> z, ArrayView<float> x, ArrayView<float> y)
-    {
-        for (int i = t; i < z.Length; i += stride)
-            z[i] = x[i] * y[i];
-    }
-
-    /// <summary>y[i] = min(max(y[i], lo), hi).</summary>
-    [KernelName("clamp")]
-    public static void Clamp(Index1D t, int stride, ArrayView<float> y, float lo, float hi)
-    {
-        for (int i = t; i < y.Length; i += stride)
-            y[i] = MathF.Min(MathF.Max(y[i], lo), hi);
-    }
-
-    /// <summary>z[i] = min(x[i], y[i]).</summary>
-    [KernelName("minimum")]
-    public static void Minimum(Index1D t, int stride, ArrayView<float> z, ArrayView<float> x, ArrayView<float> y)
-    {
-        for (int i = t; i < z.Length; i += stride)
-            z[i] = MathF.Min(x[i], y[i]);
-    }
-
-    /// <summary>z[i] = max(x[i], y[i]).</summary>
-    [KernelName("maximum")]
-    public static void Maximum(Index1D t, int stride, ArrayView<float> z, ArrayView<float> x, ArrayView<float> y)
-    {
-        for (int i = t; i < z.Length; i += stride)
-            z[i] = MathF.Max(x[i], y[i]);
-    }
 }

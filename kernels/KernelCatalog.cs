@@ -20,7 +20,7 @@ public static class KernelCatalog
 
     public static readonly Type[] SumTerms =
     {
-        typeof(SumTerm), typeof(DotTerm), typeof(SquareTerm), typeof(AbsTerm),
+        typeof(DotTerm), typeof(AbsTerm),
         typeof(SquaredDifferenceTerm), typeof(TotalVariationTerm), typeof(NonFiniteTerm),
     };
 

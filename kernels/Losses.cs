@@ -1,4 +1,4 @@
-// Gradients of the three losses of style transfer (their values are reductions: Reduce.cs).
+// The three losses of style transfer: the summands of their values (reduced by Reduce.cs's two passes) and their gradients.
 //
 //   content   L = w · ½ Σ_i (F_i − P_i)²                    dL/dF_i += w · (F_i − P_i)
 //   style     L = w · d · Σ_{ij} (G_ij − A_ij)²             dL/dG_ij += 2 w d · (G_ij − A_ij)
@@ -10,6 +10,38 @@ using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
 namespace IlgpuStyle.Kernels;
+
+/// <summary>(x − y)², the summand of the content and style losses.</summary>
+public struct SquaredDifferenceTerm : IReductionTerm
+{
+    public ArrayView<float> X, Y;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i)
+    {
+        float d = X[i] - Y[i];
+        return d * d;
+    }
+}
+
+/// <summary>
+/// Total variation of an (N,C,H,W) image: for each element, the squared difference to its right
+/// neighbour (if any) plus the squared difference to the one below (if any).
+/// </summary>
+public struct TotalVariationTerm : IReductionTerm
+{
+    public ArrayView<float> X;
+    public int H, W;
+    public readonly int Count => (int)X.Length;
+    public readonly float Term(int i)
+    {
+        int x = i % W;
+        int y = (i / W) % H;
+        float v = X[i], s = 0f;
+        if (x + 1 < W) { float d = X[i + 1] - v; s += d * d; }
+        if (y + 1 < H) { float d = X[i + W] - v; s += d * d; }
+        return s;
+    }
+}
 
 public static class Losses
 {

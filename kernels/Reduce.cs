@@ -1,4 +1,4 @@
-// Reductions: sum, dot, squared L2 norm, L1 norm, max |x|, and the loss sums built on them.
+// Reductions: dot, L1 norm, max |x|, the count of non-finite values, and the loss sums (kernels/Losses.cs) built on them.
 //
 // Two deterministic passes, no atomics (the same inputs always give the same bits, which is what
 // makes "same seed, same image" hold):
@@ -12,7 +12,7 @@
 // multiplication, so no FMA contraction can change it; it only needs additions kept in order, as
 // OpenCL C and PTX do without fast-math flags.
 // The summand is a small struct (`IReductionTerm`): the same two kernels reduce x, x·y, x², |x|,
-// (x−p)² or the total-variation differences.
+// or the losses' (x−p)² and total-variation differences (kernels/Losses.cs).
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
@@ -25,13 +25,6 @@ public interface IReductionTerm
     float Term(int i);
 }
 
-public struct SumTerm : IReductionTerm
-{
-    public ArrayView<float> X;
-    public readonly int Count => (int)X.Length;
-    public readonly float Term(int i) => X[i];
-}
-
 public struct DotTerm : IReductionTerm
 {
     public ArrayView<float> X, Y;
@@ -39,50 +32,11 @@ public struct DotTerm : IReductionTerm
     public readonly float Term(int i) => X[i] * Y[i];
 }
 
-public struct SquareTerm : IReductionTerm
-{
-    public ArrayView<float> X;
-    public readonly int Count => (int)X.Length;
-    public readonly float Term(int i) => X[i] * X[i];
-}
-
 public struct AbsTerm : IReductionTerm
 {
     public ArrayView<float> X;
     public readonly int Count => (int)X.Length;
     public readonly float Term(int i) => MathF.Abs(X[i]);
-}
-
-/// <summary>(x − y)², the summand of the content and style losses.</summary>
-public struct SquaredDifferenceTerm : IReductionTerm
-{
-    public ArrayView<float> X, Y;
-    public readonly int Count => (int)X.Length;
-    public readonly float Term(int i)
-    {
-        float d = X[i] - Y[i];
-        return d * d;
-    }
-}
-
-/// <summary>
-/// Total variation of an (N,C,H,W) image: for each element, the squared difference to its right
-/// neighbour (if any) plus the squared difference to the one below (if any).
-/// </summary>
-public struct TotalVariationTerm : IReductionTerm
-{
-    public ArrayView<float> X;
-    public int H, W;
-    public readonly int Count => (int)X.Length;
-    public readonly float Term(int i)
-    {
-        int x = i % W;
-        int y = (i / W) % H;
-        float v = X[i], s = 0f;
-        if (x + 1 < W) { float d = X[i + 1] - v; s += d * d; }
-        if (y + 1 < H) { float d = X[i + W] - v; s += d * d; }
-        return s;
-    }
 }
 
 /// <summary>Any non-finite element counts 1: the sum says how many NaN or ±Inf there are.</summary>

@@ -227,10 +227,8 @@ public static class Reference
 
     // ------------------------------------------------------------------ vectors
 
-    public static double Sum(double[] x) => x.Sum();
     public static double Dot(double[] x, double[] y) => x.Select((v, i) => v * y[i]).Sum();
     public static double NormL1(double[] x) => x.Sum(Math.Abs);
-    public static double NormL2(double[] x) => Math.Sqrt(Dot(x, x));
     public static double NormInf(double[] x) => x.Max(Math.Abs);
 
     // ------------------------------------------------------------------ optimizers

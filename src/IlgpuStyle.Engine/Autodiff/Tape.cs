@@ -143,14 +143,6 @@ public sealed class Tape : IDisposable
             });
     }
 
-    public void Relu(string label, Tensor x, Tensor y)
-    {
-        Begin(label, x);
-        Op.ReluForward(x, y);
-        Record("relu", label, new[] { x }, y, x.Length, 2 * x.Length * sizeof(float), "dx += dy·[y>0]",
-            () => Op.ReluBackward(y, Gradient(y), Gradient(x)));
-    }
-
     public void MaxPool2d(string label, Tensor x, Tensor y)
     {
         Begin(label, x);

@@ -87,17 +87,11 @@ public static partial class Op
         long wtLength = (long)inC * kh * kw * outCPadded;
         var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>, int,
             ArrayView<float>>(Conv2dDirect.Pad));
-        var transpose = d.Kernel(Conv2dDirect.TransposeWeights, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, int, int,
-            ArrayView<float>, ArrayView<float>>(Conv2dDirect.TransposeWeights));
         int threads = d.StrideThreadsFor((long)s.N * s.C * ph);
         using (d.Launch(mask is null ? "conv2d_pad" : "conv2d_pad_relu_mask", 0, ((mask is null ? 1 : 2) * x.Length + xp.Length) * sizeof(float)))
             pad1(threads, threads, s.H, s.W, padH, padW, x.View, (mask ?? x).View, mask is null ? 0 : 1, xp);
-        void Transpose(ArrayView<float> wt)
-        {
-            int n = d.StrideThreadsFor(wt.Length);
-            using (d.Launch("conv2d_transpose_weights", 0, (w.Length + wt.Length) * sizeof(float)))
-                transpose(n, n, inC, outC, outCPadded, kh, kw, forInputGradient ? 1 : 0, w.View, wt);
-        }
+        void Transpose(ArrayView<float> wt) => d.Stride(Conv2dDirect.TransposeWeights, wt.Length, 0, (w.Length + wt.Length) * sizeof(float),
+            inC, outC, outCPadded, kh, kw, forInputGradient ? 1 : 0, w.View, wt);
         // Frozen weights (VGG19 during a transfer) are transposed once and kept; others every call.
         ArrayView<float> wt;
         if (w.Frozen) wt = d.Derived(w, forInputGradient ? 1 : 0, wtLength, Transpose);
@@ -165,10 +159,7 @@ public static partial class Op
         }
         if (v == KernelVariant.Naive)
         {
-            var k = d.Kernel(Conv2d.ForwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
-                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2d.ForwardNaive));
-            if (y.Length > 0)
-                using (d.Launch("conv2d_fwd_naive", g.ForwardFlops, bytes)) k((int)y.Length, g, x.View, w.View, bias.View, y.View, relu ? 1 : 0);
+            d.Grid(Conv2d.ForwardNaive, y.Length, g.ForwardFlops, bytes, g, x.View, w.View, bias.View, y.View, relu ? 1 : 0);
             return;
         }
         LaunchGemm(d, v, "conv2d_fwd", bytes,
@@ -205,10 +196,7 @@ public static partial class Op
         if (reluOutput is not null) ReluMask(reluOutput, gradOut);
         if (v == KernelVariant.Naive)
         {
-            var k = d.Kernel(Conv2d.BackwardInputNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
-                ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2d.BackwardInputNaive));
-            if (gradIn.Length > 0)
-                using (d.Launch("conv2d_bwd_input_naive", g.ForwardFlops, bytes)) k((int)gradIn.Length, g, w.View, gradOut.View, gradIn.View);
+            d.Grid(Conv2d.BackwardInputNaive, gradIn.Length, g.ForwardFlops, bytes, g, w.View, gradOut.View, gradIn.View);
             return;
         }
         LaunchGemm(d, v, "conv2d_bwd_input", bytes,
@@ -234,10 +222,7 @@ public static partial class Op
         var v = variant ?? (ConvWeightsGradientVariants.Contains(d.ConvVariant) ? d.ConvVariant : KernelVariant.Tiled);
         if (v == KernelVariant.Naive)
         {
-            var k = d.Kernel(Conv2d.BackwardWeightsNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
-                ArrayView<float>, ArrayView<float>, ArrayView<float>>(Conv2d.BackwardWeightsNaive));
-            if (gradW.Length > 0)
-                using (d.Launch("conv2d_bwd_weights_naive", g.ForwardFlops, bytes)) k((int)gradW.Length, g, x.View, gradOut.View, gradW.View);
+            d.Grid(Conv2d.BackwardWeightsNaive, gradW.Length, g.ForwardFlops, bytes, g, x.View, gradOut.View, gradW.View);
             return;
         }
         LaunchGemm(d, v, "conv2d_bwd_weights", bytes,
@@ -256,9 +241,6 @@ public static partial class Op
         var d = gradOut.Device;
         var s = gradOut.Shape;
         var g = new Conv2dGeometry(s.N, s.C, s.H, s.W, s.C, 1, 1, 1, 0);
-        var k = d.Kernel(Conv2d.BackwardBias, a => a.LoadAutoGroupedStreamKernel<Index1D, Conv2dGeometry,
-            ArrayView<float>, ArrayView<float>>(Conv2d.BackwardBias));
-        if (s.C > 0)
-            using (d.Launch("conv2d_bwd_bias", gradOut.Length, gradOut.Length * sizeof(float))) k(s.C, g, gradOut.View, gradBias.View);
+        d.Grid(Conv2d.BackwardBias, s.C, gradOut.Length, gradOut.Length * sizeof(float), g, gradOut.View, gradBias.View);
     }
 }

@@ -1,5 +1,5 @@
 using ILGPU;
-using ILGPU.Runtime;
+using IlgpuStyle.Devices;
 using IlgpuStyle.Kernels;
 using IlgpuStyle.Tensors;
 
@@ -25,11 +25,8 @@ public static partial class Op
     {
         CheckMask("MaskForward", x, mask);
         Check.SameShape("MaskForward", x, y);
-        var d = x.Device;
-        var k = d.Kernel(Guidance.MaskForward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Guidance.MaskForward));
-        int threads = d.StrideThreadsFor(x.Length);
         int m = x.Shape.H * x.Shape.W;
-        if (x.Length > 0) using (d.Launch("mask_fwd", x.Length, Bytes(x.Length, 3))) k(threads, threads, m, x.Shape.C * m, x.View, mask.View, y.View);
+        if (x.Length > 0) x.Device.Stride(Guidance.MaskForward, x.Length, x.Length, Bytes(x.Length, 3), m, x.Shape.C * m, x.View, mask.View, y.View);
     }
 
     /// <summary>gradIn += gradOut ⊙ mask.</summary>
@@ -37,11 +34,9 @@ public static partial class Op
     {
         CheckMask("MaskBackward", gradIn, mask);
         Check.SameShape("MaskBackward", gradOut, gradIn);
-        var d = gradIn.Device;
-        var k = d.Kernel(Guidance.MaskBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Guidance.MaskBackward));
-        int threads = d.StrideThreadsFor(gradIn.Length);
         int m = gradIn.Shape.H * gradIn.Shape.W;
-        if (gradIn.Length > 0) using (d.Launch("mask_bwd", 2 * gradIn.Length, Bytes(gradIn.Length, 4))) k(threads, threads, m, gradIn.Shape.C * m, gradOut.View, mask.View, gradIn.View);
+        if (gradIn.Length > 0)
+            gradIn.Device.Stride(Guidance.MaskBackward, gradIn.Length, 2 * gradIn.Length, Bytes(gradIn.Length, 4), m, gradIn.Shape.C * m, gradOut.View, mask.View, gradIn.View);
     }
 
     /// <summary>gradIn += scale · gradOut / (Σ|gradOut| + ε): the L1 norm is a device reduction, the division one kernel.</summary>
@@ -50,10 +45,8 @@ public static partial class Op
         Check.SameShape("NormalizedGradientAccumulate", gradOut, gradIn);
         var d = gradIn.Device;
         SumInto(d, new AbsTerm { X = gradOut.View }, NormalizationSlot, 1f);
-        var k = d.Kernel(Guidance.NormalizedAccumulate, a => a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, int, float, float, ArrayView<float>>(Guidance.NormalizedAccumulate));
-        int threads = d.StrideThreadsFor(gradIn.Length);
         if (gradIn.Length > 0)
-            using (d.Launch("normalize_gradient_bwd", 2 * gradIn.Length, Bytes(gradIn.Length, 3)))
-                k(threads, threads, gradOut.View, d.Scalars.View, NormalizationSlot, scale, NormalizationEpsilon, gradIn.View);
+            d.Stride(Guidance.NormalizedAccumulate, gradIn.Length, 2 * gradIn.Length, Bytes(gradIn.Length, 3),
+                gradOut.View, (ArrayView<float>)d.Scalars.View, NormalizationSlot, scale, NormalizationEpsilon, gradIn.View);
     }
 }

@@ -15,14 +15,11 @@ public static partial class Op
     /// <summary>Device-resident scalar slots: losses are written here and read back together.</summary>
     public const int ScalarSlots = 64;
 
-    public static float Sum(Tensor x) => ReduceNow(x.Device, new SumTerm { X = x.View });
     public static float Dot(Tensor x, Tensor y)
     {
         Check.SameShape("Dot", x, y);
         return ReduceNow(x.Device, new DotTerm { X = x.View, Y = y.View });
     }
-    public static float SumOfSquares(Tensor x) => ReduceNow(x.Device, new SquareTerm { X = x.View });
-    public static float NormL2(Tensor x) => MathF.Sqrt(SumOfSquares(x));
     public static float NormL1(Tensor x) => ReduceNow(x.Device, new AbsTerm { X = x.View });
     public static float NormInf(Tensor x)
     {
@@ -44,27 +41,15 @@ public static partial class Op
     {
         Check.That("Reduce", slot >= 0 && slot < ScalarSlots, $"scalar slot {slot} outside 0..{ScalarSlots - 1}");
         var partials = d.ReductionPartials;
-        var pass1 = d.Kernel(Reduce.SumPartials<TTerm>,
-            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, TTerm>(Reduce.SumPartials<TTerm>));
-        var pass2 = d.Kernel(Reduce.SumFinal,
-            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(Reduce.SumFinal));
-        using (d.Launch("reduce_sum_partials", term.Count, (long)term.Count * sizeof(float)))
-            pass1((int)partials.Length, partials, term);
-        using (d.Launch("reduce_sum_final", partials.Length, partials.Length * sizeof(float)))
-            pass2(1, partials, d.Scalars.View, slot, scale);
+        d.Grid(Reduce.SumPartials<TTerm>, partials.Length, term.Count, (long)term.Count * sizeof(float), partials, term);
+        d.Grid(Reduce.SumFinal, 1, partials.Length, partials.Length * sizeof(float), partials, (ArrayView<float>)d.Scalars.View, slot, scale);
     }
 
     static void MaxInto<TTerm>(ComputeDevice d, TTerm term, int slot) where TTerm : struct, IReductionTerm
     {
         var partials = d.ReductionPartials;
-        var pass1 = d.Kernel(Reduce.MaxPartials<TTerm>,
-            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, TTerm>(Reduce.MaxPartials<TTerm>));
-        var pass2 = d.Kernel(Reduce.MaxFinal,
-            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Reduce.MaxFinal));
-        using (d.Launch("reduce_max_partials", term.Count, (long)term.Count * sizeof(float)))
-            pass1((int)partials.Length, partials, term);
-        using (d.Launch("reduce_max_final", partials.Length, partials.Length * sizeof(float)))
-            pass2(1, partials, d.Scalars.View, slot);
+        d.Grid(Reduce.MaxPartials<TTerm>, partials.Length, term.Count, (long)term.Count * sizeof(float), partials, term);
+        d.Grid(Reduce.MaxFinal, 1, partials.Length, partials.Length * sizeof(float), partials, (ArrayView<float>)d.Scalars.View, slot);
     }
 
     /// <summary>Reads the first `count` scalar slots (synchronizes).</summary>

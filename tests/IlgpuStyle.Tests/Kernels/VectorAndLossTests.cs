@@ -34,11 +34,6 @@ public class ElementwiseTests
             Check("Scale", (_, b) => (float)(b * 1.5f), z => Op.Scale(z, 1.5f), startFromY: true);
             Check("Axpy", (a, b) => b + 0.75 * a, z => Op.Axpy(z, 0.75f, tx), startFromY: true);
             Check("Axpby", (a, b) => 2 * a - 0.5 * b, z => Op.Axpby(z, 2f, tx, -0.5f, ty));
-            Check("Add", (a, b) => a + b, z => Op.Add(z, tx, ty));
-            Check("Multiply", (a, b) => a * b, z => Op.Multiply(z, tx, ty));
-            Check("Minimum", Math.Min, z => Op.Minimum(z, tx, ty));
-            Check("Maximum", Math.Max, z => Op.Maximum(z, tx, ty));
-            Check("Clamp", (_, b) => Math.Clamp(b, -0.3, 0.4), z => Op.Clamp(z, -0.3f, 0.4f), startFromY: true);
         }
     }
 
@@ -53,12 +48,9 @@ public class ElementwiseTests
             string where = $"{accelerator} n={n} {r}";
             using var tx = d.Upload(Shape4.Vector(n), x); using var ty = d.Upload(Shape4.Vector(n), y);
             // Sums of signed terms can cancel: compare against the sum of magnitudes.
-            double scale = Reference.NormL1(x) + 1e-30;
-            Assert.True(Math.Abs(Op.Sum(tx) - Reference.Sum(x)) / scale < Tolerance.LongSum, $"Sum {where}: {Op.Sum(tx)} vs {Reference.Sum(x)}");
             double dotScale = x.Select((v, i) => Math.Abs(v * y[i])).Sum() + 1e-30;
             Assert.True(Math.Abs(Op.Dot(tx, ty) - Reference.Dot(x, y)) / dotScale < Tolerance.LongSum, $"Dot {where}");
             Compare.Scalar("NormL1", Reference.NormL1(x), Op.NormL1(tx), Tolerance.LongSum, where);
-            Compare.Scalar("NormL2", Reference.NormL2(x), Op.NormL2(tx), Tolerance.LongSum, where);
             Compare.Scalar("NormInf", Reference.NormInf(x), Op.NormInf(tx), Tolerance.Kernel, where);
             Assert.Equal(0, Op.CountNonFinite(tx));
         }

@@ -6,7 +6,7 @@ using IlgpuStyle.Tensors;
 
 namespace IlgpuStyle.Ops;
 
-/// <summary>Gram matrix (kernels/Gram.cs) and the losses (kernels/Losses.cs, kernels/Reduce.cs).</summary>
+/// <summary>The Gram matrix G = s·F·Fᵀ and its backward (kernels/Gram.cs).</summary>
 public static partial class Op
 {
     public static Shape4 GramShape(Shape4 features) => new(features.N, 1, features.C, features.C);
@@ -35,21 +35,16 @@ public static partial class Op
             // Ft = F transposed to (N, M, cPad) in scratch slot 2, then one triangle of 16×16 blocks.
             int cPad = (c + Gram.Block - 1) / Gram.Block * Gram.Block, blocks = cPad / Gram.Block;
             var ft = d.Scratch(2, (long)s.N * m * cPad);
-            var transpose = d.Kernel(Gram.TransposeFeatures, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>>(Gram.TransposeFeatures));
             var rows = d.Kernel(Gram.ForwardRows, a => a.LoadStreamKernel<int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.ForwardRows));
             if (gram.Length == 0) return;
-            int threads = d.StrideThreadsFor(ft.Length);
-            using (d.Launch("gram_transpose_features", 0, (features.Length + ft.Length) * sizeof(float)))
-                transpose(threads, threads, c, cPad, m, features.View, ft);
+            d.Stride(Gram.TransposeFeatures, ft.Length, 0, (features.Length + ft.Length) * sizeof(float), c, cPad, m, features.View, ft);
             var config = new KernelConfig(new Index2D(blocks * (blocks + 1) / 2, s.N), new Index2D(Gram.Block, 1));
             using (d.Launch("gram_fwd_rows", (long)s.N * m * cPad * (cPad + Gram.Block), bytes)) rows(config, c, cPad, m, scale, ft, gram.View);
             return;
         }
         if (v == KernelVariant.Naive)
         {
-            var k = d.Kernel(Gram.ForwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.ForwardNaive));
-            if (gram.Length > 0)
-                using (d.Launch("gram_fwd_naive", 2L * s.N * c * c * m, bytes)) k((int)gram.Length, c, m, scale, features.View, gram.View);
+            d.Grid(Gram.ForwardNaive, gram.Length, 2L * s.N * c * c * m, bytes, c, m, scale, features.View, gram.View);
             return;
         }
         LaunchGemm(d, v, "gram_fwd", bytes, new GemmSize(c, c, m, s.N),
@@ -75,12 +70,9 @@ public static partial class Op
             // S = scale·(dG + dGᵀ) as (N, C, cPad) in scratch slot 3, then dF += S·F, 32 channels × 8 pixels per thread.
             int cPad = (c + Gram.BackwardBlock - 1) / Gram.BackwardBlock * Gram.BackwardBlock, blocks = cPad / Gram.BackwardBlock;
             var sym = d.Scratch(3, (long)s.N * c * cPad);
-            var symmetrize = d.Kernel(Gram.SymmetrizeGradient, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.SymmetrizeGradient));
             var rows = d.Kernel(Gram.BackwardRows, a => a.LoadStreamKernel<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardRows));
             if (features.Length == 0) return;
-            int threads = d.StrideThreadsFor(sym.Length);
-            using (d.Launch("gram_symmetrize_gradient", 3 * sym.Length, (gradGram.Length * 2 + sym.Length) * sizeof(float)))
-                symmetrize(threads, threads, c, cPad, scale, gradGram.View, sym);
+            d.Stride(Gram.SymmetrizeGradient, sym.Length, 3 * sym.Length, (gradGram.Length * 2 + sym.Length) * sizeof(float), c, cPad, scale, gradGram.View, sym);
             int quads = (m + 7) / 8, group = Math.Min(16, d.Accelerator.MaxNumThreadsPerGroup);
             var config = new KernelConfig(new Index2D((quads + group - 1) / group, s.N * blocks), new Index2D(group, 1));
             using (d.Launch("gram_bwd_rows", 2L * s.N * c * c * m, bytes)) rows(config, c, cPad, m, sym, features.View, gradFeatures.View);
@@ -88,46 +80,12 @@ public static partial class Op
         }
         if (v == KernelVariant.Naive)
         {
-            var k = d.Kernel(Gram.BackwardNaive, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardNaive));
-            if (features.Length > 0)
-                using (d.Launch("gram_bwd_naive", 2L * s.N * c * c * m, bytes)) k((int)features.Length, c, m, scale, features.View, gradGram.View, gradFeatures.View);
+            d.Grid(Gram.BackwardNaive, features.Length, 2L * s.N * c * c * m, bytes, c, m, scale, features.View, gradGram.View, gradFeatures.View);
             return;
         }
         LaunchGemm(d, v, "gram_bwd", bytes, new GemmSize(c, m, c, s.N),
             new SymmetricGramGradientOperand { GradGram = gradGram.View, C = c },
             new FeatureOperand { F = features.View, C = c, M = m },
             new AccumulateOutput { C = gradFeatures.View, M = c, N = m, Scale = scale });
-    }
-
-    /// <summary>scalars[slot] = scale · Σ (x − target)² (content loss: scale = w/2; style: w·d).</summary>
-    public static void SquaredDifferenceSumInto(Tensor x, Tensor target, int slot, float scale)
-    {
-        Check.SameShape("SquaredDifference", x, target);
-        SumInto(x.Device, new SquaredDifferenceTerm { X = x.View, Y = target.View }, slot, scale);
-    }
-
-    /// <summary>grad += scale · (x − target).</summary>
-    public static void SquaredDifferenceBackward(Tensor x, Tensor target, float scale, Tensor grad)
-    {
-        Check.SameShape("SquaredDifferenceBackward", x, target);
-        Check.SameShape("SquaredDifferenceBackward", x, grad);
-        var d = x.Device;
-        var k = d.Kernel(Losses.SquaredDifferenceBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, float, ArrayView<float>>(Losses.SquaredDifferenceBackward));
-        int threads = d.StrideThreadsFor(x.Length);
-        using (d.Launch("squared_difference_bwd", 3 * x.Length, Bytes(x.Length, 4))) k(threads, threads, x.View, target.View, scale, grad.View);
-    }
-
-    /// <summary>scalars[slot] = weight · TV(x).</summary>
-    public static void TotalVariationInto(Tensor x, int slot, float weight) =>
-        SumInto(x.Device, new TotalVariationTerm { X = x.View, H = x.Shape.H, W = x.Shape.W }, slot, weight);
-
-    /// <summary>grad += dL/dx of weight · TV(x).</summary>
-    public static void TotalVariationBackward(Tensor x, float weight, Tensor grad)
-    {
-        Check.SameShape("TotalVariationBackward", x, grad);
-        var d = x.Device;
-        var k = d.Kernel(Losses.TotalVariationBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, float, ArrayView<float>>(Losses.TotalVariationBackward));
-        int threads = d.StrideThreadsFor(x.Length);
-        using (d.Launch("total_variation_bwd", 10 * x.Length, Bytes(x.Length, 3))) k(threads, threads, x.Shape.H, x.Shape.W, x.View, weight, grad.View);
     }
 }

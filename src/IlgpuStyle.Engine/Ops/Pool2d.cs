@@ -1,0 +1,44 @@
+using IlgpuStyle.Devices;
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Tensors;
+
+namespace IlgpuStyle.Ops;
+
+/// <summary>2×2 max and average pooling, stride 2 (kernels/Pool2d.cs).</summary>
+public static partial class Op
+{
+    public static Shape4 PoolOutputShape(Shape4 x) => new(x.N, x.C, x.H / 2, x.W / 2);
+
+    static Pool2dGeometry PoolGeometry(string op, Tensor x, Tensor y)
+    {
+        Check.Shape(op, y, PoolOutputShape(x.Shape), "output");
+        Check.SameDevice(op, x, y);
+        return new Pool2dGeometry(x.Shape.N, x.Shape.C, x.Shape.H, x.Shape.W);
+    }
+
+    public static void MaxPool2dForward(Tensor x, Tensor y)
+    {
+        var g = PoolGeometry("MaxPool2dForward", x, y);
+        if (y.Length > 0) x.Device.Stride(Pool2d.MaxForward, y.Length, 3 * y.Length, Bytes(x.Length + y.Length, 1), g, x.View, y.View);
+    }
+
+    public static void MaxPool2dBackward(Tensor x, Tensor gradOut, Tensor gradIn)
+    {
+        var g = PoolGeometry("MaxPool2dBackward", x, gradOut);
+        Check.SameShape("MaxPool2dBackward", x, gradIn);
+        if (x.Length > 0) x.Device.Stride(Pool2d.MaxBackward, x.Length, 3 * x.Length, Bytes(3 * x.Length + gradOut.Length, 1), g, x.View, gradOut.View, gradIn.View);
+    }
+
+    public static void AvgPool2dForward(Tensor x, Tensor y)
+    {
+        var g = PoolGeometry("AvgPool2dForward", x, y);
+        if (y.Length > 0) x.Device.Stride(Pool2d.AverageForward, (long)g.N * g.C * g.OutH, 4 * y.Length, Bytes(x.Length + y.Length, 1), g, x.View, y.View);
+    }
+
+    public static void AvgPool2dBackward(Tensor gradOut, Tensor gradIn)
+    {
+        var g = PoolGeometry("AvgPool2dBackward", gradIn, gradOut);
+        if (gradIn.Length > 0)
+            gradIn.Device.Stride(Pool2d.AverageBackward, (long)g.N * g.C * g.InH, gradIn.Length, Bytes(2 * gradIn.Length + gradOut.Length, 1), g, gradOut.View, gradIn.View);
+    }
+}
