@@ -240,12 +240,8 @@ public static class Conv2dDirect
     public static void Forward4Pixels(DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
         ArrayView<float> bias, ArrayView<float> y, int flags, int channelsPerBarrier)
     {
-        int perRow = (g.OutW + 3) / 4, count = perRow * g.OutH;
-        int q = Grid.IdxX * Group.DimX + Group.IdxX;
-        int qr = Math.Min(q, count - 1);   // threads past the end read the last block's input and store nothing
-        int oy = qr / perRow, ox = (qr - oy * perRow) * 4;
-        int blocks = g.OutCPadded / ChannelBlock;
-        int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * ChannelBlock;
+        var b = RowBlock.Of(g, 4, ChannelBlock);
+        int n = b.N, k0 = b.K0, oy = b.Oy, ox = b.Ox;
         var acc = new Accumulator16x4();
         int planeSize = g.PaddedH * g.PaddedW, k = g.OutCPadded, pw = g.PaddedW;
         for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
@@ -263,7 +259,7 @@ public static class Conv2dDirect
             }
             Group.Barrier();
         }
-        if (q >= count) return;
+        if (!b.Stores) return;
         Store4(g, acc, n, k0, oy, ox, bias, y, flags);
     }
 
@@ -272,16 +268,11 @@ public static class Conv2dDirect
     public static void Forward8Pixels(DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
         ArrayView<float> bias, ArrayView<float> y, int flags, int channelsPerBarrier)
     {
-        int perRow = (g.OutW + 7) / 8, count = perRow * g.OutH;
-        int q = Grid.IdxX * Group.DimX + Group.IdxX;
-        int qr = Math.Min(q, count - 1);   // threads past the end read the last block's input and store nothing
-        int oy = qr / perRow, ox = (qr - oy * perRow) * 8;
-        int blocks = g.OutCPadded / ChannelBlock;
-        int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * ChannelBlock;
+        var b = RowBlock.Of(g, 8, ChannelBlock);
         var acc = new Accumulator16x8();
-        SumRows8(ref acc, g, xp, wt, n, k0, oy, ox, channelsPerBarrier);
-        if (q >= count) return;
-        Store8(g, acc, n, k0, oy, ox, bias, y, flags);
+        SumRows8(ref acc, g, xp, wt, b.N, b.K0, b.Oy, b.Ox, channelsPerBarrier);
+        if (!b.Stores) return;
+        Store8(g, acc, b.N, b.K0, b.Oy, b.Ox, bias, y, flags);
     }
 
     /// <summary>
@@ -293,17 +284,35 @@ public static class Conv2dDirect
     public static void Forward32x8(DirectConvGeometry g, ArrayView<float> xp, ArrayView<float> wt,
         ArrayView<float> bias, ArrayView<float> y, int flags, int channelsPerBarrier)
     {
-        int perRow = (g.OutW + 7) / 8, count = perRow * g.OutH;
-        int q = Grid.IdxX * Group.DimX + Group.IdxX;
-        int qr = Math.Min(q, count - 1);
-        int oy = qr / perRow, ox = (qr - oy * perRow) * 8;
-        int blocks = g.OutCPadded / WideBlock;
-        int n = Grid.IdxY / blocks, k0 = (Grid.IdxY - n * blocks) * WideBlock;
+        var b = RowBlock.Of(g, 8, WideBlock);
         var acc = new Accumulator32x8();
-        SumRows8(ref acc, g, xp, wt, n, k0, oy, ox, channelsPerBarrier);
-        if (q >= count) return;
-        Store8(g, acc.Lo, n, k0, oy, ox, bias, y, flags);
-        Store8(g, acc.Hi, n, k0 + ChannelBlock, oy, ox, bias, y, flags);
+        SumRows8(ref acc, g, xp, wt, b.N, b.K0, b.Oy, b.Ox, channelsPerBarrier);
+        if (!b.Stores) return;
+        Store8(g, acc.Lo, b.N, b.K0, b.Oy, b.Ox, bias, y, flags);
+        Store8(g, acc.Hi, b.N, b.K0 + ChannelBlock, b.Oy, b.Ox, bias, y, flags);
+    }
+
+    /// <summary>
+    /// Which pixels and channels thread (q, n·blocks + b) of a row-block kernel computes: `perThread` neighbouring pixels of
+    /// an output row from (Oy, Ox), `block` output channels from K0, of image N. Threads past the last block (Q ≥ Count)
+    /// compute the last block again, so that their reads stay in bounds, and store nothing.
+    /// </summary>
+    struct RowBlock
+    {
+        public int Q, Count, N, K0, Oy, Ox;
+        public readonly bool Stores => Q < Count;
+
+        public static RowBlock Of(in DirectConvGeometry g, int perThread, int block)
+        {
+            int perRow = (g.OutW + perThread - 1) / perThread, blocks = g.OutCPadded / block;
+            var b = new RowBlock { Count = perRow * g.OutH, Q = Grid.IdxX * Group.DimX + Group.IdxX };
+            int qr = Math.Min(b.Q, b.Count - 1);
+            b.Oy = qr / perRow;
+            b.Ox = (qr - b.Oy * perRow) * perThread;
+            b.N = Grid.IdxY / blocks;
+            b.K0 = (Grid.IdxY - b.N * blocks) * block;
+            return b;
+        }
     }
 
     /// <summary>

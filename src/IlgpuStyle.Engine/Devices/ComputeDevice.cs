@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace IlgpuStyle.Devices;
 

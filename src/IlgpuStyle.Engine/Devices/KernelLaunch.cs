@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
-using ILGPU;
 using ILGPU.Backends.EntryPoints;
-using ILGPU.Runtime;
 
 namespace IlgpuStyle.Devices;
 

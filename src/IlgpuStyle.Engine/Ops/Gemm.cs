@@ -1,5 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
 using IlgpuStyle.Devices;
 using IlgpuStyle.Kernels;
 

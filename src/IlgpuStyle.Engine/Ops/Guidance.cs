@@ -1,4 +1,3 @@
-using ILGPU;
 using IlgpuStyle.Devices;
 using IlgpuStyle.Kernels;
 using IlgpuStyle.Tensors;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using ILGPU;
-using ILGPU.Runtime;
 using IlgpuStyle.Devices;
 using IlgpuStyle.Kernels;
 using IlgpuStyle.Ops;
