@@ -5,7 +5,7 @@ namespace IlgpuStyle.Kernels;
 
 public static class Reference
 {
-    // ------------------------------------------------------------------ convolution
+    // ------------------------------------------------------------------ Conv2d (kernels/Conv2d.cs, Conv2dDirect.cs)
 
     /// <summary>
     /// Every (output element, filter tap, input element) triple of a convolution: for each output
@@ -71,14 +71,14 @@ public static class Reference
         return gradB;
     }
 
-    // ------------------------------------------------------------------ ReLU
+    // ------------------------------------------------------------------ Relu (kernels/Relu.cs)
 
     public static double[] ReluForward(double[] x) => x.Select(v => Math.Max(v, 0)).ToArray();
 
     public static double[] ReluBackward(double[] y, double[] gradOut) =>
         y.Select((v, i) => v > 0 ? gradOut[i] : 0).ToArray();
 
-    // ------------------------------------------------------------------ pooling
+    // ------------------------------------------------------------------ Pool2d (kernels/Pool2d.cs)
 
     public static double[] MaxPool2dForward(Pool2dGeometry g, double[] x) => Pool(g, x, max: true);
     public static double[] AvgPool2dForward(Pool2dGeometry g, double[] x) => Pool(g, x, max: false);
@@ -127,7 +127,7 @@ public static class Reference
         return gradIn;
     }
 
-    // ------------------------------------------------------------------ guidance
+    // ------------------------------------------------------------------ Guidance (kernels/Guidance.cs)
 
     /// <summary>y[n,c,p] = x[n,c,p] · t[n,p] (x: n·c·m values, t: n·m).</summary>
     public static double[] MaskForward(int n, int c, int m, double[] x, double[] t)
@@ -150,7 +150,7 @@ public static class Reference
         return gradOut.Select(v => k * v).ToArray();
     }
 
-    // ------------------------------------------------------------------ Gram matrix
+    // ------------------------------------------------------------------ Gram (kernels/Gram.cs)
 
     public static double[] GramForward(int n, int c, int m, double scale, double[] f)
     {
@@ -185,7 +185,7 @@ public static class Reference
         return gradF;
     }
 
-    // ------------------------------------------------------------------ losses
+    // ------------------------------------------------------------------ Losses (kernels/Losses.cs)
 
     /// <summary>w · ½ Σ (x − p)².</summary>
     public static double ContentLoss(double[] x, double[] p, double weight) =>
@@ -225,13 +225,13 @@ public static class Reference
         return g;
     }
 
-    // ------------------------------------------------------------------ vectors
+    // ------------------------------------------------------------------ Reduce (kernels/Reduce.cs)
 
     public static double Dot(double[] x, double[] y) => x.Select((v, i) => v * y[i]).Sum();
     public static double NormL1(double[] x) => x.Sum(Math.Abs);
     public static double NormInf(double[] x) => x.Max(Math.Abs);
 
-    // ------------------------------------------------------------------ optimizers
+    // ------------------------------------------------------------------ Adam (kernels/Adam.cs)
 
     /// <summary>One Adam step in place on x, m, v (step counts from 1).</summary>
     public static void AdamStep(double[] x, double[] g, double[] m, double[] v, double lr, double beta1, double beta2, double eps, int step)

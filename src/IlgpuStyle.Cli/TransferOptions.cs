@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using IlgpuStyle.Devices;
+using IlgpuStyle.Imaging;
 using IlgpuStyle.Model;
 using IlgpuStyle.Transfer;
 

@@ -1,7 +1,17 @@
 using MathNet.Numerics.LinearAlgebra;
-using IlgpuStyle.Transfer;
 
 namespace IlgpuStyle.Imaging;
+
+/// <summary>Which linear map carries the style's colour covariance to the content's (all give A·Σs·Aᵀ = Σc).</summary>
+public enum HistogramMode
+{
+    /// <summary>A = Lc·Ls⁻¹ with Cholesky factors Σ = L·Lᵀ.</summary>
+    Cholesky,
+    /// <summary>A = Σc^½·Σs^−½ with symmetric (eigen-decomposition) square roots.</summary>
+    Pca,
+    /// <summary>A = Σs^−½·(Σs^½·Σc·Σs^½)^½·Σs^−½, the symmetric map (Monge–Kantorovich): the smallest change of colours.</summary>
+    Symmetric,
+}
 
 /// <summary>
 /// Colour control of Gatys et al. 2017 ("Controlling Perceptual Factors in Neural Style Transfer",

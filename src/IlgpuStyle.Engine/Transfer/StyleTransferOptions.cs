@@ -1,4 +1,5 @@
 using IlgpuStyle.Devices;
+using IlgpuStyle.Imaging;
 using IlgpuStyle.Model;
 
 namespace IlgpuStyle.Transfer;
@@ -15,17 +16,6 @@ public enum ColorControl
     Luminance,
     /// <summary>Give each style image the content's colour mean and covariance with a linear map before the transfer.</summary>
     Histogram,
-}
-
-/// <summary>Which linear map carries the style's colour covariance to the content's (all give A·Σs·Aᵀ = Σc).</summary>
-public enum HistogramMode
-{
-    /// <summary>A = Lc·Ls⁻¹ with Cholesky factors Σ = L·Lᵀ.</summary>
-    Cholesky,
-    /// <summary>A = Σc^½·Σs^−½ with symmetric (eigen-decomposition) square roots.</summary>
-    Pca,
-    /// <summary>A = Σs^−½·(Σs^½·Σc·Σs^½)^½·Σs^−½, the symmetric map (Monge–Kantorovich): the smallest change of colours.</summary>
-    Symmetric,
 }
 
 /// <summary>

@@ -1,0 +1,111 @@
+// Register accumulators of the direct convolutions (Conv2dDirect.cs) and of the Gram matrix's backward (Gram.cs):
+// structs of plain float fields, which ILGPU keeps in registers (an array would live in memory). Each holds the
+// sums of one block of 16 output channels, for one pixel (Accumulator16) or for 4 or 8 neighbouring pixels of a
+// row, or 32 channels × 8 pixels (two 16×8 blocks). Row(...) adds one filter row: for each pixel p and channel j,
+// sum[p][j] += Σ_kx x[p + kx] · w[tap + kx·k + j], every multiply-add one FusedMath.MulAdd (one FMA instruction).
+using ILGPU;
+
+namespace IlgpuStyle.Kernels;
+
+/// <summary>Sixteen accumulators (one per output channel of a block).</summary>
+public struct Accumulator16
+{
+    public float A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15;
+
+    /// <summary>a_j += x · w[offset + j], j &lt; 16.</summary>
+    public void Fma(float x, ArrayView<float> w, int offset)
+    {
+        A0 = FusedMath.MulAdd(x, w[offset], A0); A1 = FusedMath.MulAdd(x, w[offset + 1], A1);
+        A2 = FusedMath.MulAdd(x, w[offset + 2], A2); A3 = FusedMath.MulAdd(x, w[offset + 3], A3);
+        A4 = FusedMath.MulAdd(x, w[offset + 4], A4); A5 = FusedMath.MulAdd(x, w[offset + 5], A5);
+        A6 = FusedMath.MulAdd(x, w[offset + 6], A6); A7 = FusedMath.MulAdd(x, w[offset + 7], A7);
+        A8 = FusedMath.MulAdd(x, w[offset + 8], A8); A9 = FusedMath.MulAdd(x, w[offset + 9], A9);
+        A10 = FusedMath.MulAdd(x, w[offset + 10], A10); A11 = FusedMath.MulAdd(x, w[offset + 11], A11);
+        A12 = FusedMath.MulAdd(x, w[offset + 12], A12); A13 = FusedMath.MulAdd(x, w[offset + 13], A13);
+        A14 = FusedMath.MulAdd(x, w[offset + 14], A14); A15 = FusedMath.MulAdd(x, w[offset + 15], A15);
+    }
+
+    /// <summary>a_j = a_j · b + c for every j (the FMA microbenchmark, kernels/Peak.cs).</summary>
+    public void Scale(float b, float c)
+    {
+        A0 = FusedMath.MulAdd(A0, b, c); A1 = FusedMath.MulAdd(A1, b, c); A2 = FusedMath.MulAdd(A2, b, c); A3 = FusedMath.MulAdd(A3, b, c);
+        A4 = FusedMath.MulAdd(A4, b, c); A5 = FusedMath.MulAdd(A5, b, c); A6 = FusedMath.MulAdd(A6, b, c); A7 = FusedMath.MulAdd(A7, b, c);
+        A8 = FusedMath.MulAdd(A8, b, c); A9 = FusedMath.MulAdd(A9, b, c); A10 = FusedMath.MulAdd(A10, b, c); A11 = FusedMath.MulAdd(A11, b, c);
+        A12 = FusedMath.MulAdd(A12, b, c); A13 = FusedMath.MulAdd(A13, b, c); A14 = FusedMath.MulAdd(A14, b, c); A15 = FusedMath.MulAdd(A15, b, c);
+    }
+
+    /// <summary>y[o + j] = a_j for every j.</summary>
+    public readonly void Store(ArrayView<float> y, long o)
+    {
+        y[o] = A0; y[o + 1] = A1; y[o + 2] = A2; y[o + 3] = A3; y[o + 4] = A4; y[o + 5] = A5; y[o + 6] = A6; y[o + 7] = A7;
+        y[o + 8] = A8; y[o + 9] = A9; y[o + 10] = A10; y[o + 11] = A11; y[o + 12] = A12; y[o + 13] = A13; y[o + 14] = A14; y[o + 15] = A15;
+    }
+
+    public readonly float Get(int j) => j switch
+    {
+        0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, 6 => A6, 7 => A7,
+        8 => A8, 9 => A9, 10 => A10, 11 => A11, 12 => A12, 13 => A13, 14 => A14, _ => A15,
+    };
+}
+
+/// <summary>16 channels × 4 neighbouring pixels of a row.</summary>
+public struct Accumulator16x4
+{
+    public Accumulator16 P0, P1, P2, P3;
+
+    /// <summary>One filter row over four pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
+    public void Row(float x0, float x1, float x2, float x3, float x4, float x5, ArrayView<float> w, int tap, int k)
+    {
+        P0.Fma(x0, w, tap); P1.Fma(x1, w, tap); P2.Fma(x2, w, tap); P3.Fma(x3, w, tap);
+        P0.Fma(x1, w, tap + k); P1.Fma(x2, w, tap + k); P2.Fma(x3, w, tap + k); P3.Fma(x4, w, tap + k);
+        P0.Fma(x2, w, tap + 2 * k); P1.Fma(x3, w, tap + 2 * k); P2.Fma(x4, w, tap + 2 * k); P3.Fma(x5, w, tap + 2 * k);
+    }
+}
+
+/// <summary>Sums over 8 neighbouring pixels of a row that take one 3-tap filter row at a time.</summary>
+public interface IRowAccumulator8
+{
+    /// <summary>p_i += Σ_kx x[i + kx] · w[tap + kx·k + j] for the accumulator's channels j.</summary>
+    void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k);
+}
+
+/// <summary>16 channels × 8 neighbouring pixels of a row.</summary>
+public struct Accumulator16x8 : IRowAccumulator8
+{
+    public Accumulator16 P0, P1, P2, P3, P4, P5, P6, P7;
+
+    /// <summary>One filter row over eight pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
+    public void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k)
+    {
+        P0.Fma(x0, w, tap); P1.Fma(x1, w, tap); P2.Fma(x2, w, tap); P3.Fma(x3, w, tap); P4.Fma(x4, w, tap); P5.Fma(x5, w, tap); P6.Fma(x6, w, tap); P7.Fma(x7, w, tap);
+        P0.Fma(x1, w, tap + k); P1.Fma(x2, w, tap + k); P2.Fma(x3, w, tap + k); P3.Fma(x4, w, tap + k); P4.Fma(x5, w, tap + k); P5.Fma(x6, w, tap + k); P6.Fma(x7, w, tap + k); P7.Fma(x8, w, tap + k);
+        P0.Fma(x2, w, tap + 2 * k); P1.Fma(x3, w, tap + 2 * k); P2.Fma(x4, w, tap + 2 * k); P3.Fma(x5, w, tap + 2 * k); P4.Fma(x6, w, tap + 2 * k); P5.Fma(x7, w, tap + 2 * k); P6.Fma(x8, w, tap + 2 * k); P7.Fma(x9, w, tap + 2 * k);
+    }
+
+    /// <summary>One input channel over eight pixels (a 1×1 filter): p_i += x_i · w[tap + j].</summary>
+    public void Column(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, ArrayView<float> w, int tap)
+    {
+        P0.Fma(x0, w, tap); P1.Fma(x1, w, tap); P2.Fma(x2, w, tap); P3.Fma(x3, w, tap);
+        P4.Fma(x4, w, tap); P5.Fma(x5, w, tap); P6.Fma(x6, w, tap); P7.Fma(x7, w, tap);
+    }
+}
+
+/// <summary>32 channels × 8 neighbouring pixels of a row: two 16-channel blocks that share every input value loaded.</summary>
+public struct Accumulator32x8 : IRowAccumulator8
+{
+    public Accumulator16x8 Lo, Hi;
+
+    /// <summary>One input channel over eight pixels for channels k0..k0+31 (a 1×1 filter; Lo: weights at tap, Hi: at tap + 16).</summary>
+    public void Column(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, ArrayView<float> w, int tap)
+    {
+        Lo.Column(x0, x1, x2, x3, x4, x5, x6, x7, w, tap);
+        Hi.Column(x0, x1, x2, x3, x4, x5, x6, x7, w, tap + 16);
+    }
+
+    /// <summary>One filter row over eight pixels for channels k0..k0+31 (Lo: weights at tap, Hi: at tap + 16).</summary>
+    public void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k)
+    {
+        Lo.Row(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, w, tap, k);
+        Hi.Row(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, w, tap + 16, k);
+    }
+}
