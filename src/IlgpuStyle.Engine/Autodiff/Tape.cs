@@ -206,7 +206,7 @@ public sealed class Tape : IDisposable
         Begin(label, gram);
         Op.SquaredDifferenceSumInto(gram, target, slot, weight * d);
         Record("style_loss", label, new[] { gram }, null, 3 * gram.Length, 2 * gram.Length * sizeof(float),
-            $"dG += 2·w·{(d == 0.25f ? "¼" : d.ToString("G4", System.Globalization.CultureInfo.InvariantCulture))}·(G − A)",
+            $"dG += 2·w·{Constant(d)}·(G − A)",
             () => Op.SquaredDifferenceBackward(gram, target, 2f * weight * d, Gradient(gram)), slot);
     }
 
@@ -281,6 +281,14 @@ public sealed class Tape : IDisposable
         ("⊙", "element-wise product, the mask broadcast over channels", new[] { "mask" }),
         ("Σ|dy|", "normalize: the L1 norm of the gradient arriving from the layer's losses (w: their weight)", new[] { "normalize" }),
         ("n, x_n", "TV = w·Σ over pixels of (right − x)² + (below − x)²: n runs over a pixel's 4 neighbours, x_n is a neighbour's value", new[] { "tv_loss" }),
+    };
+
+    /// <summary>A constant as the derivatives write it: ¼ and ½ as fractions, others as numbers.</summary>
+    static string Constant(float d) => d switch
+    {
+        0.25f => "¼",
+        0.5f => "½",
+        _ => d.ToString("G4", System.Globalization.CultureInfo.InvariantCulture),
     };
 
     /// <summary>"a, b ×3": the kernels in launch order, repeats counted.</summary>

@@ -22,10 +22,21 @@ public sealed class LbfgsOptimizer : IOptimizer
     double loss, hDiag = 1;
     bool started;
 
-    const double C1 = 1e-4, C2 = 0.9, ToleranceChange = 1e-9;
+    /// <summary>Corrections kept by default (neural-style's -lbfgs_num_correction defaults to the optim package's 100): each is
+    /// two image-sized vectors on the device (docs/neural-style.md).</summary>
+    public const int DefaultHistory = 20;
+
+    /// <summary>The strong-Wolfe constants: sufficient decrease (c1) and curvature (c2), as torch.optim.LBFGS and optim.lbfgs.</summary>
+    const double C1 = 1e-4, C2 = 0.9;
+    /// <summary>Stop when a step changes the loss by less than this, or the slope along the direction is above −this.</summary>
+    const double ToleranceChange = 1e-9;
+    /// <summary>A gradient whose largest element is at most this is a stationary point: no step is taken.</summary>
+    const float StationaryGradient = 1e-12f;
+    /// <summary>A pair (s, y) is kept only if yᵀs is above this (the curvature condition with a margin for float32 rounding).</summary>
+    const double MinimumCurvature = 1e-10;
     const int MaxLineSearchEvaluations = 25;
 
-    public LbfgsOptimizer(IObjective objective, int historySize = 100, double learningRate = 1.0)
+    public LbfgsOptimizer(IObjective objective, int historySize = DefaultHistory, double learningRate = 1.0)
     {
         this.objective = objective;
         this.historySize = historySize;
@@ -58,7 +69,7 @@ public sealed class LbfgsOptimizer : IOptimizer
             loss = Evaluate();
             started = true;
         }
-        if (Op.NormInf(g) <= 1e-12f) return null;   // at a stationary point
+        if (Op.NormInf(g) <= StationaryGradient) return null;
 
         // Direction.
         if (iteration == 0)
@@ -73,7 +84,7 @@ public sealed class LbfgsOptimizer : IOptimizer
             int k = newest;
             Op.Axpby(y[k], 1f, g, -1f, previousGradient);
             double ys = Op.Dot(y[k], s[k]);
-            if (ys > 1e-10)
+            if (ys > MinimumCurvature)
             {
                 rho[k] = 1.0 / ys;
                 hDiag = ys / Op.Dot(y[k], y[k]);

@@ -203,6 +203,12 @@ public sealed class StyleObjective : IObjective, IDisposable
         return values;
     }
 
+    /// <summary>
+    /// The style loss's constant: E_l = ¼·Σ(G − A)². Gatys et al. write Σ(Ĝ − Â)²/(4N²M²) for unnormalized Gram
+    /// matrices Ĝ = FFᵀ; with G = Ĝ/(N·M) (N = C, M = H·W) the 1/(NM)² is in G, and ¼ is what remains.
+    /// </summary>
+    public const float StyleLossConstant = 0.25f;
+
     Tensor Own(Tensor t) { owned.Add(t); return t; }
 
     /// <summary>1/(C·H·W): the Gram normalization.</summary>
@@ -235,7 +241,7 @@ public sealed class StyleObjective : IObjective, IDisposable
                 f = term.Masked!;
             }
             tape.Gram(term.Layer, f, term.Gram, term.GramScale, gramVariant);
-            tape.StyleLoss(term.Layer, term.Gram, term.Target, term.Weight, 0.25f, slot++);
+            tape.StyleLoss(term.Layer, term.Gram, term.Target, term.Weight, StyleLossConstant, slot++);
         }
         if (tvWeight > 0) tape.TotalVariation("image", X, tvWeight, slot);
     }

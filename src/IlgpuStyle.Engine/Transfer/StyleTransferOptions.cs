@@ -49,7 +49,7 @@ public sealed record StyleTransferOptions
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Lbfgs;
     /// <summary>L-BFGS: the line search's first step (1); Adam: the step in pixel units (default 10).</summary>
     public double? LearningRate { get; init; }
-    public int LbfgsHistory { get; init; } = 20;
+    public int LbfgsHistory { get; init; } = Optimizers.LbfgsOptimizer.DefaultHistory;
     public int Iterations { get; init; } = 300;
     /// <summary>Starting image. Content (as the PyTorch tutorial) reaches a good image in far fewer iterations than noise (neural-style's default).</summary>
     public InitKind Init { get; init; } = InitKind.Content;
