@@ -165,7 +165,7 @@ public sealed class Tape : IDisposable
         Begin(label, f);
         Op.GramForward(f, gram, scale, variant);
         var s = f.Shape;
-        Record("gram", label, new[] { f }, gram, 2L * s.N * s.C * s.C * s.H * s.W, (f.Length + gram.Length) * sizeof(float),
+        Record("gram", label, new[] { f }, gram, Op.GramFlops(s), (f.Length + gram.Length) * sizeof(float),
             "dF += s·(dG + dGᵀ)·F", () => Op.GramBackward(f, Gradient(gram), Gradient(f), scale, variant));
     }
 

@@ -42,8 +42,7 @@ public sealed class Vgg19Activations : IDisposable
     }
 
     /// <summary>Smallest image side that keeps every layer down to `deepest` non-empty: 2^(poolings before it).</summary>
-    public static int MinimumSide(string deepest) =>
-        1 << Vgg19Layers.Order.Take(Vgg19Layers.IndexOf(deepest) + 1).Count(l => l.StartsWith("pool"));
+    public static int MinimumSide(string deepest) => 1 << Vgg19Layers.PoolingsThrough(deepest);
 
     public Tensor this[string layer] => outputs.TryGetValue(Vgg19Layers.Canonical(layer), out var t)
         ? t : throw new ArgumentException($"layer {layer} is deeper than {Deepest}, where this forward pass stops");

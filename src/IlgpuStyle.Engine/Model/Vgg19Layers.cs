@@ -56,4 +56,14 @@ public static class Vgg19Layers
     }
 
     public static int IndexOf(string layer) => Array.IndexOf(Order, Canonical(layer));
+
+    /// <summary>The deepest of the given layers (any spelling), canonical: where a forward pass for them can stop.</summary>
+    public static string Deepest(IEnumerable<string> layers) => layers.Select(Canonical).MaxBy(IndexOf)
+        ?? throw new ArgumentException("no layers given");
+
+    public static bool IsPooling(string layer) => Canonical(layer).StartsWith("pool");
+
+    /// <summary>How many 2×2 poolings come before a layer's output (the layer itself included when it is one): its features
+    /// are the image's size divided by 2 to this power.</summary>
+    public static int PoolingsThrough(string layer) => Order.Take(IndexOf(layer) + 1).Count(IsPooling);
 }

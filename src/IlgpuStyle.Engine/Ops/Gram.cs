@@ -9,6 +9,10 @@ public static partial class Op
 {
     public static Shape4 GramShape(Shape4 features) => new(features.N, 1, features.C, features.C);
 
+    /// <summary>2·N·C²·(H·W): the multiply-adds of F·Fᵀ counted in full (forward, and the backward's (dG + dGᵀ)·F), whatever
+    /// a kernel skips by symmetry.</summary>
+    public static long GramFlops(Shape4 features) => 2L * features.N * features.C * features.C * features.H * features.W;
+
     /// <summary>The Gram matrix's variants (it has no Direct one).</summary>
     public static readonly KernelVariant[] GramVariants = { KernelVariant.Naive, KernelVariant.Blocked, KernelVariant.Tiled, KernelVariant.Rows };
 
@@ -42,7 +46,7 @@ public static partial class Op
         }
         if (v == KernelVariant.Naive)
         {
-            d.Grid(Gram.ForwardNaive, gram.Length, 2L * s.N * c * c * m, bytes, c, m, scale, features.View, gram.View);
+            d.Grid(Gram.ForwardNaive, gram.Length, GramFlops(s), bytes, c, m, scale, features.View, gram.View);
             return;
         }
         LaunchGemm(d, v, "gram_fwd", bytes, new GemmSize(c, c, m, s.N),
@@ -73,12 +77,12 @@ public static partial class Op
             d.Stride(Gram.SymmetrizeGradient, sym.Length, 3 * sym.Length, (gradGram.Length * 2 + sym.Length) * sizeof(float), c, cPad, scale, gradGram.View, sym);
             int quads = (m + 7) / 8, group = Math.Min(16, d.Accelerator.MaxNumThreadsPerGroup);
             var config = new KernelConfig(new Index2D((quads + group - 1) / group, s.N * blocks), new Index2D(group, 1));
-            using (d.Launch("gram_bwd_rows", 2L * s.N * c * c * m, bytes)) rows(config, c, cPad, m, sym, features.View, gradFeatures.View);
+            using (d.Launch("gram_bwd_rows", GramFlops(s), bytes)) rows(config, c, cPad, m, sym, features.View, gradFeatures.View);
             return;
         }
         if (v == KernelVariant.Naive)
         {
-            d.Grid(Gram.BackwardNaive, features.Length, 2L * s.N * c * c * m, bytes, c, m, scale, features.View, gradGram.View, gradFeatures.View);
+            d.Grid(Gram.BackwardNaive, features.Length, GramFlops(s), bytes, c, m, scale, features.View, gradGram.View, gradFeatures.View);
             return;
         }
         LaunchGemm(d, v, "gram_bwd", bytes, new GemmSize(c, m, c, s.N),

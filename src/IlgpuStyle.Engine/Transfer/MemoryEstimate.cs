@@ -14,9 +14,7 @@ public static class MemoryEstimate
 {
     public static long Bytes(StyleTransferOptions o, int width, int height, int styleLongest)
     {
-        var layers = o.ContentLayers.Concat(o.StyleLayers).Select(Vgg19Layers.Canonical).ToList();
-        string deepest = layers.MaxBy(Vgg19Layers.IndexOf)!;
-        int last = Vgg19Layers.IndexOf(deepest);
+        int last = Vgg19Layers.IndexOf(o.DeepestLayer);
         long floats = 0;
         foreach (var c in Vgg19Layers.Convolutions.Where(c => Vgg19Layers.IndexOf(c.Name) <= last))
             floats += 3L * (c.OutChannels * c.InChannels * 9L + c.OutChannels) + 16L * c.InChannels * 9;
@@ -27,7 +25,7 @@ public static class MemoryEstimate
             int c = 3;
             foreach (var layer in Vgg19Layers.Order.Take(last + 1))
             {
-                if (layer.StartsWith("pool")) { w /= 2; h /= 2; }
+                if (Vgg19Layers.IsPooling(layer)) { w /= 2; h /= 2; }
                 else c = Vgg19Layers.Convolutions.First(s => s.Name == layer).OutChannels;
                 long n = (long)c * Math.Max(w, 1) * Math.Max(h, 1);
                 sum += n; largest = Math.Max(largest, n); channels[layer] = c;
@@ -55,7 +53,7 @@ public static class MemoryEstimate
         return floats * sizeof(float);
     }
 
-    static int Pools(string layer) => Vgg19Layers.Order.Take(Vgg19Layers.IndexOf(layer) + 1).Count(l => l.StartsWith("pool"));
+    static int Pools(string layer) => Vgg19Layers.PoolingsThrough(layer);
 
     /// <summary>
     /// The elements of the largest buffer a run allocates: the zero-padded input of conv1_2 or of conv1_1's input gradient,

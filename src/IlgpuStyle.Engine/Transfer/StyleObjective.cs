@@ -53,6 +53,7 @@ public sealed class StyleObjective : IObjective, IDisposable
     readonly float tvWeight;
     readonly KernelVariant? gramVariant;
     readonly List<Tensor> owned = new();
+    readonly int slots;
 
     public Tensor X { get; }
     public Tensor Gradient { get; }
@@ -83,7 +84,7 @@ public sealed class StyleObjective : IObjective, IDisposable
         var device = x.Device;
         var contentLayers = o.ContentLayers.Select(Vgg19Layers.Canonical).ToList();
         var styleLayers = o.StyleLayers.Select(Vgg19Layers.Canonical).ToList();
-        string deepest = contentLayers.Concat(styleLayers).MaxBy(Vgg19Layers.IndexOf)!;
+        string deepest = o.DeepestLayer;
         activations = vgg.Plan(x.Shape, deepest);
 
         // Content targets P: the content image's features.
@@ -133,7 +134,7 @@ public sealed class StyleObjective : IObjective, IDisposable
         {
             var used = styleLayers.Where(l => source.Layers is null || source.Layers.Contains(l)).ToList();
             if (used.Count == 0) continue;
-            using var styleActs = vgg.Plan(source.Image.Shape, used.MaxBy(Vgg19Layers.IndexOf)!);
+            using var styleActs = vgg.Plan(source.Image.Shape, Vgg19Layers.Deepest(used));
             using var targets = new Tape();
             vgg.Forward(targets, source.Image, styleActs);
             foreach (var term in style.Where(t => t.Region == source.Region && used.Contains(t.Layer)))
@@ -154,6 +155,9 @@ public sealed class StyleObjective : IObjective, IDisposable
             }
         }
 
+        // The loss slots Forward fills and Evaluate reads back: content terms, then style terms, then TV.
+        slots = content.Count + style.Count + 1;
+        Check.That("StyleObjective", slots < Op.ScalarSlots, $"{slots - 1} loss terms are more than the device's {Op.ScalarSlots - 2} slots");
         tape.RequireGradient(X);
         Gradient = tape.Gradient(X);
     }
@@ -183,7 +187,7 @@ public sealed class StyleObjective : IObjective, IDisposable
     {
         float[] values = guide.Values;
         int w = guide.Width, h = guide.Height;
-        int pools = Vgg19Layers.Order.Take(Vgg19Layers.IndexOf(layer) + 1).Count(l => l.StartsWith("pool"));
+        int pools = Vgg19Layers.PoolingsThrough(layer);
         for (int k = 0; k < pools; k++)
         {
             int w2 = w / 2, h2 = h / 2;
@@ -251,11 +255,11 @@ public sealed class StyleObjective : IObjective, IDisposable
         var device = X.Device;
         using (device.Span("forward", "pass")) Forward();
         using (device.Span("backward", "pass")) tape.Backward();
-        var values = Op.ReadScalars(X.Device, content.Count + style.Count + 1);
+        var values = Op.ReadScalars(X.Device, slots);
         double c = 0, s = 0;
         for (int i = 0; i < content.Count; i++) c += values[i];
         for (int i = 0; i < style.Count; i++) s += values[content.Count + i];
-        Last = new LossBreakdown(c, s, tvWeight > 0 ? values[content.Count + style.Count] : 0);
+        Last = new LossBreakdown(c, s, tvWeight > 0 ? values[slots - 1] : 0);
         return Last.Total;
     }
 

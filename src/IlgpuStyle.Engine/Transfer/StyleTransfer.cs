@@ -289,8 +289,7 @@ public static class StyleTransfer
     /// <summary>VGG19 down to the deepest layer the losses read.</summary>
     static Vgg19 Network(StyleTransferOptions o, ComputeDevice device, Vgg19Weights weights)
     {
-        var layers = o.ContentLayers.Concat(o.StyleLayers).Select(Vgg19Layers.Canonical).ToList();
-        return new Vgg19(device, weights, o.Pooling, layers.MaxBy(Vgg19Layers.IndexOf)!) { ConvVariant = o.ConvVariant };
+        return new Vgg19(device, weights, o.Pooling, o.DeepestLayer) { ConvVariant = o.ConvVariant };
     }
 
     /// <summary>The first scale's starting image: the content, the given image, or noise from the seed.</summary>
@@ -332,7 +331,7 @@ public static class StyleTransfer
         {
             var content = inputs.Content.ResizeLongestSide(size);
             int w = content.Width, h = content.Height;
-            string deepest = o.ContentLayers.Concat(o.StyleLayers).Select(Vgg19Layers.Canonical).MaxBy(Vgg19Layers.IndexOf)!;
+            string deepest = o.DeepestLayer;
             int minimum = Vgg19Activations.MinimumSide(deepest);
             if (Math.Min(w, h) < minimum)
                 throw new ArgumentException($"at {w}×{h} (scale {scale + 1} of {o.Scales}) the image is too small for VGG19 down to {deepest}: " +

@@ -99,6 +99,9 @@ public sealed record StyleTransferOptions
     /// <summary>The style images the run loads: the --style list, or fine then coarse.</summary>
     public IReadOnlyList<string> AllStylePaths => ScaleControl ? new[] { FineStylePath!, CoarseStylePath! } : StylePaths;
 
+    /// <summary>The deepest layer a loss reads: VGG19 runs down to it and no further.</summary>
+    public string DeepestLayer => Vgg19Layers.Deepest(ContentLayers.Concat(StyleLayers));
+
     /// <summary>The scalar slots the losses need: content layers, style layers × regions, TV (one slot is the gradient normalization's).</summary>
     public int LossSlots => ContentLayers.Count + StyleLayers.Count * Math.Max(1, ContentMasks?.Count ?? 1) + 1;
 
