@@ -66,10 +66,10 @@ public sealed class Tape : IDisposable
     int launchMark;
     IDisposable? span;
 
-    /// <summary>Before an op's forward kernels: the profiler's scope and span are the layer, and the launch log is marked.</summary>
+    /// <summary>Before an op's forward kernels: a span of the layer opens (the profiler files the launches under it), and the
+    /// launch log is marked.</summary>
     void Begin(string label, Tensor x)
     {
-        x.Device.Scope = label;
         span = x.Device.Span(label, "layer");
         launchMark = x.Device.LaunchLog?.Count ?? 0;
     }
@@ -79,7 +79,6 @@ public sealed class Tape : IDisposable
         var device = inputs[0].Device;
         span?.Dispose();
         span = null;
-        device.Scope = "";
         if (output is not null && inputs.Any(NeedsGradient)) requiresGradient.Add(output);
         var launched = device.LaunchLog is { } log ? log.Skip(launchMark).ToList() : new List<string>();
         nodes.Add(new TapeNode(op, label, inputs, output, flops, bytes, derivative, backward) { Slot = slot, ForwardKernels = launched });
@@ -97,12 +96,10 @@ public sealed class Tape : IDisposable
             if (nodes[i].Inputs.Any(NeedsGradient))
             {
                 var device = nodes[i].Inputs[0].Device;
-                device.Scope = nodes[i].Label + " backward";
                 int mark = device.LaunchLog?.Count ?? 0;
-                using (device.Span(nodes[i].Label, "layer")) nodes[i].Backward();
+                using (device.Span(nodes[i].Label + " backward", "layer")) nodes[i].Backward();
                 nodes[i].BackwardKernels.Clear();
                 if (device.LaunchLog is { } log) nodes[i].BackwardKernels.AddRange(log.Skip(mark));
-                device.Scope = "";
             }
     }
 

@@ -23,6 +23,19 @@ public enum KernelVariant
     Rows,
 }
 
+/// <summary>The device's scratch buffers, each reused by every launch of one kind.</summary>
+public enum ScratchBuffer
+{
+    /// <summary>The zero-padded input of a Direct or Rows convolution (kernels/Conv2dDirect.cs).</summary>
+    PaddedInput,
+    /// <summary>Transposed filters of a convolution whose weights are not frozen (frozen ones are kept as derived layouts).</summary>
+    TransposedWeights,
+    /// <summary>The features transposed to (N, H·W, C) for the Rows Gram matrix (kernels/Gram.cs).</summary>
+    TransposedFeatures,
+    /// <summary>s·(dG + dGᵀ) for the Rows Gram backward.</summary>
+    SymmetricGramGradient,
+}
+
 /// <summary>Receives every kernel launch, and the spans of work around them; the profiler implements it.</summary>
 public interface ILaunchObserver
 {
@@ -42,32 +55,22 @@ public sealed class ComputeDevice : IDisposable
     readonly ConcurrentDictionary<System.Reflection.MethodInfo, Delegate> kernels = new();
     MemoryBuffer1D<float, Stride1D.Dense>? reductionPartials;
     MemoryBuffer1D<float, Stride1D.Dense>? scalars;
-    readonly MemoryBuffer1D<float, Stride1D.Dense>?[] scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[4];
+    readonly MemoryBuffer1D<float, Stride1D.Dense>?[] scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[Enum.GetValues<ScratchBuffer>().Length];
 
     public DeviceInfo Info { get; }
     public Accelerator Accelerator { get; }
 
-    /// <summary>Default variant for convolution and Gram matrix on this device.</summary>
+    /// <summary>This device's tuning: variants, tiles, threads (one table, with its measurements: DevicePolicy.cs).</summary>
+    public DevicePolicy Policy { get; }
+
+    /// <summary>Default variant for convolution and Gram matrix on this device (the policy's, unless changed).</summary>
     public KernelVariant ConvVariant { get; set; }
     public KernelVariant GramVariant { get; set; }
 
-    /// <summary>
-    /// Input channels between barriers in the Direct convolution (kernels/Conv2dDirect.cs): on PoCL a barrier makes a group's
-    /// threads take a chunk of channels in turn, which keeps their shared input rows in the L1 cache; null = no chunks
-    /// (ILGPU's CPU accelerator, whose threads meet at every barrier, and GPUs).
-    /// </summary>
+    /// <summary>Input channels between barriers in the Direct convolution (the policy's, unless changed: a test sweeps it).</summary>
     public int? DirectChannelsPerBarrier { get; set; }
 
-    /// <summary>Threads per group (x, y) and k-slice of the tiled GEMM.</summary>
-    public (int X, int Y, int K) GemmTile { get; }
-
-    /// <summary>Threads of a grid-stride loop, and of pass 1 of a reduction.</summary>
-    public int StrideThreads { get; }
-
     public ILaunchObserver? Observer { get; set; }
-
-    /// <summary>What is being computed (a VGG19 layer, set by the tape), for the profiler's per-layer table.</summary>
-    public string Scope { get; set; } = "";
 
     public long AllocatedBytes { get; private set; }
     public long PeakAllocatedBytes { get; private set; }
@@ -78,22 +81,10 @@ public sealed class ComputeDevice : IDisposable
     {
         Info = info;
         Accelerator = accelerator;
-        bool cpuAccelerator = info.Kind == DeviceKind.Cpu;
-        int maxGroup = accelerator.MaxNumThreadsPerGroup;
-        int side = maxGroup >= 256 ? 16 : maxGroup >= 64 ? 8 : 4;
-        GemmTile = (side, side, cpuAccelerator ? 16 : 8);
-        // ILGPU's CPU accelerator pays ~1 µs per thread: a few threads per core, each looping.
-        StrideThreads = cpuAccelerator ? 64 * Environment.ProcessorCount
-            : info.IsGpu ? Math.Max(1024, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor)
-            : 1 << 20;   // PoCL: work-items are cheap, and short loops vectorize across them
-        // By measurement (docs/performance.md): Direct convolutions and Rows Gram matrices on PoCL, Tiled on GPUs, Blocked
-        // for both on ILGPU's CPU accelerator, whose groups are real threads meeting at every barrier and which runs the wide
-        // Direct kernels slowly too (`ilgpustyle bench --size 32 --device cpu`, ms per iteration: blocked 1865, naive 2814,
-        // direct 4793, tiled 45400).
-        ConvVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Direct;
-        // PoCL, 256², 16×4 kernel: 1524 ms per iteration without, 1120 with 32, 1142 with 16; 32×8 kernel: 8, 16, 32 and 64 alike.
-        if (!info.IsGpu && !cpuAccelerator) DirectChannelsPerBarrier = 32;
-        GramVariant = info.IsGpu ? KernelVariant.Tiled : cpuAccelerator ? KernelVariant.Blocked : KernelVariant.Rows;
+        Policy = DevicePolicy.For(info, accelerator.MaxNumThreadsPerGroup, accelerator.NumMultiprocessors, accelerator.MaxNumThreadsPerMultiprocessor);
+        ConvVariant = Policy.ConvVariant;
+        GramVariant = Policy.GramVariant;
+        DirectChannelsPerBarrier = Policy.DirectChannelsPerBarrier;
     }
 
     public string Name => Info.Name;
@@ -119,22 +110,22 @@ public sealed class ComputeDevice : IDisposable
         return Observer?.OnLaunch(kernel, flops, bytes);
     }
 
-    public int StrideThreadsFor(long n) => (int)Math.Max(1, Math.Min(n, StrideThreads));
+    public int StrideThreadsFor(long n) => (int)Math.Max(1, Math.Min(n, Policy.StrideThreads));
 
     /// <summary>Scratch for pass 1 of reductions: one float per thread.</summary>
     internal ArrayView<float> ReductionPartials =>
-        (reductionPartials ??= Accelerator.Allocate1D<float>(StrideThreads)).View;
+        (reductionPartials ??= Accelerator.Allocate1D<float>(Policy.StrideThreads)).View;
 
     /// <summary>A few device-resident scalars (loss values) read back together.</summary>
     internal MemoryBuffer1D<float, Stride1D.Dense> Scalars => scalars ??= Accelerator.Allocate1D<float>(64);
 
     /// <summary>
-    /// Reusable scratch memory (slot 0: padded input, slot 1: transposed weights, 2: transposed features, 3: the Gram's
-    /// symmetrized gradient). Grows to the
-    /// largest size asked for, once; later calls of the same or smaller size allocate nothing.
+    /// Reusable scratch memory, one buffer per use. Grows to the largest size asked for, once; later calls of the same or
+    /// smaller size allocate nothing.
     /// </summary>
-    internal ArrayView<float> Scratch(int slot, long length)
+    internal ArrayView<float> Scratch(ScratchBuffer use, long length)
     {
+        int slot = (int)use;
         var buffer = scratch[slot];
         if (buffer is null || buffer.Length < length)
         {

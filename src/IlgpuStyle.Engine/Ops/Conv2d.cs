@@ -75,12 +75,12 @@ public static partial class Op
         int ph = s.H + 2 * padH, pw = s.W + 2 * padW;
         // CPU devices: 32 output channels × 8 pixels per thread where there are at least 32 channels (every VGG19 layer but the
         // image gradient of conv1_1): 16 vector registers of sums. GPUs keep 16 channels (fewer registers per thread).
-        bool wide = kh == 3 && kw == 3 && !rows && outC >= Conv2dDirect.WideBlock && !d.Info.IsGpu;
+        bool wide = kh == 3 && kw == 3 && !rows && outC >= Conv2dDirect.WideBlock && d.Policy.WideDirect;
         int block = wide ? Conv2dDirect.WideBlock : Conv2dDirect.ChannelBlock;
         int outCPadded = (outC + block - 1) / block * block;
         // The 3×3 kernels compute up to a group's width (or 8 pixels) past each row's end and drop them: their reads may run past xp.
         long slack = RowGroupWidth + kw;
-        var xpWithSlack = d.Scratch(0, (long)s.N * s.C * ph * pw + slack);
+        var xpWithSlack = d.Scratch(ScratchBuffer.PaddedInput, (long)s.N * s.C * ph * pw + slack);
         var xp = xpWithSlack.SubView(0, (long)s.N * s.C * ph * pw);
         long wtLength = (long)inC * kh * kw * outCPadded;
         var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>, int,
@@ -93,7 +93,7 @@ public static partial class Op
         // Frozen weights (VGG19 during a transfer) are transposed once and kept; others every call.
         ArrayView<float> wt;
         if (w.Frozen) wt = d.Derived(w, forInputGradient ? 1 : 0, wtLength, Transpose);
-        else { wt = d.Scratch(1, wtLength); Transpose(wt); }
+        else { wt = d.Scratch(ScratchBuffer.TransposedWeights, wtLength); Transpose(wt); }
         var g = new DirectConvGeometry
         {
             N = s.N, InC = s.C, PaddedH = ph, PaddedW = pw, OutC = outC, OutCPadded = outCPadded,

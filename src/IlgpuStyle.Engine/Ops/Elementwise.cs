@@ -18,7 +18,7 @@ public static partial class Op
     public static void Fill(Tensor y, float value)
     {
         var d = y.Device;
-        if (!d.Info.IsGpu) d.Grid(K.FillChunks, Chunks(y.Length), 0, Bytes(y.Length, 1), Chunk, y.View, value);
+        if (d.Policy.ChunkedElementwise) d.Grid(K.FillChunks, Chunks(y.Length), 0, Bytes(y.Length, 1), Chunk, y.View, value);
         else d.Stride(K.Fill, y.Length, 0, Bytes(y.Length, 1), y.View, value);
     }
 
@@ -27,7 +27,7 @@ public static partial class Op
     {
         Check.SameShape("Copy", y, x);
         var d = y.Device;
-        if (!d.Info.IsGpu) d.Grid(K.CopyChunks, Chunks(y.Length), 0, Bytes(y.Length, 2), Chunk, y.View, x.View);
+        if (d.Policy.ChunkedElementwise) d.Grid(K.CopyChunks, Chunks(y.Length), 0, Bytes(y.Length, 2), Chunk, y.View, x.View);
         else d.Stride(K.Copy, y.Length, 0, Bytes(y.Length, 2), y.View, x.View);
     }
 

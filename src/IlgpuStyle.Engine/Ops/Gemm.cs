@@ -25,7 +25,7 @@ public static partial class Op
         {
             var k = d.Kernel(Gemm.Tiled<TA, TB, TC>,
                 acc => acc.LoadStreamKernel<GemmSize, int, TA, TB, TC>(Gemm.Tiled<TA, TB, TC>));
-            var (tx, ty, tk) = d.GemmTile;
+            var (tx, ty, tk) = d.Policy.GemmTile;
             var grid = new Index3D((size.N + micro * tx - 1) / (micro * tx), (size.M + micro * ty - 1) / (micro * ty), size.Batch);
             if (tk * micro * (tx + ty) > Gemm.MaxSharedFloats)
                 throw new InvalidOperationException($"GEMM tile {tx}×{ty}×{tk} needs more than {Gemm.MaxSharedFloats} shared floats");

@@ -26,7 +26,8 @@ public sealed record KernelSummary(string Kernel, int Calls, double TotalMs, dou
 /// Times every launch on a device: synchronizes before and after each one (so the time is the
 /// kernel's alone) and records it. Attach with <see cref="Attach"/>; the run is slower while
 /// attached, by one synchronization per launch. Launches are tagged with the device's
-/// <see cref="ComputeDevice.Scope"/>, the VGG19 layer the tape is computing.
+/// innermost open "layer" span (<see cref="ComputeDevice.Span"/>, which the tape opens around each op): the VGG19 layer
+/// being computed, with " backward" in its name during the backward pass.
 /// </summary>
 public sealed class KernelProfiler : ILaunchObserver
 {
@@ -34,6 +35,18 @@ public sealed class KernelProfiler : ILaunchObserver
     readonly Stopwatch clock = Stopwatch.StartNew();
     readonly List<LaunchRecord> launches = new();
     readonly List<SpanRecord> spans = new();
+    readonly List<(string Name, string Category)> open = new();
+
+    /// <summary>The layer a launch now belongs to: the innermost open layer span, or "" outside every layer.</summary>
+    string Layer
+    {
+        get
+        {
+            for (int i = open.Count - 1; i >= 0; i--)
+                if (open[i].Category == "layer") return open[i].Name;
+            return "";
+        }
+    }
 
     public KernelProfiler(ComputeDevice device) => this.device = device;
 
@@ -57,6 +70,7 @@ public sealed class KernelProfiler : ILaunchObserver
     public IDisposable? OnSpan(string name, string category)
     {
         device.Synchronize();
+        open.Add((name, category));
         return new SpanTiming(this, name, category, clock.Elapsed.TotalMicroseconds);
     }
 
@@ -66,6 +80,7 @@ public sealed class KernelProfiler : ILaunchObserver
         {
             p.device.Synchronize();
             p.spans.Add(new SpanRecord(name, category, start, p.clock.Elapsed.TotalMicroseconds - start));
+            p.open.RemoveAt(p.open.Count - 1);   // spans nest: the one that ends is the innermost
         }
     }
 
@@ -75,7 +90,7 @@ public sealed class KernelProfiler : ILaunchObserver
         {
             p.device.Synchronize();
             double end = p.clock.Elapsed.TotalMicroseconds;
-            p.launches.Add(new LaunchRecord(kernel, p.device.Scope, start, end - start, flops, bytes));
+            p.launches.Add(new LaunchRecord(kernel, p.Layer, start, end - start, flops, bytes));
         }
     }
 

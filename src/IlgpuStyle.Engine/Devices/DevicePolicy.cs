@@ -1,0 +1,76 @@
+namespace IlgpuStyle.Devices;
+
+/// <summary>The three kinds of device the tuning below tells apart.</summary>
+public enum DeviceClass
+{
+    /// <summary>A CUDA or OpenCL GPU.</summary>
+    Gpu,
+    /// <summary>An OpenCL CPU device (PoCL): work-items are cheap and a group's threads become SIMD lanes.</summary>
+    OpenClCpu,
+    /// <summary>ILGPU's CPU accelerator: each thread a .NET call (~1 µs), each group real threads meeting at barriers.</summary>
+    IlgpuCpu,
+}
+
+/// <summary>
+/// Every device-specific tuning choice, in one table, each with the measurement it came from (docs/performance.md has the
+/// runs). <see cref="ComputeDevice"/> takes its policy when it opens; an op reads the policy, never the device's kind.
+/// </summary>
+public sealed record DevicePolicy
+{
+    public required DeviceClass Class { get; init; }
+
+    /// <summary>Default convolution variant, by measurement (docs/performance.md): Direct on PoCL, Tiled on GPUs, Blocked on
+    /// ILGPU's CPU accelerator, whose groups are real threads meeting at every barrier and which runs the wide Direct kernels
+    /// slowly too (`ilgpustyle bench --size 32 --device cpu`, ms per iteration: blocked 1865, naive 2814, direct 4793,
+    /// tiled 45400). GPUs: not yet measured on one (the Tiled GEMM is the variant written for them).</summary>
+    public required KernelVariant ConvVariant { get; init; }
+
+    /// <summary>Default Gram variant: Tiled on GPUs, Rows on PoCL, Blocked on ILGPU's CPU accelerator (same runs).</summary>
+    public required KernelVariant GramVariant { get; init; }
+
+    /// <summary>Input channels between barriers in the Direct convolution on PoCL, which keeps a group's shared input rows
+    /// in L1 (256², 16×4 kernel: 1524 ms without, 1120 with 32, 1142 with 16; the 32×8 kernel alike for 8 to 64); null:
+    /// no chunks (ILGPU's CPU accelerator, whose threads meet at every barrier, and GPUs).</summary>
+    public int? DirectChannelsPerBarrier { get; init; }
+
+    /// <summary>The 32-channel × 8-pixel Direct kernel where a layer has 32 output channels or more: 16 vector registers of
+    /// sums, which AVX-512's 32 registers hold (CPUs only; GPUs keep 16 channels, fewer registers per thread).</summary>
+    public required bool WideDirect { get; init; }
+
+    /// <summary>Elementwise fills and copies as contiguous chunks per thread (CPU devices vectorize a chunk) rather than
+    /// grid-stride loops (GPUs coalesce those).</summary>
+    public required bool ChunkedElementwise { get; init; }
+
+    /// <summary>Threads of a grid-stride loop and of pass 1 of a reduction: a few per core on ILGPU's CPU accelerator (each
+    /// thread ~1 µs), the resident threads of a GPU, 2^20 work-items on PoCL (short loops vectorize across them).</summary>
+    public required int StrideThreads { get; init; }
+
+    /// <summary>Threads per group (x, y) and k-slice of the tiled GEMM: 16×16 where groups hold 256 threads, a k-slice of 16
+    /// on ILGPU's CPU accelerator (fewer barriers), 8 elsewhere.</summary>
+    public required (int X, int Y, int K) GemmTile { get; init; }
+
+    public static DevicePolicy For(DeviceInfo info, int maxThreadsPerGroup, int multiprocessors, int threadsPerMultiprocessor)
+    {
+        var kind = info.IsGpu ? DeviceClass.Gpu : info.Kind == DeviceKind.Cpu ? DeviceClass.IlgpuCpu : DeviceClass.OpenClCpu;
+        int side = maxThreadsPerGroup >= 256 ? 16 : maxThreadsPerGroup >= 64 ? 8 : 4;
+        return kind switch
+        {
+            DeviceClass.Gpu => new DevicePolicy
+            {
+                Class = kind, ConvVariant = KernelVariant.Tiled, GramVariant = KernelVariant.Tiled, WideDirect = false,
+                ChunkedElementwise = false, StrideThreads = Math.Max(1024, multiprocessors * threadsPerMultiprocessor),
+                GemmTile = (side, side, 8),
+            },
+            DeviceClass.OpenClCpu => new DevicePolicy
+            {
+                Class = kind, ConvVariant = KernelVariant.Direct, GramVariant = KernelVariant.Rows, DirectChannelsPerBarrier = 32,
+                WideDirect = true, ChunkedElementwise = true, StrideThreads = 1 << 20, GemmTile = (side, side, 8),
+            },
+            _ => new DevicePolicy
+            {
+                Class = kind, ConvVariant = KernelVariant.Blocked, GramVariant = KernelVariant.Blocked, WideDirect = true,
+                ChunkedElementwise = true, StrideThreads = 64 * Environment.ProcessorCount, GemmTile = (side, side, 16),
+            },
+        };
+    }
+}
