@@ -43,7 +43,7 @@ public interface ITransferListener
 ///
 ///   var result = StyleTransfer.Run(options, device, listener, cancellationToken);
 /// </summary>
-public static class StyleTransfer
+public static partial class StyleTransfer
 {
     public static TransferResult Run(StyleTransferOptions o, ComputeDevice device, ITransferListener? listener = null,
         CancellationToken cancel = default)
@@ -62,176 +62,13 @@ public static class StyleTransfer
         return result with { Profile = profiler, WrittenFiles = result.WrittenFiles.Append(o.ProfilePath).ToList() };
     }
 
+    /// <summary>The run as a pipeline: open it (inputs, network, checkpoint), optimize each scale, write what it made.</summary>
     static TransferResult RunUnprofiled(StyleTransferOptions o, ComputeDevice device, ITransferListener listener, CancellationToken cancel)
     {
-        var clock = Stopwatch.StartNew();
-        var written = new List<string>();
-        EnsureWritable(o.OutputPath);
-
-        var inputs = HostInputs.Load(o);
-        var contentFull = inputs.Content;
-
-        // Will it fit? Checked before anything is allocated on the device.
-        MemoryEstimate.Check(o, contentFull.Width, contentFull.Height, device.MemoryBytes, device.ToString());
-
-        var weights = LoadWeights(o, listener);
-        using var vgg = Network(o, device, weights);
-
-        var losses = new List<(int Iteration, double Content, double Style, double Tv, double Total, double Ms)>();
-        var scaleStarts = new List<ScaleStart>();
-        var frames = new List<(string Label, RgbImage Image)>();
-        RgbImage? current = null;
-        int totalIterations = 0, totalEvaluations = 0;
-        bool cancelled = false;
-        double finalLoss = double.NaN;
-        TimeSpan firstIteration = TimeSpan.Zero;
-        var random = new Random(o.Seed);
-        double bestLoss = double.PositiveInfinity;
-        int bestIteration = 0;
-
-        // Resuming: skip to the checkpoint's scale; its image and optimizer state replace the start.
-        Checkpoint.Header? resume = null;
-        BinaryReader? resumeReader = null;
-        if (o.ResumePath is not null)
-        {
-            (resume, resumeReader) = Checkpoint.Open(o.ResumePath, o);
-            foreach (var l in resume.Losses) losses.Add(((int)l[0], l[1], l[2], l[3], l[4], l[5]));
-            totalIterations = resume.TotalIterations;
-            listener.Info($"resuming from {o.ResumePath}: scale {resume.Scale + 1}, iteration {resume.Iteration}");
-        }
-        using var resumeStream = resumeReader;
-
-        for (int scale = resume?.Scale ?? 0; scale < o.Scales && !cancelled; scale++)
-        {
-            int size = o.ImageSize >> (o.Scales - 1 - scale);
-            using var input = ScaleInputs.Prepare(o, device, inputs, size, scale);
-            var (content, contentTensor) = (input.ContentImage, input.Content);
-            int w = content.Width, h = content.Height;
-            listener.Info($"scale {scale + 1}/{o.Scales}: {w}×{h}");
-            // Its first iteration, for the loss plot's marker (a resumed scale started before the checkpoint).
-            scaleStarts.Add(new ScaleStart(resume is not null && scale == resume.Scale ? resume.TotalIterations - resume.Iteration + 1 : totalIterations + 1, w, h));
-            using var x = new Tensor(device, contentTensor.Shape, "image");
-            using var lastGood = new Tensor(device, contentTensor.Shape, "image.last_good");
-            bool lastScale = scale == o.Scales - 1;
-            using var best = o.KeepBest && lastScale ? new Tensor(device, contentTensor.Shape, "image.best") : null;
-            // Starting image: previous scale upsampled, or random / content / given image.
-            if (current is not null) x.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
-            else Start(o, inputs, input, x, random);
-
-            var (objective, optimizer) = Setup(o, device, scale, () => new StyleObjective(vgg, x, contentTensor, input.Sources, input.Regions, o));
-            using var ownedObjective = objective;
-            using var ownedOptimizer = optimizer;
-            int firstIteration1 = 1;
-            if (resume is not null && scale == resume.Scale)
-            {
-                try
-                {
-                    TensorIO.Read(resumeReader!, x);
-                    optimizer.Load(resumeReader!);
-                    if (best is not null && resume.BestLoss is { } resumedBest)
-                    {
-                        TensorIO.Read(resumeReader!, best);
-                        (bestLoss, bestIteration) = (resumedBest, resume.BestIteration);
-                    }
-                }
-                catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
-                {
-                    throw new ArgumentException($"checkpoint '{o.ResumePath}' cannot be read: {e.Message}");
-                }
-                firstIteration1 = resume.Iteration + 1;
-            }
-
-            var iterationClock = Stopwatch.StartNew();
-            using (device.Span("start image", "run")) Op.Copy(lastGood, x);
-            for (int i = firstIteration1; i <= o.Iterations; i++)
-            {
-                if (cancel.IsCancellationRequested) { cancelled = true; break; }
-                iterationClock.Restart();
-                double? f;
-                // The iteration's span holds the optimizer step and the run's own checks and copies after it.
-                using (device.Span($"iteration {totalIterations + 1}", "iteration"))
-                {
-                    f = optimizer.Step();
-                    if (f is null) { listener.Info($"converged after {i - 1} iterations"); break; }
-                    if (!double.IsFinite(f.Value) || Op.CountNonFinite(x) > 0)
-                    {
-                        // Keep what was good: write the image of the last finite iteration, then stop.
-                        Finish(Preprocessing.Download(lastGood), contentFull, o).Save(o.OutputPath);
-                        throw new NonFiniteLossException(
-                            $"the loss became {(double.IsFinite(f.Value) ? "finite but the image holds NaN/Inf" : f.Value.ToString())} at iteration {i} " +
-                            $"(scale {scale + 1}); likely causes: --learning-rate too high, or loss weights too large. " +
-                            $"The image of iteration {i - 1} was written to {o.OutputPath}");
-                    }
-                    if (best is not null && f.Value < bestLoss)
-                    {
-                        // Adam reports the loss of the image it started the step from (still in lastGood).
-                        Op.Copy(best, optimizer.LossBeforeStep ? lastGood : x);
-                        (bestLoss, bestIteration) = (f.Value, i);
-                    }
-                    Op.Copy(lastGood, x);
-                }
-                double ms = iterationClock.Elapsed.TotalMilliseconds;
-                if (totalIterations == 0) firstIteration = clock.Elapsed;
-                totalIterations++;
-                finalLoss = f.Value;
-                var l = objective.Last;
-                losses.Add((totalIterations, l.Content, l.Style, l.Tv, f.Value, ms));
-                listener.Progress(new TransferProgress(i, o.Iterations, scale + 1, o.Scales, w, h, l.Content, l.Style, l.Tv, f.Value, ms, 1000.0 / ms));
-                if (o.CheckpointEvery > 0 && i % o.CheckpointEvery == 0)
-                {
-                    var header = new Checkpoint.Header(Checkpoint.Fingerprint(o), scale, i, totalIterations,
-                        losses.Select(l => new[] { l.Iteration, l.Content, l.Style, l.Tv, l.Total, l.Ms }).ToList(),
-                        best is not null && bestIteration > 0 ? bestLoss : null, bestIteration);
-                    Checkpoint.Write(Checkpoint.PathFor(o), header, x, optimizer, best);
-                    if (!written.Contains(Checkpoint.PathFor(o))) written.Add(Checkpoint.PathFor(o));
-                }
-                if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && i < o.Iterations)
-                {
-                    string path = Sibling(o.OutputPath, $"_s{scale + 1}_i{i:D4}");
-                    var saved = Finish(Preprocessing.Download(x), contentFull, o);
-                    saved.Save(path);
-                    written.Add(path);
-                    frames.Add(($"scale {scale + 1}, iteration {i}", Thumbnail(saved)));
-                }
-            }
-            totalEvaluations += optimizer.Evaluations;
-            if (best is not null && bestIteration > 0)
-            {
-                current = Preprocessing.Download(best);
-                listener.Info($"--keep-best: writing iteration {bestIteration} (loss {bestLoss:G6})");
-            }
-            else current = Preprocessing.Download(x);
-        }
-
-        var result = Finish(current!, contentFull, o);
-        result.Save(o.OutputPath);
-        written.Insert(0, o.OutputPath);
-        if (o.LogPath is not null)
-        {
-            WriteLog(o.LogPath, losses);
-            written.Add(o.LogPath);
-        }
-        if (o.WriteLossCurve && losses.Count > 1)
-        {
-            string curve = Sibling(o.OutputPath, "_loss", ".png");
-            LossCurve.Save(curve, losses.Select(l => new LossPoint(l.Iteration, l.Content, l.Style, l.Tv, l.Total)).ToList(), scaleStarts,
-                o.Optimizer == OptimizerKind.Adam ? "Adam" : "L-BFGS");
-            written.Add(curve);
-        }
-        if (frames.Count > 0)
-        {
-            // --save-every: the saved images and the result on one sheet.
-            frames.Add(($"result, {totalIterations} iterations", Thumbnail(result)));
-            string sheet = Sibling(o.OutputPath, "_sheet", ".png");
-            ContactSheet.Save(sheet, frames);
-            written.Add(sheet);
-        }
-        return new TransferResult(o.OutputPath, totalIterations, totalEvaluations, finalLoss, cancelled, clock.Elapsed,
-            firstIteration, weights.Source, weights.IsRandom, written)
-        {
-            BestIteration = o.KeepBest && bestIteration > 0 ? bestIteration : null,
-            BestLoss = o.KeepBest && bestIteration > 0 ? bestLoss : null,
-        };
+        using var run = TransferRun.Open(o, device, listener, cancel);
+        for (int scale = run.FirstScale; scale < o.Scales && !run.Cancelled; scale++)
+            run.OptimizeScale(scale);
+        return run.WriteOutputs();
     }
 
     /// <summary>
