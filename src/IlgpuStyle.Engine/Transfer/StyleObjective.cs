@@ -81,13 +81,24 @@ public sealed class StyleObjective : IObjective, IDisposable
         X = x;
         tvWeight = (float)o.TvWeight;
         gramVariant = o.GramVariant;
-        var device = x.Device;
         var contentLayers = o.ContentLayers.Select(Vgg19Layers.Canonical).ToList();
         var styleLayers = o.StyleLayers.Select(Vgg19Layers.Canonical).ToList();
-        string deepest = o.DeepestLayer;
-        activations = vgg.Plan(x.Shape, deepest);
+        activations = vgg.Plan(x.Shape, o.DeepestLayer);
+        AddContentTerms(o, contentImage, contentLayers);
+        AddStyleTerms(o, styleLayers, regions);
+        foreach (var source in sources) AddToStyleTargets(source, styleLayers);
 
-        // Content targets P: the content image's features.
+        // The loss slots Forward fills and Evaluate reads back: content terms, then style terms, then TV.
+        slots = content.Count + style.Count + 1;
+        Check.That("StyleObjective", slots < Op.ScalarSlots, $"{slots - 1} loss terms are more than the device's {Op.ScalarSlots - 2} slots");
+        tape.RequireGradient(X);
+        Gradient = tape.Gradient(X);
+    }
+
+    /// <summary>Content targets P: the content image's features at each content layer, with their weights α/(layers).</summary>
+    void AddContentTerms(StyleTransferOptions o, Tensor contentImage, IReadOnlyList<string> contentLayers)
+    {
+        var device = X.Device;
         using (var targets = new Tape())
         {
             vgg.Forward(targets, contentImage, activations);
@@ -100,8 +111,12 @@ public sealed class StyleObjective : IObjective, IDisposable
                 content.Add(new ContentTerm(layer, p, weight, normalized));
             }
         }
+    }
 
-        // One term per style layer and region: its mask at the layer's resolution, Gram and target.
+    /// <summary>One term per style layer and region: its mask at the layer's resolution, its Gram matrix and a zeroed target.</summary>
+    void AddStyleTerms(StyleTransferOptions o, IReadOnlyList<string> styleLayers, IReadOnlyList<StyleRegion> regions)
+    {
+        var device = X.Device;
         var layerWeights = LayerWeights(o, styleLayers);
         for (int l = 0; l < styleLayers.Count; l++)
         {
@@ -119,8 +134,7 @@ public sealed class StyleObjective : IObjective, IDisposable
                 if (regions[r].Mask is { } guide)
                 {
                     var values = GuideAt(guide, layer, f);
-                    double squares = values.Sum(v => (double)v * v);
-                    scale = (float)(1.0 / (f.C * squares));
+                    scale = GuidedGramScale(values, f.C);
                     mask = Own(Tensor.FromArray(device, new Shape4(1, 1, f.H, f.W), values, $"mask_{layer}{Suffix(r, regions)}"));
                     masked = Own(new Tensor(device, f, $"masked_{layer}{Suffix(r, regions)}"));
                 }
@@ -128,38 +142,32 @@ public sealed class StyleObjective : IObjective, IDisposable
                     (float)(o.StyleWeight * layerWeights[l] * regions[r].Weight), scale));
             }
         }
+    }
 
-        // Targets A_{l,r} = Σ over the sources of region r that supply l: blend · guided Gram of the source.
-        foreach (var source in sources)
+    /// <summary>A source's share of the targets: A_{l,r} += blend · (guided) Gram of the source at each layer it supplies.</summary>
+    void AddToStyleTargets(StyleSource source, IReadOnlyList<string> styleLayers)
+    {
+        var device = X.Device;
+        var used = styleLayers.Where(l => source.Layers is null || source.Layers.Contains(l)).ToList();
+        if (used.Count == 0) return;
+        using var styleActs = vgg.Plan(source.Image.Shape, Vgg19Layers.Deepest(used));
+        using var targets = new Tape();
+        vgg.Forward(targets, source.Image, styleActs);
+        foreach (var term in style.Where(t => t.Region == source.Region && used.Contains(t.Layer)))
         {
-            var used = styleLayers.Where(l => source.Layers is null || source.Layers.Contains(l)).ToList();
-            if (used.Count == 0) continue;
-            using var styleActs = vgg.Plan(source.Image.Shape, Vgg19Layers.Deepest(used));
-            using var targets = new Tape();
-            vgg.Forward(targets, source.Image, styleActs);
-            foreach (var term in style.Where(t => t.Region == source.Region && used.Contains(t.Layer)))
+            var f = styleActs[term.Layer];
+            using var gram = new Tensor(device, term.Gram.Shape, "A_part");
+            if (source.Mask is { } guide)
             {
-                var f = styleActs[term.Layer];
-                using var gram = new Tensor(device, term.Gram.Shape, "A_part");
-                if (source.Mask is { } guide)
-                {
-                    var values = GuideAt(guide, term.Layer, f.Shape);
-                    double squares = values.Sum(v => (double)v * v);
-                    using var mask = Tensor.FromArray(device, new Shape4(1, 1, f.Shape.H, f.Shape.W), values, "style_mask");
-                    using var masked = new Tensor(device, f.Shape, "style_masked");
-                    Op.MaskForward(f, mask, masked);
-                    Op.GramForward(masked, gram, (float)(1.0 / (f.Shape.C * squares)), gramVariant);
-                }
-                else Op.GramForward(f, gram, GramScale(f.Shape), gramVariant);
-                Op.Axpy(term.Target, (float)source.Blend, gram);
+                var values = GuideAt(guide, term.Layer, f.Shape);
+                using var mask = Tensor.FromArray(device, new Shape4(1, 1, f.Shape.H, f.Shape.W), values, "style_mask");
+                using var masked = new Tensor(device, f.Shape, "style_masked");
+                Op.MaskForward(f, mask, masked);
+                Op.GramForward(masked, gram, GuidedGramScale(values, f.Shape.C), gramVariant);
             }
+            else Op.GramForward(f, gram, GramScale(f.Shape), gramVariant);
+            Op.Axpy(term.Target, (float)source.Blend, gram);
         }
-
-        // The loss slots Forward fills and Evaluate reads back: content terms, then style terms, then TV.
-        slots = content.Count + style.Count + 1;
-        Check.That("StyleObjective", slots < Op.ScalarSlots, $"{slots - 1} loss terms are more than the device's {Op.ScalarSlots - 2} slots");
-        tape.RequireGradient(X);
-        Gradient = tape.Gradient(X);
     }
 
     static string Suffix(int region, IReadOnlyList<StyleRegion> regions) => regions.Count > 1 ? $"_r{region}" : "";
@@ -214,6 +222,9 @@ public sealed class StyleObjective : IObjective, IDisposable
     public const float StyleLossConstant = 0.25f;
 
     Tensor Own(Tensor t) { owned.Add(t); return t; }
+
+    /// <summary>1/(C·Σt²): the guided Gram matrix's normalization (1/(C·H·W) when the mask t is 1 everywhere).</summary>
+    static float GuidedGramScale(float[] mask, int channels) => (float)(1.0 / (channels * mask.Sum(v => (double)v * v)));
 
     /// <summary>1/(C·H·W): the Gram normalization.</summary>
     static float GramScale(Shape4 f) => 1f / ((float)f.C * f.H * f.W);
