@@ -23,19 +23,6 @@ public enum KernelVariant
     Rows,
 }
 
-/// <summary>The device's scratch buffers, each reused by every launch of one kind.</summary>
-public enum ScratchBuffer
-{
-    /// <summary>The zero-padded input of a Direct or Rows convolution (kernels/Conv2dDirect.cs).</summary>
-    PaddedInput,
-    /// <summary>Transposed filters of a convolution whose weights are not frozen (frozen ones are kept as derived layouts).</summary>
-    TransposedWeights,
-    /// <summary>The features transposed to (N, H·W, C) for the Rows Gram matrix (kernels/Gram.cs).</summary>
-    TransposedFeatures,
-    /// <summary>s·(dG + dGᵀ) for the Rows Gram backward.</summary>
-    SymmetricGramGradient,
-}
-
 /// <summary>Receives every kernel launch, and the spans of work around them; the profiler implements it.</summary>
 public interface ILaunchObserver
 {
@@ -53,9 +40,6 @@ public interface ILaunchObserver
 public sealed class ComputeDevice : IDisposable
 {
     readonly ConcurrentDictionary<System.Reflection.MethodInfo, Delegate> kernels = new();
-    MemoryBuffer1D<float, Stride1D.Dense>? reductionPartials;
-    MemoryBuffer1D<float, Stride1D.Dense>? scalars;
-    readonly MemoryBuffer1D<float, Stride1D.Dense>?[] scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[Enum.GetValues<ScratchBuffer>().Length];
 
     public DeviceInfo Info { get; }
     public Accelerator Accelerator { get; }
@@ -72,8 +56,8 @@ public sealed class ComputeDevice : IDisposable
 
     public ILaunchObserver? Observer { get; set; }
 
-    public long AllocatedBytes { get; private set; }
-    public long PeakAllocatedBytes { get; private set; }
+    /// <summary>This device's memory: allocations with their accounting, scratch buffers, derived layouts, loss scalars.</summary>
+    public DeviceMemory Memory { get; }
     /// <summary>Every kernel loaded on this device so far (closed generic methods as launched).</summary>
     public IReadOnlyCollection<System.Reflection.MethodInfo> LoadedKernels => kernels.Keys.ToList();
 
@@ -85,6 +69,7 @@ public sealed class ComputeDevice : IDisposable
         ConvVariant = Policy.ConvVariant;
         GramVariant = Policy.GramVariant;
         DirectChannelsPerBarrier = Policy.DirectChannelsPerBarrier;
+        Memory = new DeviceMemory(accelerator, Policy.StrideThreads);
     }
 
     public string Name => Info.Name;
@@ -112,82 +97,13 @@ public sealed class ComputeDevice : IDisposable
 
     public int StrideThreadsFor(long n) => (int)Math.Max(1, Math.Min(n, Policy.StrideThreads));
 
-    /// <summary>Scratch for pass 1 of reductions: one float per thread.</summary>
-    internal ArrayView<float> ReductionPartials =>
-        (reductionPartials ??= Accelerator.Allocate1D<float>(Policy.StrideThreads)).View;
-
-    /// <summary>A few device-resident scalars (loss values) read back together.</summary>
-    internal MemoryBuffer1D<float, Stride1D.Dense> Scalars => scalars ??= Accelerator.Allocate1D<float>(64);
-
-    /// <summary>
-    /// Reusable scratch memory, one buffer per use. Grows to the largest size asked for, once; later calls of the same or
-    /// smaller size allocate nothing.
-    /// </summary>
-    internal ArrayView<float> Scratch(ScratchBuffer use, long length)
-    {
-        int slot = (int)use;
-        var buffer = scratch[slot];
-        if (buffer is null || buffer.Length < length)
-        {
-            if (buffer is not null) { Release(buffer.Length); buffer.Dispose(); }
-            buffer = scratch[slot] = Allocate(length);
-        }
-        return buffer.View.SubView(0, length);
-    }
-
-    readonly Dictionary<(object Source, int Form), MemoryBuffer1D<float, Stride1D.Dense>> derived = new();
-
-    /// <summary>A layout derived from a frozen tensor, computed by `fill` on first use and kept until the tensor is disposed.</summary>
-    internal ArrayView<float> Derived(object source, int form, long length, Action<ArrayView<float>> fill)
-    {
-        if (!derived.TryGetValue((source, form), out var buffer))
-        {
-            buffer = Allocate(length);
-            fill(buffer.View);
-            derived[(source, form)] = buffer;
-        }
-        return buffer.View.SubView(0, length);
-    }
-
-    internal void ForgetDerived(object source)
-    {
-        foreach (var key in derived.Keys.Where(k => ReferenceEquals(k.Source, source)).ToList())
-        {
-            Release(derived[key].Length);
-            derived[key].Dispose();
-            derived.Remove(key);
-        }
-    }
-
-    /// <summary>Kernels compute element offsets in 32-bit integers (kernels/*.cs): no buffer may hold more elements.</summary>
-    public const long MaxBufferElements = int.MaxValue;
-
-    internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
-    {
-        // The transfer refuses such sizes earlier, before allocating anything (MemoryEstimate.Check).
-        if (length > MaxBufferElements)
-            throw new ArgumentException($"a buffer of {length:N0} floats is beyond the 2^31 - 1 elements the kernels can index");
-        long bytes = length * sizeof(float);
-        var buffer = Accelerator.Allocate1D<float>(Math.Max(1, length));
-        AllocatedBytes += bytes;
-        PeakAllocatedBytes = Math.Max(PeakAllocatedBytes, AllocatedBytes);
-        return buffer;
-    }
-
-    internal void Release(long length) => AllocatedBytes -= length * sizeof(float);
-
-    public void ResetPeak() => PeakAllocatedBytes = AllocatedBytes;
-
     public void Synchronize() => Accelerator.Synchronize();
 
     public override string ToString() => $"{Info.Id} {Info.Name}";
 
     public void Dispose()
     {
-        reductionPartials?.Dispose();
-        foreach (var b in scratch) b?.Dispose();
-        foreach (var b in derived.Values) b.Dispose();
-        scalars?.Dispose();
+        Memory.Dispose();
         Accelerator.Dispose();
     }
 }

@@ -80,7 +80,7 @@ public static partial class Op
         int outCPadded = (outC + block - 1) / block * block;
         // The 3×3 kernels compute up to a group's width (or 8 pixels) past each row's end and drop them: their reads may run past xp.
         long slack = RowGroupWidth + kw;
-        var xpWithSlack = d.Scratch(ScratchBuffer.PaddedInput, (long)s.N * s.C * ph * pw + slack);
+        var xpWithSlack = d.Memory.Scratch(ScratchBuffer.PaddedInput, (long)s.N * s.C * ph * pw + slack);
         var xp = xpWithSlack.SubView(0, (long)s.N * s.C * ph * pw);
         long wtLength = (long)inC * kh * kw * outCPadded;
         var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>, int,
@@ -92,8 +92,8 @@ public static partial class Op
             inC, outC, outCPadded, kh, kw, forInputGradient ? 1 : 0, w.View, wt);
         // Frozen weights (VGG19 during a transfer) are transposed once and kept; others every call.
         ArrayView<float> wt;
-        if (w.Frozen) wt = d.Derived(w, forInputGradient ? 1 : 0, wtLength, Transpose);
-        else { wt = d.Scratch(ScratchBuffer.TransposedWeights, wtLength); Transpose(wt); }
+        if (w.Frozen) wt = d.Memory.Derived(w, forInputGradient ? 1 : 0, wtLength, Transpose);
+        else { wt = d.Memory.Scratch(ScratchBuffer.TransposedWeights, wtLength); Transpose(wt); }
         var g = new DirectConvGeometry
         {
             N = s.N, InC = s.C, PaddedH = ph, PaddedW = pw, OutC = outC, OutCPadded = outCPadded,

@@ -36,7 +36,7 @@ public static partial class Op
         {
             // Ft = F transposed to (N, M, cPad) in scratch slot 2, then one triangle of 16×16 blocks.
             int cPad = (c + Gram.Block - 1) / Gram.Block * Gram.Block, blocks = cPad / Gram.Block;
-            var ft = d.Scratch(ScratchBuffer.TransposedFeatures, (long)s.N * m * cPad);
+            var ft = d.Memory.Scratch(ScratchBuffer.TransposedFeatures, (long)s.N * m * cPad);
             var rows = d.Kernel(Gram.ForwardRows, a => a.LoadStreamKernel<int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.ForwardRows));
             if (gram.Length == 0) return;
             d.Stride(Gram.TransposeFeatures, ft.Length, 0, (features.Length + ft.Length) * sizeof(float), c, cPad, m, features.View, ft);
@@ -71,7 +71,7 @@ public static partial class Op
         {
             // S = scale·(dG + dGᵀ) as (N, C, cPad) in scratch slot 3, then dF += S·F, 32 channels × 8 pixels per thread.
             int cPad = (c + Gram.BackwardBlock - 1) / Gram.BackwardBlock * Gram.BackwardBlock, blocks = cPad / Gram.BackwardBlock;
-            var sym = d.Scratch(ScratchBuffer.SymmetricGramGradient, (long)s.N * c * cPad);
+            var sym = d.Memory.Scratch(ScratchBuffer.SymmetricGramGradient, (long)s.N * c * cPad);
             var rows = d.Kernel(Gram.BackwardRows, a => a.LoadStreamKernel<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardRows));
             if (features.Length == 0) return;
             d.Stride(Gram.SymmetrizeGradient, sym.Length, 3 * sym.Length, (gradGram.Length * 2 + sym.Length) * sizeof(float), c, cPad, scale, gradGram.View, sym);

@@ -46,6 +46,6 @@ public static partial class Op
         SumInto(d, new AbsTerm { X = gradOut.View }, NormalizationSlot, 1f);
         if (gradIn.Length > 0)
             d.Stride(Guidance.NormalizedAccumulate, gradIn.Length, 2 * gradIn.Length, Bytes(gradIn.Length, 3),
-                gradOut.View, (ArrayView<float>)d.Scalars.View, NormalizationSlot, scale, NormalizationEpsilon, gradIn.View);
+                gradOut.View, (ArrayView<float>)d.Memory.Scalars.View, NormalizationSlot, scale, NormalizationEpsilon, gradIn.View);
     }
 }

@@ -11,7 +11,7 @@ namespace IlgpuStyle.Ops;
 public static partial class Op
 {
     /// <summary>Device-resident scalar slots: losses are written here and read back together.</summary>
-    public const int ScalarSlots = 64;
+    public const int ScalarSlots = DeviceMemory.ScalarSlots;
 
     public static float Dot(Tensor x, Tensor y)
     {
@@ -38,23 +38,23 @@ public static partial class Op
     public static void SumInto<TTerm>(ComputeDevice d, TTerm term, int slot, float scale) where TTerm : struct, IReductionTerm
     {
         Check.That("Reduce", slot >= 0 && slot < ScalarSlots, $"scalar slot {slot} outside 0..{ScalarSlots - 1}");
-        var partials = d.ReductionPartials;
+        var partials = d.Memory.ReductionPartials;
         d.Grid(Reduce.SumPartials<TTerm>, partials.Length, term.Count, (long)term.Count * sizeof(float), partials, term);
-        d.Grid(Reduce.SumFinal, 1, partials.Length, partials.Length * sizeof(float), partials, (ArrayView<float>)d.Scalars.View, slot, scale);
+        d.Grid(Reduce.SumFinal, 1, partials.Length, partials.Length * sizeof(float), partials, (ArrayView<float>)d.Memory.Scalars.View, slot, scale);
     }
 
     static void MaxInto<TTerm>(ComputeDevice d, TTerm term, int slot) where TTerm : struct, IReductionTerm
     {
-        var partials = d.ReductionPartials;
+        var partials = d.Memory.ReductionPartials;
         d.Grid(Reduce.MaxPartials<TTerm>, partials.Length, term.Count, (long)term.Count * sizeof(float), partials, term);
-        d.Grid(Reduce.MaxFinal, 1, partials.Length, partials.Length * sizeof(float), partials, (ArrayView<float>)d.Scalars.View, slot);
+        d.Grid(Reduce.MaxFinal, 1, partials.Length, partials.Length * sizeof(float), partials, (ArrayView<float>)d.Memory.Scalars.View, slot);
     }
 
     /// <summary>Reads the first `count` scalar slots (synchronizes).</summary>
     public static float[] ReadScalars(ComputeDevice d, int count)
     {
         var values = new float[count];
-        d.Scalars.View.SubView(0, count).CopyToCPU(values);
+        d.Memory.Scalars.View.SubView(0, count).CopyToCPU(values);
         return values;
     }
 }

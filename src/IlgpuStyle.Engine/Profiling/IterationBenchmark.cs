@@ -30,7 +30,7 @@ public static class IterationBenchmark
         if (size < 16) throw new ArgumentException($"--size must be at least 16, got {size}");
         if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, got {repeats}");
         var setup = Stopwatch.StartNew();
-        device.ResetPeak();
+        device.Memory.ResetPeak();
         var options = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), Pooling = pooling, ConvVariant = conv, GramVariant = gram };
         var random = new Random(1);
         float[] Noise(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = (float)(random.NextDouble() * 255 - 128); return a; }
@@ -77,6 +77,6 @@ public static class IterationBenchmark
         times.Sort();
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
         return new IterationTimings(size, device.ToString(), median, times[0], times[^1], repeats, flops, flops / (median * 1e6),
-            device.PeakAllocatedBytes, firstMs, setupMs, profiler);
+            device.Memory.PeakAllocatedBytes, firstMs, setupMs, profiler);
     }
 }

@@ -31,7 +31,7 @@ public sealed class Tensor : IDisposable
         Device = device;
         Shape = shape;
         Name = name;
-        buffer = device.Allocate(shape.Length);
+        buffer = device.Memory.Allocate(shape.Length);
     }
 
     public static Tensor FromArray(ComputeDevice device, Shape4 shape, ReadOnlySpan<float> data, string name = "")
@@ -83,8 +83,8 @@ public sealed class Tensor : IDisposable
     {
         if (disposed) return;
         disposed = true;
-        Device.ForgetDerived(this);
+        Device.Memory.ForgetDerived(this);
         buffer.Dispose();
-        Device.Release(Shape.Length);
+        Device.Memory.Release(Shape.Length);
     }
 }

@@ -63,10 +63,10 @@ public static class MemoryEstimate
         Math.Max(64L * (width + 2) * (height + 2), 64L * (styleLongest + 2) * (styleLongest + 2)) + 64;
 
     /// <summary>
-    /// No buffer may hold 2³¹ elements or more (<see cref="Devices.ComputeDevice.MaxBufferElements"/>); a device with the
+    /// No buffer may hold 2³¹ elements or more (<see cref="Devices.DeviceMemory.MaxBufferElements"/>); a device with the
     /// memory would otherwise accept the run and write out of bounds.
     /// </summary>
-    public const long MaxTensorElements = Devices.ComputeDevice.MaxBufferElements;
+    public const long MaxTensorElements = Devices.DeviceMemory.MaxBufferElements;
 
     /// <summary>
     /// Throws, before anything is allocated, if the largest buffer would be beyond what the kernels index (with the largest
