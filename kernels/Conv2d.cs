@@ -43,14 +43,18 @@ public struct Conv2dGeometry
     public readonly long ForwardFlops => 2L * N * OutC * OutPixels * FilterSize;
 }
 
+/// <summary>What follows a convolution's sum in its epilogue. (A kernel argument: OpenCL allows no bool there, ILGPU passes an
+/// enum as its int.)</summary>
+public enum Activation { None = 0, Relu = 1 }
+
 public static class Conv2d
 {
     // ---------------------------------------------------------------- naive: one output per thread
 
-    /// <summary>y[n,co,oy,ox] (+ bias, ReLU if relu ≠ 0). One thread per output element.</summary>
+    /// <summary>y[n,co,oy,ox] (+ bias, then the activation). One thread per output element.</summary>
     [KernelName("conv2d_fwd_naive")]
     public static void ForwardNaive(Index1D index, Conv2dGeometry g, ArrayView<float> x, ArrayView<float> w,
-        ArrayView<float> bias, ArrayView<float> y, int relu)
+        ArrayView<float> bias, ArrayView<float> y, Activation activation)
     {
         int ox = index % g.OutW, oy = index / g.OutW % g.OutH;
         int co = index / g.OutPixels % g.OutC, n = index / (g.OutPixels * g.OutC);
@@ -67,7 +71,7 @@ public static class Conv2d
                     s += w[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] * x[((n * g.InC + ci) * g.InH + iy) * g.InW + ix];
                 }
             }
-        y[index] = relu != 0 ? MathF.Max(s, 0f) : s;
+        y[index] = activation == Activation.Relu ? MathF.Max(s, 0f) : s;
     }
 
     /// <summary>dx[n,ci,iy,ix] += Σ w·g over the outputs this input touched. One thread per input element.</summary>
@@ -164,11 +168,12 @@ public struct Im2ColOperand : IGemmOperandB
 public struct ConvForwardOutput : IGemmOutput
 {
     public ArrayView<float> Y, Bias;
-    public int OutC, OutPixels, Relu;
+    public int OutC, OutPixels;
+    public Activation Activation;
     public readonly void Store(int n, int co, int p, float value)
     {
         float v = value + Bias[co];
-        Y[(n * OutC + co) * OutPixels + p] = Relu != 0 ? MathF.Max(v, 0f) : v;
+        Y[(n * OutC + co) * OutPixels + p] = Activation == Activation.Relu ? MathF.Max(v, 0f) : v;
     }
 }
 

@@ -34,6 +34,12 @@ public struct DirectConvGeometry
     public readonly int OutPixels => OutH * OutW;
 }
 
+/// <summary>What the pad copies inside the border: the input, or the input masked by a ReLU's output (dy·[y &gt; 0]).</summary>
+public enum PadMode { Copy = 0, ReluMask = 1 }
+
+/// <summary>Which filters the transpose lays out: the convolution's own, or flipped with in and out swapped (its input gradient).</summary>
+public enum WeightLayout { Forward = 0, InputGradient = 1 }
+
 public static class Conv2dDirect
 {
     public const int ChannelBlock = 16;
@@ -45,13 +51,13 @@ public static class Conv2dDirect
     public const int Relu = 1, Accumulate = 2, UseBias = 4;
 
     /// <summary>
-    /// xp = x with a zero border, padH rows above and below, padW columns left and right; with masked = 1 also
+    /// xp = x with a zero border, padH rows above and below, padW columns left and right; with PadMode.ReluMask also
     /// x[i] · [mask[i] &gt; 0] inside (the ReLU of the layer whose output gradient x is: mask is that layer's output).
     /// Grid-stride over the padded rows (plane·PaddedH + py): each thread copies whole rows, a contiguous loop a CPU
     /// compiler vectorizes.
     /// </summary>
     [KernelName("conv2d_pad")]
-    public static void Pad(Index1D t, int stride, int h, int w, int padH, int padW, ArrayView<float> x, ArrayView<float> mask, int masked,
+    public static void Pad(Index1D t, int stride, int h, int w, int padH, int padW, ArrayView<float> x, ArrayView<float> mask, PadMode mode,
         ArrayView<float> xp)
     {
         int ph = h + 2 * padH, pw = w + 2 * padW;
@@ -68,7 +74,7 @@ public static class Conv2dDirect
             }
             long src = (plane * h + sy) * w;
             for (int px = 0; px < padW; px++) xp[d + px] = 0f;
-            if (masked != 0)
+            if (mode == PadMode.ReluMask)
                 for (int sx = 0; sx < w; sx++) xp[d + padW + sx] = mask[src + sx] > 0f ? x[src + sx] : 0f;
             else
                 for (int sx = 0; sx < w; sx++) xp[d + padW + sx] = x[src + sx];
@@ -78,12 +84,12 @@ public static class Conv2dDirect
 
     /// <summary>
     /// wt[ci,ky,kx,k] for a convolution from `inC` to `outC` channels (k &lt; outCPadded, zero past outC).
-    /// forInputGradient = 0: wt[ci,ky,kx,k] = w[k,ci,ky,kx]            (w is (outC, inC, KH, KW))
-    /// forInputGradient = 1: wt[co,ky,kx,ci] = w[co,ci,KH−1−ky,KW−1−kx] (w is (inC, outC, KH, KW) of the forward conv)
+    /// WeightLayout.Forward:       wt[ci,ky,kx,k] = w[k,ci,ky,kx]            (w is (outC, inC, KH, KW))
+    /// WeightLayout.InputGradient: wt[co,ky,kx,ci] = w[co,ci,KH−1−ky,KW−1−kx] (w is (inC, outC, KH, KW) of the forward conv)
     /// </summary>
     [KernelName("conv2d_transpose_weights")]
     public static void TransposeWeights(Index1D t, int stride, int inC, int outC, int outCPadded, int kh, int kw,
-        int forInputGradient, ArrayView<float> w, ArrayView<float> wt)
+        WeightLayout layout, ArrayView<float> w, ArrayView<float> wt)
     {
         for (int i = t; i < wt.Length; i += stride)
         {
@@ -91,7 +97,7 @@ public static class Conv2dDirect
             int kx = tap % kw, ky = tap / kw % kh, ci = tap / (kw * kh);
             float v = 0f;
             if (k < outC)
-                v = forInputGradient == 0
+                v = layout == WeightLayout.Forward
                     ? w[((k * inC + ci) * kh + ky) * kw + kx]
                     : w[((ci * outC + k) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)];
             wt[i] = v;

@@ -63,13 +63,13 @@ public static partial class Op
     const int RowGroupWidth = 16;
 
     /// <summary>
-    /// Pads `x` into scratch slot 0 and transposes `w` into slot 1, then runs the direct kernel (kernels/Conv2dDirect.cs):
+    /// Pads `x` into the padded-input scratch and lays `w` out for the kernel (kept for frozen weights), then runs the direct kernel (kernels/Conv2dDirect.cs):
     /// for 3×3 filters 32 channels × 8 pixels per thread on CPU devices where there are 32 channels or more, else 16 channels ×
     /// 4 pixels (8 where rows are at most 32 wide: measured faster there on PoCL), or groups along rows (rows = true); other
     /// filters one pixel per thread.
     /// </summary>
     static void LaunchDirect(ComputeDevice d, string name, bool rows, Tensor x, Tensor? mask, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
-        bool forInputGradient, ArrayView<float> bias, ArrayView<float> y, int flags, long flops, long bytes)
+        WeightLayout layout, ArrayView<float> bias, ArrayView<float> y, int flags, long flops, long bytes)
     {
         var s = x.Shape;
         int ph = s.H + 2 * padH, pw = s.W + 2 * padW;
@@ -83,16 +83,16 @@ public static partial class Op
         var xpWithSlack = d.Memory.Scratch(ScratchBuffer.PaddedInput, (long)s.N * s.C * ph * pw + slack);
         var xp = xpWithSlack.SubView(0, (long)s.N * s.C * ph * pw);
         long wtLength = (long)inC * kh * kw * outCPadded;
-        var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>, int,
+        var pad1 = d.Kernel(Conv2dDirect.Pad, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, ArrayView<float>, ArrayView<float>, PadMode,
             ArrayView<float>>(Conv2dDirect.Pad));
         int threads = d.StrideThreadsFor((long)s.N * s.C * ph);
         using (d.Launch(mask is null ? "conv2d_pad" : "conv2d_pad_relu_mask", 0, ((mask is null ? 1 : 2) * x.Length + xp.Length) * sizeof(float)))
-            pad1(threads, threads, s.H, s.W, padH, padW, x.View, (mask ?? x).View, mask is null ? 0 : 1, xp);
+            pad1(threads, threads, s.H, s.W, padH, padW, x.View, (mask ?? x).View, mask is null ? PadMode.Copy : PadMode.ReluMask, xp);
         void Transpose(ArrayView<float> wt) => d.Stride(Conv2dDirect.TransposeWeights, wt.Length, 0, (w.Length + wt.Length) * sizeof(float),
-            inC, outC, outCPadded, kh, kw, forInputGradient ? 1 : 0, w.View, wt);
+            inC, outC, outCPadded, kh, kw, layout, w.View, wt);
         // Frozen weights (VGG19 during a transfer) are transposed once and kept; others every call.
         ArrayView<float> wt;
-        if (w.Frozen) wt = d.Memory.Derived(w, forInputGradient ? 1 : 0, wtLength, Transpose);
+        if (w.Frozen) wt = d.Memory.Derived(w, (int)layout, wtLength, Transpose);
         else { wt = d.Memory.Scratch(ScratchBuffer.TransposedWeights, wtLength); Transpose(wt); }
         var g = new DirectConvGeometry
         {
@@ -151,20 +151,20 @@ public static partial class Op
         if (v is KernelVariant.Direct or KernelVariant.Rows)
         {
             if (y.Length > 0)
-                LaunchDirect(d, "conv2d_fwd_direct", v == KernelVariant.Rows, x, null, pad, pad, w, g.InC, g.OutC, g.KH, g.KW, false, bias.View, y.View,
+                LaunchDirect(d, "conv2d_fwd_direct", v == KernelVariant.Rows, x, null, pad, pad, w, g.InC, g.OutC, g.KH, g.KW, WeightLayout.Forward, bias.View, y.View,
                     Conv2dDirect.UseBias | (relu ? Conv2dDirect.Relu : 0), g.ForwardFlops, bytes);
             return;
         }
         if (v == KernelVariant.Naive)
         {
-            d.Grid(Conv2d.ForwardNaive, y.Length, g.ForwardFlops, bytes, g, x.View, w.View, bias.View, y.View, relu ? 1 : 0);
+            d.Grid(Conv2d.ForwardNaive, y.Length, g.ForwardFlops, bytes, g, x.View, w.View, bias.View, y.View, relu ? Activation.Relu : Activation.None);
             return;
         }
         LaunchGemm(d, v, "conv2d_fwd", bytes,
             new GemmSize(g.OutC, g.OutPixels, g.FilterSize, g.N),
             new ConvWeightsOperand { W = w.View, FilterSize = g.FilterSize },
             new Im2ColOperand { X = x.View, G = g },
-            new ConvForwardOutput { Y = y.View, Bias = bias.View, OutC = g.OutC, OutPixels = g.OutPixels, Relu = relu ? 1 : 0 });
+            new ConvForwardOutput { Y = y.View, Bias = bias.View, OutC = g.OutC, OutPixels = g.OutPixels, Activation = relu ? Activation.Relu : Activation.None });
     }
 
     /// <summary>
@@ -187,7 +187,7 @@ public static partial class Op
         {
             // dx = stride-1 convolution of dy (padded by K−1−P) with the flipped, transposed filters.
             if (gradIn.Length > 0)
-                LaunchDirect(d, "conv2d_bwd_input_direct", v == KernelVariant.Rows, gradOut, reluOutput, g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, true,
+                LaunchDirect(d, "conv2d_bwd_input_direct", v == KernelVariant.Rows, gradOut, reluOutput, g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, WeightLayout.InputGradient,
                     w.View, gradIn.View, Conv2dDirect.Accumulate, g.ForwardFlops, bytes);
             return;
         }
