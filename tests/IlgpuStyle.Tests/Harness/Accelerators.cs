@@ -1,5 +1,4 @@
 using IlgpuStyle.Devices;
-using Xunit;
 using Xunit.Sdk;
 
 namespace IlgpuStyle.Tests.Harness;

@@ -1,7 +1,4 @@
 using IlgpuStyle.Devices;
-using IlgpuStyle.Ops;
-using IlgpuStyle.Tensors;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Harness;
 

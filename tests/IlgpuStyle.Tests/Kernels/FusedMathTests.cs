@@ -5,8 +5,6 @@ using ILGPU.Backends.PTX;
 using ILGPU.Runtime.Cuda;
 using IlgpuStyle.Devices;
 using IlgpuStyle.Kernels;
-using IlgpuStyle.Tests.Harness;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Kernels;
 

@@ -1,9 +1,5 @@
 using IlgpuStyle.Autodiff;
 using IlgpuStyle.Kernels;
-using IlgpuStyle.Ops;
-using IlgpuStyle.Tensors;
-using IlgpuStyle.Tests.Harness;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Kernels;
 

@@ -1,8 +1,4 @@
 using IlgpuStyle.Kernels;
-using IlgpuStyle.Ops;
-using IlgpuStyle.Tensors;
-using IlgpuStyle.Tests.Harness;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Kernels;
 

@@ -5,9 +5,7 @@ using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using IlgpuStyle.Kernels;
-using IlgpuStyle.Tests.Harness;
 using IlgpuStyle.Tests.Transfer;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Kernels;
 

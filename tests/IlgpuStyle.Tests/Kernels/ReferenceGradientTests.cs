@@ -1,6 +1,4 @@
 using IlgpuStyle.Kernels;
-using IlgpuStyle.Tests.Harness;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Kernels;
 

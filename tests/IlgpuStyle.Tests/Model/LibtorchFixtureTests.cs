@@ -1,9 +1,6 @@
 using System.Text.Json;
 using IlgpuStyle.Model;
-using IlgpuStyle.Tensors;
-using IlgpuStyle.Tests.Harness;
 using IlgpuStyle.Transfer;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Model;
 

@@ -1,10 +1,6 @@
 using IlgpuStyle.Autodiff;
 using IlgpuStyle.Kernels;
 using IlgpuStyle.Model;
-using IlgpuStyle.Ops;
-using IlgpuStyle.Tensors;
-using IlgpuStyle.Tests.Harness;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Model;
 

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using IlgpuStyle.Model;
-using IlgpuStyle.Tests.Harness;
 using PureHDF;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Model;
 

@@ -1,9 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using IlgpuStyle.Profiling;
-using IlgpuStyle.Tests.Harness;
 using IlgpuStyle.Tests.Transfer;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Tools;
 

@@ -1,7 +1,5 @@
 using System.Text.RegularExpressions;
-using IlgpuStyle.Tests.Harness;
 using IlgpuStyle.Tests.Transfer;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Tools;
 

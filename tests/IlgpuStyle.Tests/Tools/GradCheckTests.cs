@@ -1,9 +1,5 @@
 using IlgpuStyle.Diagnostics;
 using IlgpuStyle.Kernels;
-using IlgpuStyle.Ops;
-using IlgpuStyle.Tensors;
-using IlgpuStyle.Tests.Harness;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Tools;
 

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using IlgpuStyle.Tests.Harness;
 using IlgpuStyle.Tests.Transfer;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Tools;
 

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using IlgpuStyle.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Tools;
 

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using IlgpuStyle.Tests.Harness;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Transfer;
 

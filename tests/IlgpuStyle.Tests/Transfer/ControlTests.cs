@@ -1,12 +1,8 @@
 using IlgpuStyle.Devices;
 using IlgpuStyle.Imaging;
 using IlgpuStyle.Model;
-using IlgpuStyle.Ops;
 using IlgpuStyle.Optimizers;
-using IlgpuStyle.Tensors;
-using IlgpuStyle.Tests.Harness;
 using IlgpuStyle.Transfer;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Transfer;
 

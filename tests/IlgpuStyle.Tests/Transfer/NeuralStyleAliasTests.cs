@@ -1,6 +1,5 @@
 using System.Text.Json;
 using IlgpuStyle.Cli;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Transfer;
 

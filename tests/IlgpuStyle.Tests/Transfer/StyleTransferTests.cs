@@ -1,7 +1,5 @@
 using IlgpuStyle.Imaging;
-using IlgpuStyle.Tests.Harness;
 using IlgpuStyle.Transfer;
-using Xunit;
 
 namespace IlgpuStyle.Tests.Transfer;
 
