@@ -25,6 +25,7 @@ public static partial class Cli
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(ProfileCommand());
         root.Subcommands.Add(GradCheckCommand());
+        root.Subcommands.Add(KernelsCommand());
         var parse = root.Parse(TransferOptions.Normalize(args), Parsing);
         if (parse.Errors.Count > 0) return UsageError(parse);
         return Guard(() => parse.Invoke());
@@ -71,23 +72,24 @@ public static partial class Cli
     {
         var onlyDefault = new Option<bool>("--default") { Description = "Print only the id of the device chosen by default (cuda:0, opencl:0 or cpu:0)" };
         var format = Report.FormatOption();
-        var command = new Command("devices", "List every device found: kind, name, memory, warp/SIMD width, usable or not and why.") { onlyDefault, format };
+        var command = new Command("devices", "List every device found: kind, name, memory, warp size, the float SIMD width it reports, usable or not and why.") { onlyDefault, format };
         command.SetAction(parse => Guard(() =>
         {
             var how = Report.Format(parse, format);
             var catalog = SharedDevices.Catalog;
             if (parse.GetValue(onlyDefault)) { Console.WriteLine(catalog.Default.Id); return 0; }
             var chosen = catalog.Default;
-            var rows = new ReportTable("devices", "id", "kind", "name", "memory_bytes", "warp", "gpu", "usable", "why_not_usable", "default");
+            var rows = new ReportTable("devices", "id", "kind", "name", "memory_bytes", "warp", "vector_width_float", "gpu", "usable", "why_not_usable", "default");
             foreach (var d in catalog.Devices)
-                rows.Add(d.Id, d.Kind.ToString().ToLowerInvariant(), d.Name, d.MemoryBytes, d.WarpSize, d.IsGpu, d.Usable, d.WhyNotUsable, d == chosen);
+                rows.Add(d.Id, d.Kind.ToString().ToLowerInvariant(), d.Name, d.MemoryBytes, d.WarpSize, d.VectorWidthFloat, d.IsGpu, d.Usable, d.WhyNotUsable, d == chosen);
             string? missing = catalog.Devices.Any(d => d.Kind == DeviceKind.OpenCL) ? null : DeviceCatalog.WhyNoOpenCL();
             Report.Write(how, new (string, object?)[] { ("default", chosen.Id), ("opencl_note", missing) }, new[] { rows }, () =>
             {
-                var table = new Table().AddColumns("id", "kind", "name", "memory", "warp", "usable");
+                var table = new Table().AddColumns("id", "kind", "name", "memory", "warp", "float SIMD", "usable");
                 foreach (var d in catalog.Devices)
                     table.AddRow(Markup.Escape(d.Id + (d == chosen ? " *" : "")), d.Kind.ToString(), Markup.Escape(d.Name),
                         $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.WarpSize > 0 ? d.WarpSize.ToString() : "-",
+                        d.VectorWidthFloat > 0 ? d.VectorWidthFloat.ToString() : "-",
                         d.Usable ? "yes" : Markup.Escape("no: " + d.WhyNotUsable));
                 AnsiConsole.Write(table);
                 AnsiConsole.WriteLine($"default (*): {chosen.Id} {chosen.Name}");

@@ -111,6 +111,74 @@ public static partial class Cli
         return command;
     }
 
+    /// <summary>`kernels`: every variant of one op at one layer's shape, checked against float64, then timed.</summary>
+    internal static Command KernelsCommand()
+    {
+        var op = new Option<string>("--op") { Description = "conv (forward, bias and ReLU fused) or conv-input (the input gradient)", DefaultValueFactory = _ => "conv" };
+        var layer = new Option<string>("--layer") { Description = "A VGG19 convolution (conv1_1 … conv5_4): its channels, and its size at --image-size", DefaultValueFactory = _ => "conv3_1" };
+        var size = new Option<int>("--image-size") { Description = "The image's side, which sets the layer's", DefaultValueFactory = _ => 256 };
+        var shape = new Option<string?>("--shape") { Description = "Explicit sizes instead of a layer: Cin,H,W,Cout (3×3, stride 1, pad 1)" };
+        var repeats = new Option<int>("--repeats") { Description = "Timed launches per variant (the median is reported)", DefaultValueFactory = _ => 5 };
+        var variant = new Option<string[]>("--variant") { Description = "Only these variants (repeatable): naive, blocked, tiled, \"direct 4px\", \"direct 8px\", \"direct 32x8\", rows", AllowMultipleArgumentsPerToken = false };
+        var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
+        var format = Report.FormatOption();
+        var command = new Command("kernels", "The kernel lab: every variant of one op at one layer's shape, checked against float64 (sampled outputs), then timed: ms, GFLOP/s executed and effective, % of the device's measured peak, errors.")
+            { op, layer, size, shape, repeats, variant, device, format };
+        command.SetAction(p => Guard(() =>
+        {
+            var how = Report.Format(p, format);
+            var which = p.GetValue(op)!.ToLowerInvariant() switch
+            {
+                "conv" => LabOp.Conv,
+                "conv-input" or "conv_input" => LabOp.ConvInput,
+                var other => throw new ArgumentException($"--op must be conv or conv-input, got '{other}'"),
+            };
+            var g = p.GetValue(shape) is { } sizes ? ExplicitShape(sizes) : KernelLab.LayerGeometry(p.GetValue(layer)!, p.GetValue(size));
+            var names = KernelLab.Variants().Select(v => v.Name).ToList();
+            var only = p.GetValue(variant) is { Length: > 0 } picked ? picked.Select(v => v.Trim().ToLowerInvariant()).ToList() : null;
+            foreach (var v in only ?? new List<string>())
+                if (!names.Contains(v)) throw new ArgumentException($"--variant '{v}' is not one of {string.Join(", ", names)}");
+            var d = SharedDevices.Open(p.GetValue(device));
+            var peak = DevicePeak.For(d);
+            var rows = KernelLab.Run(d, which, g, p.GetValue(repeats), peak.GflopPerSecond, only: only);
+            string chosen = KernelLab.DefaultFor(d, g);
+            string what = $"{(which == LabOp.Conv ? "conv forward (bias, ReLU)" : "conv input gradient")} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},3,3)";
+            var table = new ReportTable("variants", "variant", "default", "valid", "median_ms", "min_ms", "executed_gflops", "effective_gflops",
+                "fraction_of_peak", "max_abs_error", "relative_error", "checked", "failure");
+            foreach (var r in rows)
+                table.Add(r.Variant, r.Variant == chosen, r.Valid, r.MedianMs, r.MinMs, r.ExecutedGflops, r.EffectiveGflops, r.FractionOfPeak,
+                    r.MaxAbsError, r.RelativeError, r.Checked, r.Failure);
+            var summary = new (string, object?)[]
+            {
+                ("device", d.ToString()), ("op", what), ("gflop", g.ForwardFlops / 1e9), ("peak_gflops", peak.GflopPerSecond),
+                ("default_variant", chosen), ("tolerance", KernelLab.Tolerance), ("repeats", p.GetValue(repeats)),
+            };
+            Report.Write(how, summary, new[] { table }, () =>
+            {
+                AnsiConsole.MarkupLine($"[bold]{Markup.Escape(d.ToString())}[/]: {Markup.Escape(what)}, {g.ForwardFlops / 1e9:F3} GFLOP; " +
+                                       $"device peak {peak.GflopPerSecond:F1} GFLOP/s; checked on {KernelLab.Samples} sampled outputs against float64 " +
+                                       $"(pass: relative error ≤ {KernelLab.Tolerance:G1}); * = this device's default for the shape");
+                var t = new Table().AddColumns("variant", "check", "median ms", "GFLOP/s executed", "GFLOP/s effective", "% of peak", "max |err|", "rel. err");
+                foreach (var r in rows)
+                    t.AddRow(Markup.Escape(r.Variant + (r.Variant == chosen ? " *" : "")), r.Valid ? "ok" : Markup.Escape("FAILED: " + r.Failure),
+                        r.MedianMs?.ToString("F2") ?? "-", r.ExecutedGflops?.ToString("F1") ?? "-", r.EffectiveGflops?.ToString("F1") ?? "-",
+                        r.FractionOfPeak?.ToString("P0") ?? "-", r.Checked > 0 ? r.MaxAbsError.ToString("G2") : "-", r.Checked > 0 ? r.RelativeError.ToString("G2") : "-");
+                AnsiConsole.Write(t);
+            });
+            return rows.Any(r => !r.Valid && r.Failure != "no kernel for this shape") ? 1 : 0;
+        }));
+        return command;
+    }
+
+    static Kernels.Conv2dGeometry ExplicitShape(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 4 || !parts.All(v => int.TryParse(v, out int n) && n > 0))
+            throw new ArgumentException($"--shape takes four positive whole numbers Cin,H,W,Cout, got '{text}'");
+        var n = parts.Select(int.Parse).ToArray();
+        return new Kernels.Conv2dGeometry(1, n[0], n[1], n[2], n[3], 3, 3, 1, 1);
+    }
+
     internal static Command GradCheckCommand()
     {
         var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };

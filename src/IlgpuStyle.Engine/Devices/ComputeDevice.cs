@@ -54,6 +54,9 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Input channels between barriers in the Direct convolution (the policy's, unless changed: a test sweeps it).</summary>
     public int? DirectChannelsPerBarrier { get; set; }
 
+    /// <summary>The 3×3 Direct tile to use instead of the policy's choice (`ilgpustyle kernels` times each); null: the policy's.</summary>
+    public DirectTile? DirectTileOverride { get; set; }
+
     public ILaunchObserver? Observer { get; set; }
 
     /// <summary>This device's memory: allocations with their accounting, scratch buffers, derived layouts, loss scalars.</summary>

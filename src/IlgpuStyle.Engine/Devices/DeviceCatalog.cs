@@ -12,6 +12,12 @@ public sealed record DeviceInfo(
 {
     internal Device? IlgpuDevice { get; init; }
 
+    /// <summary>
+    /// Floats in one SIMD vector as the device reports it: OpenCL's native vector width for float (PoCL: 16 with AVX-512,
+    /// 8 with AVX2), the host's widest accelerated .NET vector for ILGPU's CPU accelerator, a warp's lanes on CUDA.
+    /// </summary>
+    public int VectorWidthFloat { get; init; }
+
     /// <summary>The spelling `--device` takes: cuda:0, opencl:1, cpu:0.</summary>
     public string Id => $"{Kind.ToString().ToLowerInvariant()}:{Index}";
 }
@@ -45,7 +51,7 @@ public sealed class DeviceCatalog : IDisposable
             {
                 case CudaDevice cuda:
                     list.Add(new DeviceInfo(DeviceKind.Cuda, cudaIndex++, cuda.Name, cuda.MemorySize, cuda.WarpSize, true, true, null)
-                        { IlgpuDevice = cuda });
+                        { IlgpuDevice = cuda, VectorWidthFloat = cuda.WarpSize });
                     break;
                 case CLDevice cl:
                 {
@@ -56,17 +62,29 @@ public sealed class DeviceCatalog : IDisposable
                         why = "no generic address space (ILGPU's OpenCL backend needs it; PoCL 5 or newer has it)";
                     bool gpu = cl.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU;
                     list.Add(new DeviceInfo(DeviceKind.OpenCL, clIndex++, $"{cl.Name} ({cl.Vendor})", cl.MemorySize, cl.WarpSize, gpu, why is null, why)
-                        { IlgpuDevice = cl });
+                        { IlgpuDevice = cl, VectorWidthFloat = NativeFloatWidth(cl) });
                     break;
                 }
                 case CPUDevice c:
                     list.Add(new DeviceInfo(DeviceKind.Cpu, cpuIndex++, $"ILGPU CPU accelerator ({Environment.ProcessorCount} cores)",
-                        GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, c.WarpSize, false, true, null) { IlgpuDevice = c });
+                        GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, c.WarpSize, false, true, null) { IlgpuDevice = c, VectorWidthFloat = HostFloatWidth() });
                     break;
             }
         }
         Devices = list;
     }
+
+    /// <summary>CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT; 0 where the driver does not say.</summary>
+    static int NativeFloatWidth(CLDevice cl)
+    {
+        try { return cl.GetDeviceInfo<int>(CLDeviceInfoType.CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT); }
+        catch (Exception e) when (e is CLException or InvalidOperationException) { return 0; }
+    }
+
+    static int HostFloatWidth() =>
+        System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 16
+        : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? 8
+        : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? 4 : 1;
 
     static void TryRegister(Action register)
     {

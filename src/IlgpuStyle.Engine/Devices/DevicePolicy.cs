@@ -11,6 +11,17 @@ public enum DeviceClass
     IlgpuCpu,
 }
 
+/// <summary>The register tile of the 3×3 Direct convolution: output channels × neighbouring pixels of a row per thread.</summary>
+public enum DirectTile
+{
+    /// <summary>16 channels × 4 pixels.</summary>
+    Px4,
+    /// <summary>16 channels × 8 pixels.</summary>
+    Px8,
+    /// <summary>32 channels × 8 pixels (16 vector registers of sums on a CPU).</summary>
+    Wide32x8,
+}
+
 /// <summary>
 /// Every device-specific tuning choice, in one table, each with the measurement it came from (docs/performance.md has the
 /// runs). <see cref="ComputeDevice"/> takes its policy when it opens; an op reads the policy, never the device's kind.
@@ -48,6 +59,11 @@ public sealed record DevicePolicy
     /// <summary>Threads per group (x, y) and k-slice of the tiled GEMM: 16×16 where groups hold 256 threads, a k-slice of 16
     /// on ILGPU's CPU accelerator (fewer barriers), 8 elsewhere.</summary>
     public required (int X, int Y, int K) GemmTile { get; init; }
+
+    /// <summary>The Direct tile for a 3×3 layer: 32×8 where there are 32 output channels or more and the policy allows it,
+    /// else 16×8 where rows are at most 32 wide (measured faster there on PoCL), else 16×4.</summary>
+    public DirectTile TileFor(int outChannels, int outWidth) =>
+        WideDirect && outChannels >= 32 ? DirectTile.Wide32x8 : outWidth <= 32 ? DirectTile.Px8 : DirectTile.Px4;
 
     public static DevicePolicy For(DeviceInfo info, int maxThreadsPerGroup, int multiprocessors, int threadsPerMultiprocessor)
     {

@@ -75,7 +75,9 @@ public static partial class Op
         int ph = s.H + 2 * padH, pw = s.W + 2 * padW;
         // CPU devices: 32 output channels × 8 pixels per thread where there are at least 32 channels (every VGG19 layer but the
         // image gradient of conv1_1): 16 vector registers of sums. GPUs keep 16 channels (fewer registers per thread).
-        bool wide = kh == 3 && kw == 3 && !rows && outC >= Conv2dDirect.WideBlock && d.Policy.WideDirect;
+        int outW = s.W + 2 * padW - kw + 1;
+        var tile = d.DirectTileOverride ?? d.Policy.TileFor(outC, outW);
+        bool wide = kh == 3 && kw == 3 && !rows && tile == DirectTile.Wide32x8;
         int block = wide ? Conv2dDirect.WideBlock : Conv2dDirect.ChannelBlock;
         int outCPadded = (outC + block - 1) / block * block;
         // The 3×3 kernels compute up to a group's width (or 8 pixels) past each row's end and drop them: their reads may run past xp.
@@ -112,7 +114,7 @@ public static partial class Op
         }
         else if (kh == 3 && kw == 3)
         {
-            bool eight = wide || g.OutW <= 32;
+            bool eight = wide || tile == DirectTile.Px8;
             var blocked = wide
                 ? d.Kernel(Conv2dDirect.Forward32x8, a => a.LoadStreamKernel<DirectConvGeometry, ArrayView<float>, ArrayView<float>,
                     ArrayView<float>, ArrayView<float>, int, int>(Conv2dDirect.Forward32x8))

@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using IlgpuStyle.Devices;
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Model;
+using IlgpuStyle.Ops;
+using IlgpuStyle.Tensors;
+
+namespace IlgpuStyle.Profiling;
+
+/// <summary>The ops the lab measures: a 3×3 convolution's forward (bias and ReLU fused) and its input gradient.</summary>
+public enum LabOp { Conv, ConvInput }
+
+/// <summary>One variant as the lab found it: checked against float64 first, then timed (a failed one is not timed).</summary>
+public sealed record LabRow(string Variant, bool Valid, double MaxAbsError, double RelativeError, int Checked, string? Failure)
+{
+    public double? MedianMs { get; init; }
+    public double? MinMs { get; init; }
+    /// <summary>Multiply-adds the kernel really executes ×2 (with its padding of channels and pixels) per second.</summary>
+    public double? ExecutedGflops { get; init; }
+    /// <summary>The convolution's own FLOPs (2·N·Co·Ho·Wo·Ci·9) per second: comparable across variants and libraries.</summary>
+    public double? EffectiveGflops { get; init; }
+    public double? FractionOfPeak { get; init; }
+}
+
+/// <summary>
+/// The kernel lab behind `ilgpustyle kernels`, in the manner of llm.c's dev/cuda: one op at one layer's shape, every
+/// variant and sub-variant the engine has (naive, blocked, tiled, direct 4px / 8px / 32×8, rows) run on the same seeded
+/// data, each checked against a float64 computation of sampled outputs, and only then timed (median of repeats, each
+/// launch synchronized).
+/// </summary>
+public static class KernelLab
+{
+    /// <summary>A variant passes when the relative L2 error of the sampled outputs is at most this (float32 sums of up to
+    /// 4,608 products stay near 1e-6; a wrong index is off by order 1).</summary>
+    public const double Tolerance = 1e-4;
+
+    /// <summary>Outputs compared with float64 per variant.</summary>
+    public const int Samples = 4096;
+
+    /// <summary>The geometry of a VGG19 layer at an image size (square image, batch 1).</summary>
+    public static Conv2dGeometry LayerGeometry(string layer, int imageSize)
+    {
+        var spec = Vgg19Layers.Convolutions.FirstOrDefault(c => c.Name == Vgg19Layers.Canonical(layer))
+                   ?? throw new ArgumentException($"--layer must be a convolution (conv1_1 … conv5_4), got '{layer}'");
+        int side = imageSize >> Vgg19Layers.PoolingsThrough(spec.Name);
+        if (side < 1) throw new ArgumentException($"at --image-size {imageSize}, {spec.Name} has no pixels left");
+        return new Conv2dGeometry(1, spec.InChannels, side, side, spec.OutChannels, 3, 3, 1, 1);
+    }
+
+    /// <summary>Every variant with its name; the Direct ones once per tile.</summary>
+    public static IReadOnlyList<(string Name, KernelVariant Variant, DirectTile? Tile)> Variants() => new (string, KernelVariant, DirectTile?)[]
+    {
+        ("naive", KernelVariant.Naive, null), ("blocked", KernelVariant.Blocked, null), ("tiled", KernelVariant.Tiled, null),
+        ("direct 4px", KernelVariant.Direct, DirectTile.Px4), ("direct 8px", KernelVariant.Direct, DirectTile.Px8),
+        ("direct 32x8", KernelVariant.Direct, DirectTile.Wide32x8), ("rows", KernelVariant.Rows, null),
+    };
+
+    /// <summary>The variant the device picks for this shape today, by the lab's names.</summary>
+    public static string DefaultFor(ComputeDevice d, Conv2dGeometry g) => d.ConvVariant switch
+    {
+        KernelVariant.Direct => d.Policy.TileFor(g.OutC, g.OutW) switch
+        {
+            DirectTile.Px4 => "direct 4px",
+            DirectTile.Px8 => "direct 8px",
+            _ => "direct 32x8",
+        },
+        var v => v.ToString().ToLowerInvariant(),
+    };
+
+    public static IReadOnlyList<LabRow> Run(ComputeDevice d, LabOp op, Conv2dGeometry g, int repeats, double peakGflops, int seed = 1,
+        IReadOnlyCollection<string>? only = null)
+    {
+        if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, got {repeats}");
+        var random = new Random(seed);
+        float[] Data(long n, double scale) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = (float)((random.NextDouble() * 2 - 1) * scale); return a; }
+        var xShape = new Shape4(g.N, g.InC, g.InH, g.InW);
+        var wShape = new Shape4(g.OutC, g.InC, g.KH, g.KW);
+        var yShape = new Shape4(g.N, g.OutC, g.OutH, g.OutW);
+        float[] x = Data(xShape.Length, 1), w = Data(wShape.Length, 1.0 / Math.Sqrt(g.FilterSize)), b = Data(g.OutC, 0.1), dy = Data(yShape.Length, 1);
+        using var tx = Tensor.FromArray(d, xShape, x, "x");
+        using var tw = Tensor.FromArray(d, wShape, w, "w");
+        tw.Freeze();   // as VGG19's weights in a transfer: the Direct kernels' transposed filters are made once and kept
+        using var tb = Tensor.FromArray(d, Shape4.Vector(g.OutC), b, "b");
+        using var tdy = Tensor.FromArray(d, yShape, dy, "dy");
+        using var output = new Tensor(d, op == LabOp.Conv ? yShape : xShape, "out");
+        var sample = Enumerable.Range(0, Samples).Select(_ => random.NextInt64(output.Length)).Distinct().ToArray();
+        double[] expected = sample.Select(i => op == LabOp.Conv ? ForwardAt(g, x, w, b, i) : InputGradientAt(g, w, dy, i)).ToArray();
+
+        void Launch(KernelVariant v)
+        {
+            if (op == LabOp.Conv) Op.Conv2dForward(tx, tw, tb, output, g.Stride, g.Pad, relu: true, v);
+            else
+            {
+                Op.Fill(output, 0f);   // the input gradient accumulates
+                Op.Conv2dBackwardInput(tw, tdy, output, g.Stride, g.Pad, v);
+            }
+        }
+
+        var rows = new List<LabRow>();
+        var previous = d.DirectTileOverride;
+        try
+        {
+            foreach (var (name, variant, tile) in Variants().Where(v => only is null || only.Contains(v.Name)))
+            {
+                d.DirectTileOverride = tile;
+                if (!Op.ConvSupports(variant, g)) { rows.Add(new LabRow(name, false, 0, 0, 0, "no kernel for this shape")); continue; }
+                Op.Fill(output, float.NaN);   // poisoned: a kernel that skips outputs fails
+                LabRow row;
+                try
+                {
+                    Launch(variant);
+                    d.Synchronize();
+                    row = Check(name, expected, Gather(output, sample));
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or ILGPU.Runtime.AcceleratorException)
+                {
+                    rows.Add(new LabRow(name, false, 0, 0, 0, e.Message.Split('\n')[0]));
+                    continue;
+                }
+                rows.Add(row.Valid ? Time(row, () => Launch(variant), d, g, repeats, peakGflops, ExecutedFlops(g, variant, tile)) : row);
+            }
+        }
+        finally { d.DirectTileOverride = previous; }
+        return rows;
+    }
+
+    /// <summary>The float64 comparison of one variant's sampled outputs.</summary>
+    public static LabRow Check(string name, IReadOnlyList<double> expected, IReadOnlyList<float> actual)
+    {
+        double maxAbs = 0, diff = 0, norm = 0;
+        for (int i = 0; i < expected.Count; i++)
+        {
+            double e = actual[i] - expected[i];
+            maxAbs = double.IsFinite(e) ? Math.Max(maxAbs, Math.Abs(e)) : double.PositiveInfinity;
+            diff += e * e;
+            norm += expected[i] * expected[i];
+        }
+        double rel = Math.Sqrt(diff / Math.Max(norm, 1e-300));
+        bool valid = double.IsFinite(rel) && rel <= Tolerance;
+        return new LabRow(name, valid, maxAbs, rel, expected.Count, valid ? null : $"relative error {rel:G3} above {Tolerance:G1}");
+    }
+
+    static LabRow Time(LabRow row, Action launch, ComputeDevice d, Conv2dGeometry g, int repeats, double peakGflops, long executedFlops)
+    {
+        var times = new List<double>();
+        for (int r = 0; r < repeats; r++)
+        {
+            d.Synchronize();
+            var clock = Stopwatch.StartNew();
+            launch();
+            d.Synchronize();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        double effective = g.ForwardFlops / (median * 1e6), executed = executedFlops / (median * 1e6);
+        return row with
+        {
+            MedianMs = median, MinMs = times[0], EffectiveGflops = effective, ExecutedGflops = executed,
+            FractionOfPeak = peakGflops > 0 ? executed / peakGflops : null,
+        };
+    }
+
+    /// <summary>FLOPs the kernel executes: the Direct tiles compute whole blocks of channels and pixels (dropping the padding);
+    /// the others are counted as the convolution's own.</summary>
+    public static long ExecutedFlops(Conv2dGeometry g, KernelVariant variant, DirectTile? tile)
+    {
+        if (variant != KernelVariant.Direct || tile is null) return g.ForwardFlops;
+        int channels = tile == DirectTile.Wide32x8 ? Conv2dDirect.WideBlock : Conv2dDirect.ChannelBlock;
+        int pixels = tile == DirectTile.Px4 ? 4 : 8;
+        long outC = (g.OutC + channels - 1) / channels * channels, outW = (g.OutW + pixels - 1) / pixels * pixels;
+        return 2L * g.N * outC * g.OutH * outW * g.FilterSize;
+    }
+
+    static float[] Gather(Tensor t, long[] indices)
+    {
+        var all = t.ToArray();
+        return indices.Select(i => all[i]).ToArray();
+    }
+
+    /// <summary>relu(b[co] + Σ w·x) at one output element, in float64.</summary>
+    static double ForwardAt(Conv2dGeometry g, float[] x, float[] w, float[] b, long index)
+    {
+        int ox = (int)(index % g.OutW), oy = (int)(index / g.OutW % g.OutH), co = (int)(index / g.OutPixels % g.OutC), n = (int)(index / ((long)g.OutPixels * g.OutC));
+        double s = b[co];
+        for (int ci = 0; ci < g.InC; ci++)
+            for (int ky = 0; ky < g.KH; ky++)
+                for (int kx = 0; kx < g.KW; kx++)
+                {
+                    int iy = oy * g.Stride - g.Pad + ky, ix = ox * g.Stride - g.Pad + kx;
+                    if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
+                    s += (double)w[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] * x[((n * g.InC + ci) * g.InH + iy) * g.InW + ix];
+                }
+        return Math.Max(s, 0);
+    }
+
+    /// <summary>Σ_{co,ky,kx} w·dy at one input element, in float64.</summary>
+    static double InputGradientAt(Conv2dGeometry g, float[] w, float[] dy, long index)
+    {
+        int ix = (int)(index % g.InW), iy = (int)(index / g.InW % g.InH), ci = (int)(index / g.InPixels % g.InC), n = (int)(index / ((long)g.InPixels * g.InC));
+        double s = 0;
+        for (int co = 0; co < g.OutC; co++)
+            for (int ky = 0; ky < g.KH; ky++)
+                for (int kx = 0; kx < g.KW; kx++)
+                {
+                    int ty = iy + g.Pad - ky, tx = ix + g.Pad - kx;
+                    if (ty < 0 || tx < 0 || ty % g.Stride != 0 || tx % g.Stride != 0) continue;
+                    int oy = ty / g.Stride, ox = tx / g.Stride;
+                    if (oy >= g.OutH || ox >= g.OutW) continue;
+                    s += (double)w[((co * g.InC + ci) * g.KH + ky) * g.KW + kx] * dy[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox];
+                }
+        return s;
+    }
+}
