@@ -121,9 +121,10 @@ public static partial class Cli
         var repeats = new Option<int>("--repeats") { Description = "Timed launches per variant (the median is reported)", DefaultValueFactory = _ => 5 };
         var variant = new Option<string[]>("--variant") { Description = "Only these variants (repeatable): naive, blocked, tiled, \"direct 4px\", \"direct 8px\", \"direct 32x8\", rows", AllowMultipleArgumentsPerToken = false };
         var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
+        var retune = new Option<bool>("--retune") { Description = "Forget this device's autotuned Direct tiles (the next run of each shape times them again)" };
         var format = Report.FormatOption();
         var command = new Command("kernels", "The kernel lab: every variant of one op at one layer's shape, checked against float64 (sampled outputs), then timed: ms, GFLOP/s executed and effective, % of the device's measured peak, errors.")
-            { op, layer, size, shape, repeats, variant, device, format };
+            { op, layer, size, shape, repeats, variant, device, retune, format };
         command.SetAction(p => Guard(() =>
         {
             var how = Report.Format(p, format);
@@ -139,9 +140,10 @@ public static partial class Cli
             foreach (var v in only ?? new List<string>())
                 if (!names.Contains(v)) throw new ArgumentException($"--variant '{v}' is not one of {string.Join(", ", names)}");
             var d = SharedDevices.Open(p.GetValue(device));
+            if (p.GetValue(retune)) d.Tiles.Forget();
             var peak = DevicePeak.For(d);
             var rows = KernelLab.Run(d, which, g, p.GetValue(repeats), peak.GflopPerSecond, only: only);
-            string chosen = KernelLab.DefaultFor(d, g);
+            string chosen = KernelLab.DefaultFor(d, g, which);
             string what = $"{(which == LabOp.Conv ? "conv forward (bias, ReLU)" : "conv input gradient")} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},3,3)";
             var table = new ReportTable("variants", "variant", "default", "valid", "median_ms", "min_ms", "executed_gflops", "effective_gflops",
                 "fraction_of_peak", "max_abs_error", "relative_error", "checked", "failure");
@@ -152,6 +154,7 @@ public static partial class Cli
             {
                 ("device", d.ToString()), ("op", what), ("gflop", g.ForwardFlops / 1e9), ("peak_gflops", peak.GflopPerSecond),
                 ("default_variant", chosen), ("tolerance", KernelLab.Tolerance), ("repeats", p.GetValue(repeats)),
+                ("tile_cache", d.Policy.AutotuneDirectTiles ? TileTuner.CachePath : null),
             };
             Report.Write(how, summary, new[] { table }, () =>
             {

@@ -54,6 +54,10 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Input channels between barriers in the Direct convolution (the policy's, unless changed: a test sweeps it).</summary>
     public int? DirectChannelsPerBarrier { get; set; }
 
+    /// <summary>The Direct tiles timed and chosen on this device (where the policy autotunes them).</summary>
+    public TileTuner Tiles => tiles ??= new TileTuner(Info);
+    TileTuner? tiles;
+
     /// <summary>The 3×3 Direct tile to use instead of the policy's choice (`ilgpustyle kernels` times each); null: the policy's.</summary>
     public DirectTile? DirectTileOverride { get; set; }
 

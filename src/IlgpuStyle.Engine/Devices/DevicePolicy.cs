@@ -48,6 +48,11 @@ public sealed record DevicePolicy
     /// sums, which AVX-512's 32 registers hold (CPUs only; GPUs keep 16 channels, fewer registers per thread).</summary>
     public required bool WideDirect { get; init; }
 
+    /// <summary>Time the 3×3 Direct tiles on the first run of each shape and keep the fastest (<see cref="TileTuner"/>):
+    /// on PoCL, where the best tile differs between machines (`ilgpustyle kernels`, docs/performance.md); elsewhere the
+    /// fixed choice of <see cref="TileFor"/>.</summary>
+    public bool AutotuneDirectTiles { get; init; }
+
     /// <summary>Elementwise fills and copies as contiguous chunks per thread (CPU devices vectorize a chunk) rather than
     /// grid-stride loops (GPUs coalesce those).</summary>
     public required bool ChunkedElementwise { get; init; }
@@ -80,7 +85,7 @@ public sealed record DevicePolicy
             DeviceClass.OpenClCpu => new DevicePolicy
             {
                 Class = kind, ConvVariant = KernelVariant.Direct, GramVariant = KernelVariant.Rows, DirectChannelsPerBarrier = 32,
-                WideDirect = true, ChunkedElementwise = true, StrideThreads = 1 << 20, GemmTile = (side, side, 8),
+                WideDirect = true, AutotuneDirectTiles = true, ChunkedElementwise = true, StrideThreads = 1 << 20, GemmTile = (side, side, 8),
             },
             _ => new DevicePolicy
             {

@@ -76,8 +76,40 @@ public static partial class Op
         // CPU devices: 32 output channels × 8 pixels per thread where there are at least 32 channels (every VGG19 layer but the
         // image gradient of conv1_1): 16 vector registers of sums. GPUs keep 16 channels (fewer registers per thread).
         int outW = s.W + 2 * padW - kw + 1;
-        var tile = d.DirectTileOverride ?? d.Policy.TileFor(outC, outW);
-        bool wide = kh == 3 && kw == 3 && !rows && tile == DirectTile.Wide32x8;
+        bool threeByThree = kh == 3 && kw == 3 && !rows;
+        var tile = d.DirectTileOverride
+                   ?? (threeByThree && d.Policy.AutotuneDirectTiles
+                       ? d.Tiles.For(TileTuner.Key(layout == WeightLayout.InputGradient, inC, outC, ph, pw), TimeTile)
+                       : d.Policy.TileFor(outC, outW));
+        // One launch of this convolution with the given tile, into a buffer of its own, unobserved: the tuner's measurement.
+        double TimeTile(DirectTile candidate)
+        {
+            var (observer, log, previous) = (d.Observer, d.LaunchLog, d.DirectTileOverride);
+            (d.Observer, d.LaunchLog, d.DirectTileOverride) = (null, null, candidate);
+            var scratchOut = d.Memory.Allocate(y.Length);
+            try
+            {
+                void Once() => LaunchDirect(d, name, rows, x, mask, padH, padW, w, inC, outC, kh, kw, layout, bias, scratchOut.View, flags, flops, bytes);
+                Once();   // compiles the tile's kernel on its first use
+                d.Synchronize();
+                double best = double.PositiveInfinity;
+                for (int r = 0; r < 2; r++)
+                {
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    Once();
+                    d.Synchronize();
+                    best = Math.Min(best, clock.Elapsed.TotalMilliseconds);
+                }
+                return best;
+            }
+            finally
+            {
+                d.Memory.Release(scratchOut.Length);
+                scratchOut.Dispose();
+                (d.Observer, d.LaunchLog, d.DirectTileOverride) = (observer, log, previous);
+            }
+        }
+        bool wide = threeByThree && tile == DirectTile.Wide32x8;
         int block = wide ? Conv2dDirect.WideBlock : Conv2dDirect.ChannelBlock;
         int outCPadded = (outC + block - 1) / block * block;
         // The 3×3 kernels compute up to a group's width (or 8 pixels) past each row's end and drop them: their reads may run past xp.
@@ -94,7 +126,8 @@ public static partial class Op
             inC, outC, outCPadded, kh, kw, layout, w.View, wt);
         // Frozen weights (VGG19 during a transfer) are transposed once and kept; others every call.
         ArrayView<float> wt;
-        if (w.Frozen) wt = d.Memory.Derived(w, (int)layout, wtLength, Transpose);
+        // The layout depends on the channel block too (16 or 32 padded), so both are in its key.
+        if (w.Frozen) wt = d.Memory.Derived(w, 2 * (int)layout + (wide ? 1 : 0), wtLength, Transpose);
         else { wt = d.Memory.Scratch(ScratchBuffer.TransposedWeights, wtLength); Transpose(wt); }
         var g = new DirectConvGeometry
         {

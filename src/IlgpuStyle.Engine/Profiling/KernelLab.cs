@@ -55,10 +55,10 @@ public static class KernelLab
         ("direct 32x8", KernelVariant.Direct, DirectTile.Wide32x8), ("rows", KernelVariant.Rows, null),
     };
 
-    /// <summary>The variant the device picks for this shape today, by the lab's names.</summary>
-    public static string DefaultFor(ComputeDevice d, Conv2dGeometry g) => d.ConvVariant switch
+    /// <summary>The variant the device picks for this shape today, by the lab's names (the autotuned tile where one was chosen).</summary>
+    public static string DefaultFor(ComputeDevice d, Conv2dGeometry g, LabOp op = LabOp.Conv) => d.ConvVariant switch
     {
-        KernelVariant.Direct => d.Policy.TileFor(g.OutC, g.OutW) switch
+        KernelVariant.Direct => (TunedTile(d, g, op) ?? d.Policy.TileFor(op == LabOp.Conv ? g.OutC : g.InC, op == LabOp.Conv ? g.OutW : g.InW)) switch
         {
             DirectTile.Px4 => "direct 4px",
             DirectTile.Px8 => "direct 8px",
@@ -66,6 +66,11 @@ public static class KernelLab
         },
         var v => v.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>The tile the tuner chose for this op and shape (stride 1, pad 1), if it has run on this device.</summary>
+    static DirectTile? TunedTile(ComputeDevice d, Conv2dGeometry g, LabOp op) => !d.Policy.AutotuneDirectTiles ? null
+        : op == LabOp.Conv ? d.Tiles.Chosen(TileTuner.Key(false, g.InC, g.OutC, g.InH + 2, g.InW + 2))
+        : d.Tiles.Chosen(TileTuner.Key(true, g.OutC, g.InC, g.OutH + 2, g.OutW + 2));
 
     public static IReadOnlyList<LabRow> Run(ComputeDevice d, LabOp op, Conv2dGeometry g, int repeats, double peakGflops, int seed = 1,
         IReadOnlyCollection<string>? only = null)

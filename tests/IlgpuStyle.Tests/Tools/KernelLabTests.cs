@@ -47,6 +47,20 @@ public class KernelLabTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheTunerKeepsTheFastestTileAndForgetsOnRequest()
+    {
+        var tuner = Accelerators.Get(new AcceleratorCase(DeviceKind.Cpu)).Tiles;
+        string key = TileTuner.Key(false, 7, 9, 11, 13) + " (test)";
+        Assert.Null(tuner.Chosen(key));
+        Assert.Equal(DirectTile.Px8, tuner.For(key, t => t == DirectTile.Px8 ? 1.0 : 2.0));
+        Assert.Equal(DirectTile.Px8, tuner.For(key, t => t == DirectTile.Px4 ? 1.0 : 2.0));   // cached: not timed again
+        tuner.Forget();
+        Assert.Null(tuner.Chosen(key));
+        Assert.Equal(DirectTile.Px4, tuner.For(key, t => t == DirectTile.Px4 ? 1.0 : 2.0));
+        tuner.Forget();
+    }
+
+    [Fact]
     public void AWrongOrMissingOutputFailsAndIsNotTimed()
     {
         var expected = new[] { 1.0, -2.0, 3.0, 0.5 };
@@ -69,5 +83,47 @@ public class KernelLabTests(ITestOutputHelper output)
         var (bad, _, error) = CliRunner.Run("kernels", "--layer", "pool1");
         Assert.Equal(1, bad);
         Assert.Contains("--layer must be a convolution", error);
+    }
+}
+
+/// <summary>The Direct tiles sum each output in the same order: their results are the same bits, so which one runs (the
+/// policy's, a forced one, an autotuned one) never changes an image.</summary>
+[Collection(DeviceTests.Collection)]
+public class DirectTileTests
+{
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void EveryTileGivesTheSameBits(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        // Output channels a multiple of 32 and not (the 16- and 32-channel tiles pad the filters differently), with the
+        // filters frozen (their layout kept per tile, as VGG19's in a transfer) and not.
+        foreach (var g in new[] { new IlgpuStyle.Kernels.Conv2dGeometry(1, 40, 9, 37, 64, 3, 3, 1, 1), new IlgpuStyle.Kernels.Conv2dGeometry(1, 64, 6, 6, 33, 3, 3, 1, 1) })
+        foreach (bool frozen in new[] { false, true })
+        {
+            using var x = d.Upload(new Shape4(g.N, g.InC, g.InH, g.InW), r.Floats(g.N * g.InC * g.InH * g.InW));
+            using var w = d.Upload(new Shape4(g.OutC, g.InC, 3, 3), r.Floats(g.OutC * g.InC * 9));
+            if (frozen) w.Freeze();
+            using var b = d.Upload(Shape4.Vector(g.OutC), r.Floats(g.OutC));
+            using var dy = d.Upload(new Shape4(g.N, g.OutC, g.OutH, g.OutW), r.Floats(g.N * g.OutC * g.OutH * g.OutW));
+            using var relu = d.Upload(new Shape4(g.N, g.OutC, g.OutH, g.OutW), r.Floats(g.N * g.OutC * g.OutH * g.OutW));
+            float[]? forward = null, backward = null;
+            foreach (var tile in Enum.GetValues<DirectTile>())
+            {
+                d.DirectTileOverride = tile;
+                try
+                {
+                    using var y = d.Poisoned(new Shape4(g.N, g.OutC, g.OutH, g.OutW));
+                    Op.Conv2dForward(x, w, b, y, 1, 1, true, KernelVariant.Direct);
+                    using var dx = d.Upload(new Shape4(g.N, g.InC, g.InH, g.InW), new double[g.N * g.InC * g.InH * g.InW]);
+                    Op.Conv2dBackwardInput(w, dy, dx, 1, 1, KernelVariant.Direct, reluOutput: relu);
+                    float[] fy = y.ToArray(), fx = dx.ToArray();
+                    forward ??= fy; backward ??= fx;
+                    Assert.True(forward.SequenceEqual(fy), $"{accelerator} {tile} frozen={frozen}: forward differs from {Enum.GetValues<DirectTile>()[0]} ({r})");
+                    Assert.True(backward.SequenceEqual(fx), $"{accelerator} {tile} frozen={frozen}: input gradient differs ({r})");
+                }
+                finally { d.DirectTileOverride = null; }
+            }
+        }
     }
 }
