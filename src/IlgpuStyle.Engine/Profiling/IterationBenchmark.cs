@@ -66,16 +66,8 @@ public static class IterationBenchmark
         finally { device.Observer = null; }
         long flops = profiler.Launches.Sum(l => l.Flops) / profiledIterations;
 
-        var times = new List<double>();
-        for (int i = 0; i < repeats; i++)
-        {
-            var t = Stopwatch.StartNew();
-            Iterate();
-            device.Synchronize();
-            times.Add(t.Elapsed.TotalMilliseconds);
-        }
-        times.Sort();
-        double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        var times = Timing.Repeat(device, repeats, Iterate);
+        double median = Timing.Median(times);
         return new IterationTimings(size, device.ToString(), median, times[0], times[^1], repeats, flops, flops / (median * 1e6),
             device.Memory.PeakAllocatedBytes, firstMs, setupMs, profiler);
     }

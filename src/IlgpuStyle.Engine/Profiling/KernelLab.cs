@@ -147,17 +147,8 @@ public static class KernelLab
 
     static LabRow Time(LabRow row, Action launch, ComputeDevice d, Conv2dGeometry g, int repeats, double peakGflops, long executedFlops)
     {
-        var times = new List<double>();
-        for (int r = 0; r < repeats; r++)
-        {
-            d.Synchronize();
-            var clock = Stopwatch.StartNew();
-            launch();
-            d.Synchronize();
-            times.Add(clock.Elapsed.TotalMilliseconds);
-        }
-        times.Sort();
-        double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        var times = Timing.Repeat(d, repeats, launch);
+        double median = Timing.Median(times);
         double effective = g.ForwardFlops / (median * 1e6), executed = executedFlops / (median * 1e6);
         return row with
         {
