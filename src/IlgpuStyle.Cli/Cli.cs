@@ -121,8 +121,12 @@ public static partial class Cli
                 if (o.AllStylePaths.Count == 0) o = o with { StylePaths = new[] { Path.Combine(dir, "brush_strokes.png") } };
             }
             string? dotPath = parse.GetValue(dot);
-            if (dotPath is not null) ExplainDotTarget(dotPath);
             o.Validate();
+            if (dotPath is not null)
+            {
+                if (Directory.Exists(dotPath)) throw new ArgumentException($"--dot '{dotPath}' is a directory; give a file name such as tape.dot");
+                StyleTransferOptions.RequireNotOverwriting("--dot", dotPath, o.InputPaths());
+            }
             var d = SharedDevices.Open(options.DeviceSpec(parse));
             d.LaunchLog = new List<string>();
             try
@@ -162,12 +166,6 @@ public static partial class Cli
             finally { d.LaunchLog = null; }
         }));
         return command;
-    }
-
-    /// <summary>--dot must name a file we may write, never an input image or a directory.</summary>
-    static void ExplainDotTarget(string path)
-    {
-        if (Directory.Exists(path)) throw new ArgumentException($"--dot '{path}' is a directory; give a file name such as tape.dot");
     }
 
     internal static Pooling ParsePooling(string s) => s.ToLowerInvariant() switch

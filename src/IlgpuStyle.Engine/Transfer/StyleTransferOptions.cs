@@ -182,23 +182,28 @@ public sealed record StyleTransferOptions
         string ext = Path.GetExtension(OutputPath).ToLowerInvariant();
         Require(ext is ".png" or ".jpg" or ".jpeg", $"output '{OutputPath}' must end in .png, .jpg or .jpeg");
         string output = Path.GetFullPath(OutputPath);
-        var inputs = new List<string> { ContentPath };
-        inputs.AddRange(AllStylePaths);
-        inputs.AddRange(ContentMasks ?? Array.Empty<string>());
-        inputs.AddRange(StyleMasks ?? Array.Empty<string>());
-        if (InitImagePath is not null) inputs.Add(InitImagePath);
-        if (WeightsPath is not null) inputs.Add(WeightsPath);
+        var inputs = InputPaths().ToList();
         foreach (var input in inputs)
             Require(!SameFile(output, input), $"output '{OutputPath}' is also an input; choose another --output");
-        if (LogPath is not null)
-            foreach (var input in inputs.Append(OutputPath))
-                Require(!SameFile(Path.GetFullPath(LogPath), input), $"--log '{LogPath}' would overwrite '{input}'");
+        if (LogPath is not null) RequireNotOverwriting("--log", LogPath, inputs.Append(OutputPath));
         if (ProfilePath is not null)
         {
             Require(!Directory.Exists(ProfilePath), $"--profile '{ProfilePath}' is a directory; give a file name such as trace.json");
-            foreach (var input in inputs.Append(OutputPath).Concat(LogPath is null ? Array.Empty<string>() : new[] { LogPath }))
-                Require(!SameFile(Path.GetFullPath(ProfilePath), input), $"--profile '{ProfilePath}' would overwrite '{input}'");
+            RequireNotOverwriting("--profile", ProfilePath, inputs.Append(OutputPath).Concat(LogPath is null ? Array.Empty<string>() : new[] { LogPath }));
         }
+    }
+
+    /// <summary>Every file this run reads: content, styles, masks, start image, weights.</summary>
+    public IEnumerable<string> InputPaths() =>
+        new[] { ContentPath }.Concat(AllStylePaths).Concat(ContentMasks ?? Array.Empty<string>()).Concat(StyleMasks ?? Array.Empty<string>())
+            .Concat(InitImagePath is null ? Array.Empty<string>() : new[] { InitImagePath })
+            .Concat(WeightsPath is null ? Array.Empty<string>() : new[] { WeightsPath });
+
+    /// <summary>Refuses, in one line, a file an option would write where it is one of `others` (an input or another output).</summary>
+    public static void RequireNotOverwriting(string option, string path, IEnumerable<string> others)
+    {
+        foreach (var other in others)
+            if (SameFile(Path.GetFullPath(path), other)) throw new ArgumentException($"{option} '{path}' would overwrite '{other}'");
     }
 
     static bool SameFile(string fullPath, string other)

@@ -118,6 +118,26 @@ public class ExplainTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DotNeverOverwritesAnInput()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"ilgpustyle-dot-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string content = Path.Combine(dir, "content.png");
+            File.Copy(Demo("chelsea.png"), content);
+            byte[] before = File.ReadAllBytes(content);
+            var (code, _, stderr) = CliRunner.Run("explain", "--image-size", "32", "-c", content, "-s", Demo("mosaic.png"), "--dot", content);
+            Assert.Equal(1, code);
+            Assert.Contains("--dot", stderr);
+            Assert.Contains("would overwrite", stderr);
+            Assert.Single(stderr.Trim().Split('\n'));
+            Assert.Equal(before, File.ReadAllBytes(content));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void DotParserRefusesBrokenGraphs()
     {
         Assert.Throws<FormatException>(() => Dot.Parse("digraph g { a [label=\"x\"]; a -> b; }"));      // b undeclared
