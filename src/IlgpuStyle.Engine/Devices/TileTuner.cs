@@ -21,9 +21,7 @@ public sealed class TileTuner
     }
 
     /// <summary>The cache: device → shape → tile.</summary>
-    public static string CachePath => Path.Combine(
-        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
-        "ilgpustyle", "direct-tiles-v1.json");
+    public static string CachePath => IO.CacheFiles.PathOf("direct-tiles-v1.json");
 
     /// <summary>What was chosen so far on this device, by shape.</summary>
     public IReadOnlyDictionary<string, DirectTile> Choices => choices;

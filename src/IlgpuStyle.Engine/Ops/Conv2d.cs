@@ -91,16 +91,7 @@ public static partial class Op
             {
                 void Once() => LaunchDirect(d, name, rows, x, mask, padH, padW, w, inC, outC, kh, kw, layout, bias, scratchOut.View, flags, flops, bytes);
                 Once();   // compiles the tile's kernel on its first use
-                d.Synchronize();
-                double best = double.PositiveInfinity;
-                for (int r = 0; r < 2; r++)
-                {
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
-                    Once();
-                    d.Synchronize();
-                    best = Math.Min(best, clock.Elapsed.TotalMilliseconds);
-                }
-                return best;
+                return Timing.Repeat(d, 2, Once)[0];   // the faster of two launches
             }
             finally
             {

@@ -14,9 +14,7 @@ public sealed record DevicePeak(string Device, double GflopPerSecond, double GBP
     public DateTime? MeasuredUtc { get; init; }
 
     /// <summary>The file the measurements are cached in, one entry per device.</summary>
-    public static string CachePath => Path.Combine(
-        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
-        "ilgpustyle", "peaks-v2.json");   // v2: FMA rate with 128 fused chains, chunked copy on CPUs (v1 ran scalar on PoCL)
+    public static string CachePath => IO.CacheFiles.PathOf("peaks-v2.json");   // v2: FMA rate with 128 fused chains, chunked copy on CPUs (v1 ran scalar on PoCL)
 
     /// <summary>
     /// The cached figures of this device, or a measurement (about a second) that is then cached. remeasure: measure

@@ -110,7 +110,7 @@ public sealed class KernelProfiler : ILaunchObserver
                 double ms = g.Sum(l => l.DurationUs) / 1000;
                 long flops = g.Sum(l => l.Flops), bytes = g.Sum(l => l.Bytes);
                 var each = g.Select(l => l.DurationUs / 1000).Order().ToArray();
-                double median = IlgpuStyle.Profiling.Timing.Median(each);
+                double median = IlgpuStyle.Devices.Timing.Median(each);
                 return new KernelSummary(g.Key, g.Count(), ms, total > 0 ? ms / total : 0,
                     ms > 0 ? flops / (ms * 1e6) : 0, ms > 0 ? bytes / (ms * 1e6) : 0, flops, bytes)
                     { MinMs = each[0], MedianMs = median, MaxMs = each[^1] };

@@ -1,9 +1,8 @@
 using System.Diagnostics;
-using IlgpuStyle.Devices;
 
-namespace IlgpuStyle.Profiling;
+namespace IlgpuStyle.Devices;
 
-/// <summary>Wall-clock timing of device work, the one way `bench`, `profile` and `kernels` take it.</summary>
+/// <summary>Wall-clock timing of device work, the one way `bench`, `profile`, `kernels` and the tile tuner take it.</summary>
 public static class Timing
 {
     /// <summary>The times of `repeats` runs of `work`, in ms, sorted: the device is idle before each run and waited for after it.</summary>
