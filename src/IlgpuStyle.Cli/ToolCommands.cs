@@ -12,7 +12,7 @@ public static partial class Cli
     {
         public readonly Option<string?> Device = new("--device") { Description = "cuda|opencl|cpu[:N]" };
         public readonly Option<string> Pooling = new("--pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
-        public readonly Option<string?> Conv = new("--conv") { Description = "naive|blocked|tiled|direct|rows (default: per device)" };
+        public readonly Option<string?> Conv = new("--conv") { Description = "naive|blocked|tiled|direct|rows|winograd (default: per device)" };
         public readonly Option<string?> Gram = new("--gram") { Description = "naive|blocked|tiled|rows (default: per device)" };
 
         public void AddTo(Command c) { c.Options.Add(Device); c.Options.Add(Pooling); c.Options.Add(Conv); c.Options.Add(Gram); }
@@ -119,9 +119,9 @@ public static partial class Cli
         var size = new Option<int>("--image-size") { Description = "The image's side, which sets the layer's", DefaultValueFactory = _ => 256 };
         var shape = new Option<string?>("--shape") { Description = "Explicit sizes instead of a layer: Cin,H,W,Cout (3×3, stride 1, pad 1)" };
         var repeats = new Option<int>("--repeats") { Description = "Timed launches per variant (the median is reported)", DefaultValueFactory = _ => 5 };
-        var variant = new Option<string[]>("--variant") { Description = "Only these variants (repeatable): naive, blocked, tiled, \"direct 4px\", \"direct 8px\", \"direct 32x8\", rows", AllowMultipleArgumentsPerToken = false };
+        var variant = new Option<string[]>("--variant") { Description = "Only these variants (repeatable): " + string.Join(", ", ConvKernel.All.Select(k => k.Name.Contains(' ') ? $"\"{k.Name}\"" : k.Name)), AllowMultipleArgumentsPerToken = false };
         var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
-        var retune = new Option<bool>("--retune") { Description = "Forget this device's autotuned Direct tiles (the next run of each shape times them again)" };
+        var retune = new Option<bool>("--retune") { Description = "Forget this device's autotuned 3×3 kernels, Direct tiles and Winograd (the next run of each shape times them again)" };
         var format = Report.FormatOption();
         var command = new Command("kernels", "The kernel lab: every variant of one op at one layer's shape, checked against float64 (sampled outputs), then timed: ms, GFLOP/s executed and effective, % of the device's measured peak, errors.")
             { op, layer, size, shape, repeats, variant, device, retune, format };
@@ -167,6 +167,8 @@ public static partial class Cli
                         r.MedianMs?.ToString("F2") ?? "-", r.ExecutedGflops?.ToString("F1") ?? "-", r.EffectiveGflops?.ToString("F1") ?? "-",
                         r.FractionOfPeak?.ToString("P0") ?? "-", r.Checked > 0 ? r.MaxAbsError.ToString("G2") : "-", r.Checked > 0 ? r.RelativeError.ToString("G2") : "-");
                 AnsiConsole.Write(t);
+                AnsiConsole.MarkupLine("kernels of one launch (profiled, each synchronized), ms: " + Markup.Escape(string.Join("; ",
+                    rows.Where(r => r.Kernels is { Count: > 0 }).Select(r => $"{r.Variant}: " + string.Join(", ", r.Kernels!.Select(k => $"{k.Kernel} {k.Ms:F2}"))))));
             });
             return rows.Any(r => !r.Valid && r.Failure != "no kernel for this shape") ? 1 : 0;
         }));

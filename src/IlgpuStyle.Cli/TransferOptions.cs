@@ -44,7 +44,7 @@ sealed class TransferOptions
     readonly Option<int> checkpointEvery = new("--checkpoint-every") { Description = "Save image and optimizer state every N iterations, to the output's path with .ckpt for its extension (-o out/r.png: out/r.ckpt)", DefaultValueFactory = _ => 0 };
     readonly Option<string?> resume = new("--resume") { Description = "Continue from a checkpoint (same options, more --iterations)" };
     readonly Option<string?> log = new("--log") { Description = "CSV with iteration,content,style,tv,total,ms per iteration" };
-    readonly Option<string?> conv = new("--conv") { Description = "Convolution kernels: naive|blocked|tiled|direct|rows (default: per device)" };
+    readonly Option<string?> conv = new("--conv") { Description = "Convolution kernels: naive|blocked|tiled|direct|rows|winograd (default: per device)" };
     readonly Option<string?> gram = new("--gram") { Description = "Gram kernels: naive|blocked|tiled|rows (default: per device)" };
     readonly Option<string> colorControl = new("--color-control") { Description = "none|luminance|histogram: transfer on luminance only, or give the styles the content's colour statistics first", DefaultValueFactory = _ => "none" };
     readonly Option<string> histogramMode = new("--histogram-mode") { Description = "chol|pca|sym: the linear colour map of --color-control histogram", DefaultValueFactory = _ => "pca" };

@@ -21,6 +21,11 @@ public enum KernelVariant
     /// or Tiled for other filters). Gram matrix: 16×16 blocks of one triangle over the transposed features per group; its backward 32 channels ×
     /// 8 pixels per thread, as a 1×1 convolution (kernels/Gram.cs).</summary>
     Rows,
+    /// <summary>Convolution only: Winograd's minimal filtering F(m×m, 3×3) (kernels/Conv2dWinograd.cs), 3×3 filters with
+    /// stride 1 and padding 1 only: the input and output tiles transformed, a batched matrix product over the (m+2)²
+    /// positions, 16 or 32 output channels × 8 tiles per thread. 2.25× (m = 2) or 4× (m = 4) fewer multiplications than
+    /// Direct, at a numerical price (the tolerance table in the tests).</summary>
+    Winograd,
 }
 
 /// <summary>Receives every kernel launch, and the spans of work around them; the profiler implements it.</summary>
@@ -54,12 +59,15 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Input channels between barriers in the Direct convolution (the policy's, unless changed: a test sweeps it).</summary>
     public int? DirectChannelsPerBarrier { get; set; }
 
-    /// <summary>The Direct tiles timed and chosen on this device (where the policy autotunes them).</summary>
+    /// <summary>The 3×3 kernels timed and chosen on this device (where the policy autotunes them).</summary>
     public TileTuner Tiles => tiles ??= new TileTuner(Info);
     TileTuner? tiles;
 
     /// <summary>The 3×3 Direct tile to use instead of the policy's choice (`ilgpustyle kernels` times each); null: the policy's.</summary>
     public DirectTile? DirectTileOverride { get; set; }
+
+    /// <summary>The Winograd tile to use instead of the policy's choice; null: the policy's.</summary>
+    public WinogradTile? WinogradTileOverride { get; set; }
 
     public ILaunchObserver? Observer { get; set; }
 

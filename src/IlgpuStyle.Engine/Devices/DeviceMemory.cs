@@ -11,6 +11,12 @@ public enum ScratchBuffer
     TransposedFeatures,
     /// <summary>s·(dG + dGᵀ) for the Rows Gram backward.</summary>
     SymmetricGramGradient,
+    /// <summary>The Winograd convolution's transformed filters U, where the weights are not frozen (kernels/Conv2dWinograd.cs).</summary>
+    WinogradFilters,
+    /// <summary>The Winograd convolution's transformed input tiles V.</summary>
+    WinogradInput,
+    /// <summary>The Winograd convolution's products M = U·V per position, before the output transform.</summary>
+    WinogradProducts,
 }
 
 /// <summary>
@@ -65,6 +71,14 @@ public sealed class DeviceMemory(Accelerator accelerator, int strideThreads) : I
             derived[(source, form)] = buffer;
         }
         return buffer.View.SubView(0, length);
+    }
+
+    /// <summary>Lets one derived layout of a tensor go (the tile tuner's candidates that were not chosen).</summary>
+    internal void ForgetDerived(object source, int form)
+    {
+        if (!derived.Remove((source, form), out var buffer)) return;
+        Release(buffer.Length);
+        buffer.Dispose();
     }
 
     internal void ForgetDerived(object source)

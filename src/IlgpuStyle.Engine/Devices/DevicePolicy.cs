@@ -22,6 +22,40 @@ public enum DirectTile
     Wide32x8,
 }
 
+/// <summary>The Winograd convolution's tile: F(2×2, 3×3) or F(4×4, 3×3), and output channels per thread of its batched
+/// product (16 or 32, × 8 tiles). The two products of one F sum in the same order (same bits); F(2) and F(4) differ in
+/// the last bits (kernels/Conv2dWinograd.cs).</summary>
+public enum WinogradTile
+{
+    /// <summary>F(2×2, 3×3), 16 channels × 4 tiles per thread.</summary>
+    F2x2By16x4,
+    /// <summary>F(2×2, 3×3), 16 channels × 8 tiles per thread.</summary>
+    F2x2By16,
+    /// <summary>F(2×2, 3×3), 32 channels × 8 tiles per thread.</summary>
+    F2x2By32,
+    /// <summary>F(4×4, 3×3), 16 channels × 4 tiles per thread.</summary>
+    F4x4By16x4,
+    /// <summary>F(4×4, 3×3), 16 channels × 8 tiles per thread.</summary>
+    F4x4By16,
+    /// <summary>F(4×4, 3×3), 32 channels × 8 tiles per thread.</summary>
+    F4x4By32,
+}
+
+public static class WinogradTiles
+{
+    /// <summary>The output tile side m.</summary>
+    public static int OutputTile(this WinogradTile t) => t is WinogradTile.F2x2By16x4 or WinogradTile.F2x2By16 or WinogradTile.F2x2By32 ? 2 : 4;
+
+    /// <summary>Tiles per thread of the batched product.</summary>
+    public static int TilesPerThread(this WinogradTile t) => t is WinogradTile.F2x2By16x4 or WinogradTile.F4x4By16x4 ? 4 : 8;
+
+    /// <summary>Output channels per thread of the batched product.</summary>
+    public static int ChannelBlock(this WinogradTile t) => t is WinogradTile.F2x2By32 or WinogradTile.F4x4By32 ? 32 : 16;
+
+    /// <summary>The lab's name: "winograd 4x4 32x8".</summary>
+    public static string LabName(this WinogradTile t) => $"winograd {t.OutputTile()}x{t.OutputTile()} {t.ChannelBlock()}x{t.TilesPerThread()}";
+}
+
 /// <summary>
 /// Every device-specific tuning choice, in one table, each with the measurement it came from (docs/performance.md has the
 /// runs). <see cref="ComputeDevice"/> takes its policy when it opens; an op reads the policy, never the device's kind.
@@ -48,10 +82,19 @@ public sealed record DevicePolicy
     /// sums, which AVX-512's 32 registers hold (CPUs only; GPUs keep 16 channels, fewer registers per thread).</summary>
     public required bool WideDirect { get; init; }
 
-    /// <summary>Time the 3×3 Direct tiles on the first run of each shape and keep the fastest (<see cref="TileTuner"/>):
+    /// <summary>Time the 3×3 Direct tiles, and Winograd F(4×4) where the shape allows it, on the first run of each shape and
+    /// keep the fastest (<see cref="TileTuner"/>):
     /// on PoCL, where the best tile differs between machines (`ilgpustyle kernels`, docs/performance.md); elsewhere the
     /// fixed choice of <see cref="TileFor"/>.</summary>
     public bool AutotuneDirectTiles { get; init; }
+
+    /// <summary>The Winograd tile where the Winograd variant runs and nothing else chose one: F(4×4) with 32 channels per
+    /// thread on CPU devices (16 of AVX-512's vector registers), 16 on GPUs (fewer registers per thread).</summary>
+    public WinogradTile WinogradTile { get; init; } = WinogradTile.F4x4By32;
+
+    /// <summary>Bytes of transformed inputs and products (V and M) per chunk of tiles of a Winograd convolution: small enough
+    /// that a chunk stays in the caches from the kernel that writes it to the one that reads it.</summary>
+    public long WinogradChunkBytes { get; init; } = 4L << 20;
 
     /// <summary>Elementwise fills and copies as contiguous chunks per thread (CPU devices vectorize a chunk) rather than
     /// grid-stride loops (GPUs coalesce those).</summary>
@@ -78,7 +121,7 @@ public sealed record DevicePolicy
         {
             DeviceClass.Gpu => new DevicePolicy
             {
-                Class = kind, ConvVariant = KernelVariant.Tiled, GramVariant = KernelVariant.Tiled, WideDirect = false,
+                Class = kind, ConvVariant = KernelVariant.Tiled, GramVariant = KernelVariant.Tiled, WideDirect = false, WinogradTile = WinogradTile.F4x4By16,
                 ChunkedElementwise = false, StrideThreads = Math.Max(1024, multiprocessors * threadsPerMultiprocessor),
                 GemmTile = (side, side, 8),
             },

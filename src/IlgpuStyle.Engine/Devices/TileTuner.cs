@@ -3,44 +3,49 @@ using System.Text.Json;
 namespace IlgpuStyle.Devices;
 
 /// <summary>
-/// The 3×3 Direct tile fastest on this device for each convolution shape, found by timing every tile the first time a
-/// shape runs (as neural-style's -cudnn_autotune) and cached per device in <see cref="CachePath"/>, so that later runs
-/// start with it. Which tile runs never changes a result: every tile sums each output in the same order (a test checks
-/// the bits). On by policy where the best tile differs between machines of one kind (PoCL: `ilgpustyle kernels` found
-/// the 16×4 tile fastest on one AVX-512 Xeon and the 32×8 tile on another).
+/// The 3×3 kernel fastest on this device for each convolution shape, found by timing the candidates (the Direct tiles, and
+/// Winograd F(4×4) where the shape allows it) the first time a shape runs (as neural-style's -cudnn_autotune) and cached per
+/// device in <see cref="CachePath"/> by the lab's names, so that later runs start with it. The Direct tiles sum each output
+/// in the same order (a test checks the bits); Winograd's results differ from them in the last bits (within the tolerance
+/// table's bound), so a run's image is the same for the same seed, device and cache, and `ilgpustyle kernels --retune`
+/// forgets the cache. On by policy where the best kernel differs between machines of one kind (PoCL: `ilgpustyle kernels`
+/// found the 16×4 tile fastest on one AVX-512 Xeon and the 32×8 tile on another).
 /// </summary>
 public sealed class TileTuner
 {
     readonly string deviceKey;
-    readonly Dictionary<string, DirectTile> choices;
+    readonly Dictionary<string, string> choices;
 
     internal TileTuner(DeviceInfo device)
     {
         deviceKey = $"{device.Kind}:{device.Name}";
-        choices = Load().TryGetValue(deviceKey, out var known) ? new Dictionary<string, DirectTile>(known) : new();
+        choices = Load().TryGetValue(deviceKey, out var known) ? new Dictionary<string, string>(known) : new();
     }
 
-    /// <summary>The cache: device → shape → tile.</summary>
-    public static string CachePath => IO.CacheFiles.PathOf("direct-tiles-v1.json");
+    /// <summary>The cache: device → shape → kernel name.</summary>
+    public static string CachePath => IO.CacheFiles.PathOf("conv-kernels-v2.json");
 
     /// <summary>What was chosen so far on this device, by shape.</summary>
-    public IReadOnlyDictionary<string, DirectTile> Choices => choices;
+    public IReadOnlyDictionary<string, string> Choices => choices;
 
     /// <summary>The shape's key: pass (forward or input gradient), channels in and out, the padded input's height and width.</summary>
     public static string Key(bool inputGradient, int inC, int outC, int paddedH, int paddedW) =>
         $"{(inputGradient ? "input" : "forward")} {inC}->{outC} {paddedH}x{paddedW}";
 
-    /// <summary>The tile chosen for the shape so far, if any.</summary>
-    public DirectTile? Chosen(string key) => choices.TryGetValue(key, out var tile) ? tile : null;
+    /// <summary>The kernel chosen for the shape so far, if any (a cached name that is no kernel any more counts as none).</summary>
+    public ConvKernel? Chosen(string key) => choices.TryGetValue(key, out var name) ? ConvKernel.Named(name) : null;
 
-    /// <summary>The cached tile for the shape, or the fastest by `time` (ms of one launch with that tile), then cached.</summary>
-    public DirectTile For(string key, Func<DirectTile, double> time)
+    /// <summary>The cached kernel for the shape, if it is one of the candidates; else the fastest candidate by `time` (ms of
+    /// one launch), then cached. `timed` tells whether the candidates were timed now.</summary>
+    public ConvKernel For(string key, IReadOnlyList<ConvKernel> candidates, Func<ConvKernel, double> time, out bool timed)
     {
-        if (choices.TryGetValue(key, out var tile)) return tile;
-        tile = Enum.GetValues<DirectTile>().MinBy(time);
-        choices[key] = tile;
+        timed = false;
+        if (Chosen(key) is { } known && candidates.Contains(known)) return known;
+        var best = candidates.MinBy(time);
+        timed = true;
+        choices[key] = best.Name;
         Save();
-        return tile;
+        return best;
     }
 
     /// <summary>Forgets this device's choices (the next run of each shape times the tiles again).</summary>
@@ -52,9 +57,9 @@ public sealed class TileTuner
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
-    static Dictionary<string, Dictionary<string, DirectTile>> Load()
+    static Dictionary<string, Dictionary<string, string>> Load()
     {
-        try { return JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, DirectTile>>>(File.ReadAllText(CachePath), Json) ?? new(); }
+        try { return JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, string>>>(File.ReadAllText(CachePath), Json) ?? new(); }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException) { return new(); }
     }
 
@@ -63,7 +68,7 @@ public sealed class TileTuner
         try
         {
             var all = Load();
-            all[deviceKey] = new Dictionary<string, DirectTile>(choices);
+            all[deviceKey] = new Dictionary<string, string>(choices);
             IO.AtomicFile.WriteAllText(CachePath, JsonSerializer.Serialize(all, Json));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the cache is a convenience */ }

@@ -38,6 +38,7 @@ public static partial class Op
         {
             KernelVariant.Direct => direct,
             KernelVariant.Rows => direct && g.KH == 3 && g.KW == 3,
+            KernelVariant.Winograd => g.Stride == 1 && g.Pad == 1 && g.KH == 3 && g.KW == 3,
             _ => true,
         };
     }
@@ -52,11 +53,16 @@ public static partial class Op
         {
             if (!ConvSupports(asked, g))
                 throw new ArgumentException($"{op}: the {asked} variant has no kernel for a {g.KH}×{g.KW} filter with stride {g.Stride} and padding {g.Pad}" +
-                    (asked == KernelVariant.Rows ? " (it needs 3×3, stride 1)" : " (it needs stride 1 and padding below the filter size)"));
+                    (asked switch
+                    {
+                        KernelVariant.Rows => " (it needs 3×3, stride 1)",
+                        KernelVariant.Winograd => " (it needs 3×3, stride 1, padding 1)",
+                        _ => " (it needs stride 1 and padding below the filter size)",
+                    }));
             return asked;
         }
         if (ConvSupports(deviceDefault, g)) return deviceDefault;
-        return ConvSupports(KernelVariant.Direct, g) && deviceDefault == KernelVariant.Rows ? KernelVariant.Direct : KernelVariant.Tiled;
+        return ConvSupports(KernelVariant.Direct, g) && deviceDefault is KernelVariant.Rows or KernelVariant.Winograd ? KernelVariant.Direct : KernelVariant.Tiled;
     }
 
     /// <summary>Pixels per group of the Rows variant: one AVX-512 vector of floats.</summary>
@@ -68,38 +74,12 @@ public static partial class Op
     /// 4 pixels (8 where rows are at most 32 wide: measured faster there on PoCL), or groups along rows (rows = true); other
     /// filters one pixel per thread.
     /// </summary>
-    static void LaunchDirect(ComputeDevice d, string name, bool rows, Tensor x, Tensor? mask, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
+    static void LaunchDirect(ComputeDevice d, string name, bool rows, DirectTile tile, Tensor x, Tensor? mask, int padH, int padW, Tensor w, int inC, int outC, int kh, int kw,
         WeightLayout layout, ArrayView<float> bias, ArrayView<float> y, int flags, long flops, long bytes)
     {
         var s = x.Shape;
         int ph = s.H + 2 * padH, pw = s.W + 2 * padW;
-        // CPU devices: 32 output channels × 8 pixels per thread where there are at least 32 channels (every VGG19 layer but the
-        // image gradient of conv1_1): 16 vector registers of sums. GPUs keep 16 channels (fewer registers per thread).
-        int outW = s.W + 2 * padW - kw + 1;
         bool threeByThree = kh == 3 && kw == 3 && !rows;
-        var tile = d.DirectTileOverride
-                   ?? (threeByThree && d.Policy.AutotuneDirectTiles
-                       ? d.Tiles.For(TileTuner.Key(layout == WeightLayout.InputGradient, inC, outC, ph, pw), TimeTile)
-                       : d.Policy.TileFor(outC, outW));
-        // One launch of this convolution with the given tile, into a buffer of its own, unobserved: the tuner's measurement.
-        double TimeTile(DirectTile candidate)
-        {
-            var (observer, log, previous) = (d.Observer, d.LaunchLog, d.DirectTileOverride);
-            (d.Observer, d.LaunchLog, d.DirectTileOverride) = (null, null, candidate);
-            var scratchOut = d.Memory.Allocate(y.Length);
-            try
-            {
-                void Once() => LaunchDirect(d, name, rows, x, mask, padH, padW, w, inC, outC, kh, kw, layout, bias, scratchOut.View, flags, flops, bytes);
-                Once();   // compiles the tile's kernel on its first use
-                return Timing.Repeat(d, 2, Once)[0];   // the faster of two launches
-            }
-            finally
-            {
-                d.Memory.Release(scratchOut.Length);
-                scratchOut.Dispose();
-                (d.Observer, d.LaunchLog, d.DirectTileOverride) = (observer, log, previous);
-            }
-        }
         bool wide = threeByThree && tile == DirectTile.Wide32x8;
         int block = wide ? Conv2dDirect.WideBlock : Conv2dDirect.ChannelBlock;
         int outCPadded = (outC + block - 1) / block * block;
@@ -118,7 +98,7 @@ public static partial class Op
         // Frozen weights (VGG19 during a transfer) are transposed once and kept; others every call.
         ArrayView<float> wt;
         // The layout depends on the channel block too (16 or 32 padded), so both are in its key.
-        if (w.Frozen) wt = d.Memory.Derived(w, 2 * (int)layout + (wide ? 1 : 0), wtLength, Transpose);
+        if (w.Frozen) wt = d.Memory.Derived(w, DerivedForm(layout, wide, null), wtLength, Transpose);
         else { wt = d.Memory.Scratch(ScratchBuffer.TransposedWeights, wtLength); Transpose(wt); }
         var g = new DirectConvGeometry
         {
@@ -162,6 +142,62 @@ public static partial class Op
         }
     }
 
+    /// <summary>The key under which a frozen filter's layout for one kernel is kept: per pass, and per channel block (16 or
+    /// 32 padded) for Direct; per pass and tile for Winograd.</summary>
+    static int DerivedForm(WeightLayout layout, bool wide, WinogradTile? winograd) =>
+        winograd is { } t ? 16 + 8 * (int)layout + (int)t : 2 * (int)layout + (wide ? 1 : 0);
+
+    static int DerivedForm(ConvKernel k, WeightLayout layout) => DerivedForm(layout, k.Tile == DirectTile.Wide32x8, k.Winograd);
+
+    /// <summary>
+    /// The kernel that runs a Direct, Rows or Winograd convolution (forward, or input gradient): the lab's forced tile; on a
+    /// device whose policy autotunes, for 3×3 filters, the fastest of the Direct tiles and, where the variant is the device's
+    /// default (not asked for) and the shape allows, Winograd with the policy's tile (<see cref="TileTuner"/>: each candidate
+    /// launched into a buffer of its own, unobserved, the first time a shape runs); else the policy's tile.
+    /// `launchInto` runs the convolution with a kernel into an output view.
+    /// </summary>
+    static ConvKernel KernelFor(ComputeDevice d, KernelVariant v, bool asked, bool inputGradient, Conv2dGeometry g, Tensor w, long outputLength,
+        Action<ConvKernel, ArrayView<float>> launchInto)
+    {
+        if (v == KernelVariant.Rows) return ConvKernel.All.First(k => k.Variant == KernelVariant.Rows);
+        if (v == KernelVariant.Winograd) return ConvKernel.Of(d.WinogradTileOverride ?? d.Policy.WinogradTile);
+        int inC = inputGradient ? g.OutC : g.InC, outC = inputGradient ? g.InC : g.OutC, outW = inputGradient ? g.InW : g.OutW;
+        if (d.DirectTileOverride is { } forced) return ConvKernel.Direct(forced);
+        if (g.KH != 3 || g.KW != 3 || !d.Policy.AutotuneDirectTiles) return ConvKernel.Direct(d.Policy.TileFor(outC, outW));
+        var candidates = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
+        bool winograd = !asked && ConvSupports(KernelVariant.Winograd, g);
+        if (winograd) candidates.Add(ConvKernel.Of(d.Policy.WinogradTile));
+        int ph = inputGradient ? g.OutH + 2 * (g.KH - 1 - g.Pad) : g.InH + 2 * g.Pad, pw = inputGradient ? g.OutW + 2 * (g.KW - 1 - g.Pad) : g.InW + 2 * g.Pad;
+        // A Direct asked for by name is tuned apart, so that its choice never hides Winograd from the default's.
+        string key = TileTuner.Key(inputGradient, inC, outC, ph, pw) + (winograd ? "" : " direct");
+        var chosen = d.Tiles.For(key, candidates, Time, out bool timed);
+        // The tuner made a frozen filter's layout for every candidate: the ones not chosen are let go.
+        var layout = inputGradient ? WeightLayout.InputGradient : WeightLayout.Forward;
+        if (timed && w.Frozen)
+            foreach (var form in candidates.Select(k => DerivedForm(k, layout)).Distinct().Where(f => f != DerivedForm(chosen, layout)))
+                d.Memory.ForgetDerived(w, form);
+        return chosen;
+
+        double Time(ConvKernel candidate)
+        {
+            var (observer, log) = (d.Observer, d.LaunchLog);
+            (d.Observer, d.LaunchLog) = (null, null);
+            var scratchOut = d.Memory.Allocate(outputLength);
+            try
+            {
+                void Once() => launchInto(candidate, scratchOut.View);
+                Once();   // compiles the kernels on their first use
+                return Timing.Repeat(d, 2, Once)[0];   // the faster of two launches
+            }
+            finally
+            {
+                d.Memory.Release(scratchOut.Length);
+                scratchOut.Dispose();
+                (d.Observer, d.LaunchLog) = (observer, log);
+            }
+        }
+    }
+
     /// <summary>y = conv(x, w) + b, then ReLU if asked. y is overwritten.</summary>
     public static void Conv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, int stride, int pad, bool relu,
         KernelVariant? variant = null)
@@ -174,11 +210,18 @@ public static partial class Op
         var d = x.Device;
         long bytes = (x.Length + w.Length + y.Length) * sizeof(float);
         var v = Pick(op, variant, d.ConvVariant, g);
-        if (v is KernelVariant.Direct or KernelVariant.Rows)
+        if (v is KernelVariant.Direct or KernelVariant.Rows or KernelVariant.Winograd)
         {
-            if (y.Length > 0)
-                LaunchDirect(d, "conv2d_fwd_direct", v == KernelVariant.Rows, x, null, pad, pad, w, g.InC, g.OutC, g.KH, g.KW, WeightLayout.Forward, bias.View, y.View,
-                    Conv2dDirect.UseBias | (relu ? Conv2dDirect.Relu : 0), g.ForwardFlops, bytes);
+            int flags = Conv2dDirect.UseBias | (relu ? Conv2dDirect.Relu : 0);
+            void Run(ConvKernel k, ArrayView<float> output)
+            {
+                if (k.Winograd is { } tile)
+                    LaunchWinograd(d, "conv2d_fwd", tile, x, null, w, g.InC, g.OutC, WeightLayout.Forward, bias.View, output, flags);
+                else
+                    LaunchDirect(d, "conv2d_fwd_direct", k.Variant == KernelVariant.Rows, k.Tile ?? d.Policy.TileFor(g.OutC, g.OutW), x, null, pad, pad, w,
+                        g.InC, g.OutC, g.KH, g.KW, WeightLayout.Forward, bias.View, output, flags, g.ForwardFlops, bytes);
+            }
+            if (y.Length > 0) Run(KernelFor(d, v, variant is not null, false, g, w, y.Length, Run), y.View);
             return;
         }
         if (v == KernelVariant.Naive)
@@ -209,12 +252,20 @@ public static partial class Op
         var d = w.Device;
         long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
         var v = Pick(op, variant, d.ConvVariant, g);
-        if (v is KernelVariant.Direct or KernelVariant.Rows)
+        if (v is KernelVariant.Direct or KernelVariant.Rows or KernelVariant.Winograd)
         {
-            // dx = stride-1 convolution of dy (padded by K−1−P) with the flipped, transposed filters.
-            if (gradIn.Length > 0)
-                LaunchDirect(d, "conv2d_bwd_input_direct", v == KernelVariant.Rows, gradOut, reluOutput, g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, WeightLayout.InputGradient,
-                    w.View, gradIn.View, Conv2dDirect.Accumulate, g.ForwardFlops, bytes);
+            // dx = stride-1 convolution of dy·[y > 0] (padded by K−1−P) with the flipped, transposed filters, in and out swapped.
+            void Run(ConvKernel k, ArrayView<float> output)
+            {
+                if (k.Winograd is { } tile)
+                    LaunchWinograd(d, "conv2d_bwd_input", tile, gradOut, reluOutput, w, g.OutC, g.InC, WeightLayout.InputGradient, w.View, output,
+                        Conv2dDirect.Accumulate);
+                else
+                    LaunchDirect(d, "conv2d_bwd_input_direct", k.Variant == KernelVariant.Rows, k.Tile ?? d.Policy.TileFor(g.InC, g.InW), gradOut, reluOutput,
+                        g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, WeightLayout.InputGradient, w.View, output, Conv2dDirect.Accumulate,
+                        g.ForwardFlops, bytes);
+            }
+            if (gradIn.Length > 0) Run(KernelFor(d, v, variant is not null, true, g, w, gradIn.Length, Run), gradIn.View);
             return;
         }
         if (reluOutput is not null) ReluMask(reluOutput, gradOut);

@@ -20,6 +20,9 @@ public sealed record LabRow(string Variant, bool Valid, double MaxAbsError, doub
     /// <summary>The convolution's own FLOPs (2·N·Co·Ho·Wo·Ci·9) per second: comparable across variants and libraries.</summary>
     public double? EffectiveGflops { get; init; }
     public double? FractionOfPeak { get; init; }
+    /// <summary>The kernels one launch of the variant runs, with their ms (one profiled launch, each kernel synchronized):
+    /// where a variant of several kernels (Winograd's transforms and product, Direct's pad) spends its time.</summary>
+    public IReadOnlyList<(string Kernel, double Ms)>? Kernels { get; init; }
 }
 
 /// <summary>
@@ -48,27 +51,19 @@ public static class KernelLab
     }
 
     /// <summary>Every variant with its name; the Direct ones once per tile.</summary>
-    public static IReadOnlyList<(string Name, KernelVariant Variant, DirectTile? Tile)> Variants() => new (string, KernelVariant, DirectTile?)[]
-    {
-        ("naive", KernelVariant.Naive, null), ("blocked", KernelVariant.Blocked, null), ("tiled", KernelVariant.Tiled, null),
-        ("direct 4px", KernelVariant.Direct, DirectTile.Px4), ("direct 8px", KernelVariant.Direct, DirectTile.Px8),
-        ("direct 32x8", KernelVariant.Direct, DirectTile.Wide32x8), ("rows", KernelVariant.Rows, null),
-    };
+    public static IReadOnlyList<ConvKernel> Variants() => ConvKernel.All;
 
     /// <summary>The variant the device picks for this shape today, by the lab's names (the autotuned tile where one was chosen).</summary>
     public static string DefaultFor(ComputeDevice d, Conv2dGeometry g, LabOp op = LabOp.Conv) => d.ConvVariant switch
     {
-        KernelVariant.Direct => (TunedTile(d, g, op) ?? d.Policy.TileFor(op == LabOp.Conv ? g.OutC : g.InC, op == LabOp.Conv ? g.OutW : g.InW)) switch
-        {
-            DirectTile.Px4 => "direct 4px",
-            DirectTile.Px8 => "direct 8px",
-            _ => "direct 32x8",
-        },
+        KernelVariant.Winograd when Op.ConvSupports(KernelVariant.Winograd, g) => d.Policy.WinogradTile.LabName(),
+        KernelVariant.Direct or KernelVariant.Winograd =>
+            (TunedKernel(d, g, op) ?? ConvKernel.Direct(d.Policy.TileFor(op == LabOp.Conv ? g.OutC : g.InC, op == LabOp.Conv ? g.OutW : g.InW))).Name,
         var v => v.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>The tile the tuner chose for this op and shape (stride 1, pad 1), if it has run on this device.</summary>
-    static DirectTile? TunedTile(ComputeDevice d, Conv2dGeometry g, LabOp op) => !d.Policy.AutotuneDirectTiles ? null
+    /// <summary>The kernel the tuner chose for this op and shape (stride 1, pad 1) as the device's default, if it has run on this device.</summary>
+    static ConvKernel? TunedKernel(ComputeDevice d, Conv2dGeometry g, LabOp op) => !d.Policy.AutotuneDirectTiles ? null
         : op == LabOp.Conv ? d.Tiles.Chosen(TileTuner.Key(false, g.InC, g.OutC, g.InH + 2, g.InW + 2))
         : d.Tiles.Chosen(TileTuner.Key(true, g.OutC, g.InC, g.OutH + 2, g.OutW + 2));
 
@@ -102,12 +97,13 @@ public static class KernelLab
         }
 
         var rows = new List<LabRow>();
-        var previous = d.DirectTileOverride;
+        var (previous, previousWinograd) = (d.DirectTileOverride, d.WinogradTileOverride);
         try
         {
-            foreach (var (name, variant, tile) in Variants().Where(v => only is null || only.Contains(v.Name)))
+            foreach (var (name, variant, tile, winograd) in Variants().Where(v => only is null || only.Contains(v.Name)))
             {
                 d.DirectTileOverride = tile;
+                d.WinogradTileOverride = winograd;
                 if (!Op.ConvSupports(variant, g)) { rows.Add(new LabRow(name, false, 0, 0, 0, "no kernel for this shape")); continue; }
                 Op.Fill(output, float.NaN);   // poisoned: a kernel that skips outputs fails
                 LabRow row;
@@ -122,10 +118,10 @@ public static class KernelLab
                     rows.Add(new LabRow(name, false, 0, 0, 0, e.Message.Split('\n')[0]));
                     continue;
                 }
-                rows.Add(row.Valid ? Time(row, () => Launch(variant), d, g, repeats, peakGflops, ExecutedFlops(g, variant, tile)) : row);
+                rows.Add(row.Valid ? Time(row, () => Launch(variant), d, g, repeats, peakGflops, ExecutedFlops(g, variant, tile, winograd, op)) : row);
             }
         }
-        finally { d.DirectTileOverride = previous; }
+        finally { (d.DirectTileOverride, d.WinogradTileOverride) = (previous, previousWinograd); }
         return rows;
     }
 
@@ -149,18 +145,27 @@ public static class KernelLab
     {
         var times = Timing.Repeat(d, repeats, launch);
         double median = Timing.Median(times);
+        var observer = d.Observer;
+        var profiler = KernelProfiler.Attach(d);
+        try { launch(); }
+        finally { d.Observer = observer; }
+        var kernels = profiler.Launches.GroupBy(l => l.Kernel).Select(k => (k.Key, k.Sum(l => l.DurationUs) / 1000)).ToList();
         double effective = g.ForwardFlops / (median * 1e6), executed = executedFlops / (median * 1e6);
         return row with
         {
-            MedianMs = median, MinMs = times[0], EffectiveGflops = effective, ExecutedGflops = executed,
+            MedianMs = median, MinMs = times[0], EffectiveGflops = effective, ExecutedGflops = executed, Kernels = kernels,
             FractionOfPeak = peakGflops > 0 ? executed / peakGflops : null,
         };
     }
 
     /// <summary>FLOPs the kernel executes: the Direct tiles compute whole blocks of channels and pixels (dropping the padding);
-    /// the others are counted as the convolution's own.</summary>
-    public static long ExecutedFlops(Conv2dGeometry g, KernelVariant variant, DirectTile? tile)
+    /// Winograd its batched product's (the transforms' additions not counted); the others are counted as the convolution's own.</summary>
+    public static long ExecutedFlops(Conv2dGeometry g, KernelVariant variant, DirectTile? tile, WinogradTile? winograd = null, LabOp op = LabOp.Conv)
     {
+        if (variant == KernelVariant.Winograd && winograd is { } w)
+            return (op == LabOp.Conv
+                ? new WinogradGeometry(w.OutputTile(), g.N, g.InC, g.InH, g.InW, g.OutC, w.ChannelBlock())
+                : new WinogradGeometry(w.OutputTile(), g.N, g.OutC, g.OutH, g.OutW, g.InC, w.ChannelBlock())).MultiplyFlops;
         if (variant != KernelVariant.Direct || tile is null) return g.ForwardFlops;
         int channels = tile == DirectTile.Wide32x8 ? Conv2dDirect.WideBlock : Conv2dDirect.ChannelBlock;
         int pixels = tile == DirectTile.Px4 ? 4 : 8;

@@ -27,6 +27,20 @@ public static class Tolerance
     public const double LibtorchLoss = 1e-4;
     /// <summary>The image gradient against libtorch's on the fixture, relative L2.</summary>
     public const double LibtorchGradient = 1e-3;
+    /// <summary>
+    /// Winograd F(2×2, 3×3) against float64: its transforms' entries are 1 and ½ (exact in float32) and each output adds 16
+    /// rounded terms per channel instead of 9, so it stays near the direct sum's error: 2.6e-7 … 6.7e-7 measured on the VGG19
+    /// layers (Conv2dWinogradTests prints them); bounded as a long direct sum's rounding, a decade below LongSum.
+    /// </summary>
+    public const double WinogradF2x2 = 1e-5;
+    /// <summary>
+    /// Winograd F(4×4, 3×3): G's ⅙ and 1/24 are not exact in float32, Bᵀ's 4 and 5 and Aᵀ's 8 amplify the rounding of every
+    /// intermediate sum, and the output is a difference of terms up to 36× larger than itself: 1.6e-6 … 4.9e-6 measured on
+    /// the VGG19 layers (deepest layers largest), ten times the direct sum's. Bounded at ten times the largest measured.
+    /// </summary>
+    public const double WinogradF4x4 = 5e-5;
+    public static double Winograd(IlgpuStyle.Devices.WinogradTile tile) =>
+        IlgpuStyle.Devices.WinogradTiles.OutputTile(tile) == 2 ? WinogradF2x2 : WinogradF4x4;
 }
 
 public static class Compare

@@ -1,0 +1,465 @@
+// Winograd convolution F(m×m, 3×3), stride 1, pad 1 (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
+// 2016): VGG19's layers with fewer multiplications than the direct sum.
+//
+// The 1-D idea. Two outputs of a 3-tap filter g over four inputs d, y_i = Σ_k g_k d_{i+k}, need 6 multiplications done
+// directly; Winograd's minimal filtering F(2, 3) needs 4: multiply the transformed input Bᵀd by the transformed filter Gg
+// element-wise and transform back, y = Aᵀ[(Gg) ⊙ (Bᵀd)]. Nested in 2-D, an m×m output tile from an α×α input tile
+// (α = m + 2) costs α² multiplications instead of 9m²:
+//
+//     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A          g: 3×3 filter, d: α×α input patch, Y: m×m outputs
+//
+// F(2×2, 3×3), α = 4: 16 multiplications for 4 outputs (direct: 36, 2.25× more)
+//     Bᵀ = | 1  0 −1  0 |     G = | 1    0    0  |     Aᵀ = | 1  1  1  0 |
+//          | 0  1  1  0 |         | ½    ½    ½  |          | 0  1 −1 −1 |
+//          | 0 −1  1  0 |         | ½   −½    ½  |
+//          | 0  1  0 −1 |         | 0    0    1  |
+//
+// F(4×4, 3×3), α = 6: 36 multiplications for 16 outputs (direct: 144, 4× more)
+//     Bᵀ = | 4  0 −5  0  1  0 |     G = |  ¼     0     0  |     Aᵀ = | 1  1  1  1  1  0 |
+//          | 0 −4 −4  1  1  0 |         | −⅙    −⅙    −⅙  |          | 0  1 −1  2 −2  0 |
+//          | 0  4 −4 −1  1  0 |         | −⅙     ⅙    −⅙  |          | 0  1  1  4  4  0 |
+//          | 0 −2 −1  2  1  0 |         | 1/24  1/12   ⅙  |          | 0  1 −1  8 −8  1 |
+//          | 0  2 −1 −2  1  0 |         | 1/24 −1/12   ⅙  |
+//          | 0  4  0 −5  0  1 |         |  0     0     1  |
+//
+// Over channels. The sum over input channels c commutes with the transforms, so for every one of the α² positions
+// (ξ, ν) of a tile the work is a matrix product over c, batched over the α² positions:
+//     M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t]      U = G g_{k,c} Gᵀ (per filter), V = Bᵀ d_{c,t} B (per input tile t)
+//     y[k][tile t] = Aᵀ M[··][k][t] A (+ bias, ReLU)
+// Four kernels: TransformFilters (once per weight set: frozen weights keep U as the direct kernels keep their transposed
+// filters), TransformInput, Multiply (the batched product: 32 output channels × 8 tiles per thread in registers, the
+// accumulator of the direct 32×8 kernel, Accumulators.cs) and TransformOutput. The multiply holds all but a few percent of
+// the work when there are many channels: α²·C·K·T multiply-adds, against 9·m²·C·K·T for the direct sum.
+//
+// The input gradient is the same algorithm. The input gradient of a stride-1, pad-1 3×3 convolution is the stride-1,
+// pad-1 convolution of dy (masked by the ReLU, dy·[y > 0], which TransformInput applies as it reads) with the filters
+// flipped in both taps and with in and out channels swapped (Conv2dDirect.cs derives it): only TransformFilters differs
+// (WeightLayout.InputGradient), and TransformOutput accumulates into dx.
+//
+// The numerical price. The transforms are exact in real numbers but not in float32: the entries of Bᵀ, G and Aᵀ grow with
+// m (F(2): 1 and ½; F(4): up to 5, ⅙ and 8; F(6): up to 21/4 and 32, with 1/90-style fractions in G), and each
+// intermediate sum of the transforms is rounded. The error relative to the output grows with them: about 1e-7 for F(2)
+// (as the direct sum), 1e-6 for F(4), near 1e-4 for F(6) with order-one data (tests/…/WinogradTests prints every VGG19
+// layer's). F(6) is not offered: its error is a hundred times F(4)'s for 1.8× fewer multiplications.
+//
+// Layouts (T = N·⌈H/m⌉·⌈W/m⌉ tiles, TP = T rounded up to a multiple of 8, KP = output channels rounded up to 16 or 32):
+//     U[ξν][c][k]          k contiguous: the 16 or 32 filter values a thread needs per c are one vector load
+//     V[ξν][t/8][c][t%8]   the 8 tiles of a thread contiguous for each c, so a thread reads one stream over c
+//     M[ξν][k][t]          t contiguous: neighbouring threads of TransformOutput read neighbouring values
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+
+namespace IlgpuStyle.Kernels;
+
+/// <summary>
+/// Sizes of one Winograd convolution F(m×m, 3×3), stride 1, pad 1 (output H×W = input H×W), and the chunk of tiles one
+/// round of launches covers: tiles First … First + Count − 1 of all N·⌈H/m⌉·⌈W/m⌉ (V and M hold one chunk, small enough
+/// to stay in the caches between the kernels that write and read them).
+/// </summary>
+public struct WinogradGeometry
+{
+    /// <summary>Output tile side m (2 or 4); the input tile is α = m + 2 wide.</summary>
+    public int M;
+    public int N, InC, H, W, OutC, OutCPadded, TilesY, TilesX;
+    /// <summary>The chunk: its first tile and its number of tiles.</summary>
+    public int First, Count;
+
+    public WinogradGeometry(int m, int n, int inC, int h, int w, int outC, int channelBlock)
+    {
+        M = m; N = n; InC = inC; H = h; W = w; OutC = outC;
+        OutCPadded = (outC + channelBlock - 1) / channelBlock * channelBlock;
+        TilesY = (h + m - 1) / m; TilesX = (w + m - 1) / m;
+        First = 0; Count = N * TilesY * TilesX;
+    }
+
+    public readonly int Alpha => M + 2;
+    /// <summary>α²: the positions of a transformed tile, each one matrix product.</summary>
+    public readonly int Positions => Alpha * Alpha;
+    /// <summary>All tiles of the images.</summary>
+    public readonly int Tiles => N * TilesY * TilesX;
+    /// <summary>Blocks of 8 tiles of the chunk (one thread's in <see cref="Conv2dWinograd.Multiply32x8"/>).</summary>
+    public readonly int TileBlocks => (Count + 7) / 8;
+    public readonly int TilesPadded => TileBlocks * 8;
+    public readonly long FilterLength => (long)Positions * InC * OutCPadded;
+    public readonly long InputLength => (long)Positions * InC * TilesPadded;
+    public readonly long ProductLength => (long)Positions * OutCPadded * TilesPadded;
+    /// <summary>FLOPs of the chunk's batched product as executed (padded channels and tiles included).</summary>
+    public readonly long MultiplyFlops => 2L * Positions * InC * OutCPadded * TilesPadded;
+
+    /// <summary>The same convolution restricted to tiles first … first + count − 1.</summary>
+    public readonly WinogradGeometry Chunk(int first, int count)
+    {
+        var c = this;
+        c.First = first; c.Count = count;
+        return c;
+    }
+}
+
+public static class Conv2dWinograd
+{
+    /// <summary>Flags of <see cref="TransformOutput4x4"/> and <see cref="TransformOutput2x2"/> (as the direct kernels').</summary>
+    public const int Relu = Conv2dDirect.Relu, Accumulate = Conv2dDirect.Accumulate, UseBias = Conv2dDirect.UseBias;
+
+    // ---------------------------------------------------------------- the 1-D transforms, written out
+
+    struct Vec4 { public float A0, A1, A2, A3; }
+    struct Vec6 { public float A0, A1, A2, A3, A4, A5; }
+
+    /// <summary>F(2,3)'s Bᵀ·d.</summary>
+    static Vec4 InputTransform2(float d0, float d1, float d2, float d3) =>
+        new() { A0 = d0 - d2, A1 = d1 + d2, A2 = d2 - d1, A3 = d1 - d3 };
+
+    /// <summary>F(2,3)'s G·g.</summary>
+    static Vec4 FilterTransform2(float g0, float g1, float g2) =>
+        new() { A0 = g0, A1 = 0.5f * (g0 + g1 + g2), A2 = 0.5f * (g0 - g1 + g2), A3 = g2 };
+
+    /// <summary>F(2,3)'s Aᵀ·m (two outputs in A0, A1).</summary>
+    static Vec4 OutputTransform2(float m0, float m1, float m2, float m3) =>
+        new() { A0 = m0 + m1 + m2, A1 = m1 - m2 - m3 };
+
+    /// <summary>F(4,3)'s Bᵀ·d.</summary>
+    static Vec6 InputTransform4(float d0, float d1, float d2, float d3, float d4, float d5) => new()
+    {
+        A0 = 4f * d0 - 5f * d2 + d4,
+        A1 = -4f * (d1 + d2) + d3 + d4,
+        A2 = 4f * (d1 - d2) - d3 + d4,
+        A3 = 2f * (d3 - d1) - d2 + d4,
+        A4 = 2f * (d1 - d3) - d2 + d4,
+        A5 = 4f * d1 - 5f * d3 + d5,
+    };
+
+    /// <summary>F(4,3)'s G·g.</summary>
+    static Vec6 FilterTransform4(float g0, float g1, float g2) => new()
+    {
+        A0 = 0.25f * g0,
+        A1 = -(g0 + g1 + g2) / 6f,
+        A2 = -(g0 - g1 + g2) / 6f,
+        A3 = g0 / 24f + g1 / 12f + g2 / 6f,
+        A4 = g0 / 24f - g1 / 12f + g2 / 6f,
+        A5 = g2,
+    };
+
+    /// <summary>F(4,3)'s Aᵀ·m (four outputs).</summary>
+    static Vec4 OutputTransform4(float m0, float m1, float m2, float m3, float m4, float m5) => new()
+    {
+        A0 = m0 + m1 + m2 + m3 + m4,
+        A1 = m1 - m2 + 2f * (m3 - m4),
+        A2 = m1 + m2 + 4f * (m3 + m4),
+        A3 = m1 - m2 + 8f * (m3 - m4) + m5,
+    };
+
+    // ---------------------------------------------------------------- filters: U = G g Gᵀ
+
+    /// <summary>g[k][c] as the layout says: the convolution's own w[k,c,ky,kx], or for its input gradient w[c,k,2−ky,2−kx]
+    /// (w of the forward convolution, (K', C', 3, 3) with C' = this problem's k and K' its c).</summary>
+    static float Tap(ArrayView<float> w, WeightLayout layout, int inC, int outC, int k, int c, int ky, int kx) =>
+        layout == WeightLayout.Forward ? w[((k * inC + c) * 3 + ky) * 3 + kx] : w[((c * outC + k) * 3 + (2 - ky)) * 3 + (2 - kx)];
+
+    /// <summary>U[ξν][c][k] = (G g_{k,c} Gᵀ)[ξ][ν] for F(2×2): one thread per (c, k), zero for k ≥ OutC.</summary>
+    [KernelName("winograd_filters_2x2")]
+    public static void TransformFilters2x2(Index1D i, WinogradGeometry g, WeightLayout layout, ArrayView<float> w, ArrayView<float> u)
+    {
+        int kp = g.OutCPadded, k = i % kp, c = i / kp;
+        long plane = (long)g.InC * kp, o = (long)c * kp + k;
+        if (k >= g.OutC)
+        {
+            for (int p = 0; p < 16; p++) u[p * plane + o] = 0f;
+            return;
+        }
+        // Rows of g Gᵀ (3 × 4), then G applied to each of its columns.
+        var r0 = FilterTransform2(Tap(w, layout, g.InC, g.OutC, k, c, 0, 0), Tap(w, layout, g.InC, g.OutC, k, c, 0, 1), Tap(w, layout, g.InC, g.OutC, k, c, 0, 2));
+        var r1 = FilterTransform2(Tap(w, layout, g.InC, g.OutC, k, c, 1, 0), Tap(w, layout, g.InC, g.OutC, k, c, 1, 1), Tap(w, layout, g.InC, g.OutC, k, c, 1, 2));
+        var r2 = FilterTransform2(Tap(w, layout, g.InC, g.OutC, k, c, 2, 0), Tap(w, layout, g.InC, g.OutC, k, c, 2, 1), Tap(w, layout, g.InC, g.OutC, k, c, 2, 2));
+        Store4Column(u, o, plane, 4, 0, FilterTransform2(r0.A0, r1.A0, r2.A0));
+        Store4Column(u, o, plane, 4, 1, FilterTransform2(r0.A1, r1.A1, r2.A1));
+        Store4Column(u, o, plane, 4, 2, FilterTransform2(r0.A2, r1.A2, r2.A2));
+        Store4Column(u, o, plane, 4, 3, FilterTransform2(r0.A3, r1.A3, r2.A3));
+    }
+
+    /// <summary>U[ξν][c][k] = (G g_{k,c} Gᵀ)[ξ][ν] for F(4×4): one thread per (c, k), zero for k ≥ OutC.</summary>
+    [KernelName("winograd_filters_4x4")]
+    public static void TransformFilters4x4(Index1D i, WinogradGeometry g, WeightLayout layout, ArrayView<float> w, ArrayView<float> u)
+    {
+        int kp = g.OutCPadded, k = i % kp, c = i / kp;
+        long plane = (long)g.InC * kp, o = (long)c * kp + k;
+        if (k >= g.OutC)
+        {
+            for (int p = 0; p < 36; p++) u[p * plane + o] = 0f;
+            return;
+        }
+        var r0 = FilterTransform4(Tap(w, layout, g.InC, g.OutC, k, c, 0, 0), Tap(w, layout, g.InC, g.OutC, k, c, 0, 1), Tap(w, layout, g.InC, g.OutC, k, c, 0, 2));
+        var r1 = FilterTransform4(Tap(w, layout, g.InC, g.OutC, k, c, 1, 0), Tap(w, layout, g.InC, g.OutC, k, c, 1, 1), Tap(w, layout, g.InC, g.OutC, k, c, 1, 2));
+        var r2 = FilterTransform4(Tap(w, layout, g.InC, g.OutC, k, c, 2, 0), Tap(w, layout, g.InC, g.OutC, k, c, 2, 1), Tap(w, layout, g.InC, g.OutC, k, c, 2, 2));
+        Store6Column(u, o, plane, 0, FilterTransform4(r0.A0, r1.A0, r2.A0));
+        Store6Column(u, o, plane, 1, FilterTransform4(r0.A1, r1.A1, r2.A1));
+        Store6Column(u, o, plane, 2, FilterTransform4(r0.A2, r1.A2, r2.A2));
+        Store6Column(u, o, plane, 3, FilterTransform4(r0.A3, r1.A3, r2.A3));
+        Store6Column(u, o, plane, 4, FilterTransform4(r0.A4, r1.A4, r2.A4));
+        Store6Column(u, o, plane, 5, FilterTransform4(r0.A5, r1.A5, r2.A5));
+    }
+
+    /// <summary>a[(ξ·α + ν)·plane + o] = column[ξ] for column ν of an α = 4 tile.</summary>
+    static void Store4Column(ArrayView<float> a, long o, long plane, int alpha, int nu, Vec4 column)
+    {
+        a[(0 * alpha + nu) * plane + o] = column.A0; a[(1 * alpha + nu) * plane + o] = column.A1;
+        a[(2 * alpha + nu) * plane + o] = column.A2; a[(3 * alpha + nu) * plane + o] = column.A3;
+    }
+
+    /// <summary>a[(ξ·6 + ν)·plane + o] = column[ξ] for column ν of an α = 6 tile.</summary>
+    static void Store6Column(ArrayView<float> a, long o, long plane, int nu, Vec6 column)
+    {
+        a[(0 * 6 + nu) * plane + o] = column.A0; a[(1 * 6 + nu) * plane + o] = column.A1; a[(2 * 6 + nu) * plane + o] = column.A2;
+        a[(3 * 6 + nu) * plane + o] = column.A3; a[(4 * 6 + nu) * plane + o] = column.A4; a[(5 * 6 + nu) * plane + o] = column.A5;
+    }
+
+    // ---------------------------------------------------------------- inputs: V = Bᵀ d B
+
+    /// <summary>x[n,c,iy,ix] as the tile reads it: 0 outside the image (the padding), and with PadMode.ReluMask
+    /// x·[mask &gt; 0] (dy of a convolution followed by ReLU: mask is that layer's output). `inside`: the whole tile lies in
+    /// the image, and the bounds need no check.</summary>
+    static float Read(in WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, long plane, int iy, int ix, bool inside)
+    {
+        if (!inside && (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W)) return 0f;
+        long at = plane + iy * g.W + ix;
+        return mode == PadMode.Copy ? x[at] : mask[at] > 0f ? x[at] : 0f;
+    }
+
+    /// <summary>
+    /// Thread i of an input transform takes tile t = 8·(i / (8·C)) + i % 8 of the chunk and channel c = i / 8 % C: the order
+    /// of V's layout, so that neighbouring threads write neighbouring values. Returns the offset of (t, c) in V for position 0
+    /// (position ξν adds ξν·plane), the input plane, the tile's input origin (one row and column above and left of its
+    /// outputs: the padding) and whether its α×α patch lies inside the image. Tiles past the chunk's end (up to a multiple of
+    /// 8) repeat its last tile: finite values, whose products the output transform drops.
+    /// </summary>
+    static long InputSlot(in WinogradGeometry g, int i, out long plane, out long image, out int y0, out int x0, out bool inside)
+    {
+        int lane = i % 8, c = i / 8 % g.InC, tb = i / (8 * g.InC), t = tb * 8 + lane;
+        plane = (long)g.InC * g.TilesPadded;
+        int perImage = g.TilesY * g.TilesX, tn = g.First + Math.Min(t, g.Count - 1);
+        int n = tn / perImage, ty = (tn - n * perImage) / g.TilesX, tx = tn - n * perImage - ty * g.TilesX;
+        image = ((long)n * g.InC + c) * g.H * g.W;
+        y0 = ty * g.M - 1; x0 = tx * g.M - 1;
+        inside = y0 >= 0 && x0 >= 0 && y0 + g.Alpha <= g.H && x0 + g.Alpha <= g.W;
+        return i;
+    }
+
+    /// <summary>V[ξν][t/8][c][t%8] = (Bᵀ d_{c,t} B)[ξ][ν] for F(2×2): one thread per (t, c) of the chunk (see InputSlot).</summary>
+    [KernelName("winograd_input_2x2")]
+    public static void TransformInput2x2(Index1D i, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v)
+    {
+        long o = InputSlot(g, i, out long plane, out long image, out int y0, out int x0, out bool inside);
+        // Rows of d B (Bᵀ applied to each row of d), then Bᵀ applied to each column of that.
+        var r0 = InputRow2(g, x, mask, mode, image, y0, x0, inside);
+        var r1 = InputRow2(g, x, mask, mode, image, y0 + 1, x0, inside);
+        var r2 = InputRow2(g, x, mask, mode, image, y0 + 2, x0, inside);
+        var r3 = InputRow2(g, x, mask, mode, image, y0 + 3, x0, inside);
+        Store4Column(v, o, plane, 4, 0, InputTransform2(r0.A0, r1.A0, r2.A0, r3.A0));
+        Store4Column(v, o, plane, 4, 1, InputTransform2(r0.A1, r1.A1, r2.A1, r3.A1));
+        Store4Column(v, o, plane, 4, 2, InputTransform2(r0.A2, r1.A2, r2.A2, r3.A2));
+        Store4Column(v, o, plane, 4, 3, InputTransform2(r0.A3, r1.A3, r2.A3, r3.A3));
+    }
+
+    static Vec4 InputRow2(in WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, long image, int iy, int x0, bool inside) =>
+        InputTransform2(Read(g, x, mask, mode, image, iy, x0, inside), Read(g, x, mask, mode, image, iy, x0 + 1, inside),
+            Read(g, x, mask, mode, image, iy, x0 + 2, inside), Read(g, x, mask, mode, image, iy, x0 + 3, inside));
+
+    /// <summary>V[ξν][t/8][c][t%8] = (Bᵀ d_{c,t} B)[ξ][ν] for F(4×4): one thread per (t, c) of the chunk (see InputSlot).</summary>
+    [KernelName("winograd_input_4x4")]
+    public static void TransformInput4x4(Index1D i, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v)
+    {
+        long o = InputSlot(g, i, out long plane, out long image, out int y0, out int x0, out bool inside);
+        var r0 = InputRow4(g, x, mask, mode, image, y0, x0, inside);
+        var r1 = InputRow4(g, x, mask, mode, image, y0 + 1, x0, inside);
+        var r2 = InputRow4(g, x, mask, mode, image, y0 + 2, x0, inside);
+        var r3 = InputRow4(g, x, mask, mode, image, y0 + 3, x0, inside);
+        var r4 = InputRow4(g, x, mask, mode, image, y0 + 4, x0, inside);
+        var r5 = InputRow4(g, x, mask, mode, image, y0 + 5, x0, inside);
+        Store6Column(v, o, plane, 0, InputTransform4(r0.A0, r1.A0, r2.A0, r3.A0, r4.A0, r5.A0));
+        Store6Column(v, o, plane, 1, InputTransform4(r0.A1, r1.A1, r2.A1, r3.A1, r4.A1, r5.A1));
+        Store6Column(v, o, plane, 2, InputTransform4(r0.A2, r1.A2, r2.A2, r3.A2, r4.A2, r5.A2));
+        Store6Column(v, o, plane, 3, InputTransform4(r0.A3, r1.A3, r2.A3, r3.A3, r4.A3, r5.A3));
+        Store6Column(v, o, plane, 4, InputTransform4(r0.A4, r1.A4, r2.A4, r3.A4, r4.A4, r5.A4));
+        Store6Column(v, o, plane, 5, InputTransform4(r0.A5, r1.A5, r2.A5, r3.A5, r4.A5, r5.A5));
+    }
+
+    static Vec6 InputRow4(in WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, long image, int iy, int x0, bool inside) =>
+        inside ? InputRow4Inside(g, x, mask, mode, image + iy * g.W + x0) : InputTransform4(Read(g, x, mask, mode, image, iy, x0, inside), Read(g, x, mask, mode, image, iy, x0 + 1, inside),
+            Read(g, x, mask, mode, image, iy, x0 + 2, inside), Read(g, x, mask, mode, image, iy, x0 + 3, inside),
+            Read(g, x, mask, mode, image, iy, x0 + 4, inside), Read(g, x, mask, mode, image, iy, x0 + 5, inside));
+
+    /// <summary>Bᵀ applied to six neighbouring values of a row inside the image, from `at`: no bounds checks.</summary>
+    static Vec6 InputRow4Inside(in WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, long at)
+    {
+        if (mode == PadMode.Copy) return InputTransform4(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5]);
+        return InputTransform4(Masked(x, mask, at), Masked(x, mask, at + 1), Masked(x, mask, at + 2), Masked(x, mask, at + 3),
+            Masked(x, mask, at + 4), Masked(x, mask, at + 5));
+    }
+
+    static float Masked(ArrayView<float> x, ArrayView<float> mask, long at) => mask[at] > 0f ? x[at] : 0f;
+
+    // ---------------------------------------------------------------- the batched product: M = U · V per position
+
+    /// <summary>
+    /// M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t] for 32 channels k0..k0+31 × 8 tiles per thread: each 8 tile values
+    /// loaded feed 256 multiply-adds (the direct 32×8 kernel's accumulator; on PoCL 16 of AVX-512's vector registers).
+    /// Grid (⌈TileBlocks / group⌉, α²·OutCPadded/32), groups along the tile blocks, which share U. A barrier after every
+    /// `channelsPerBarrier` channels makes PoCL run the group's threads chunk by chunk, so that the chunk of U they share stays
+    /// in L1. Threads past the last tile block compute the last again (their reads stay in bounds) and store nothing.
+    /// </summary>
+    [KernelName("winograd_multiply_32x8")]
+    public static void Multiply32x8(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
+    {
+        var acc = new Accumulator32x8();
+        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / Conv2dDirect.WideBlock;
+        int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * Conv2dDirect.WideBlock;
+        SumChannels(ref acc, g, u, v, tb, position, k0, channelsPerBarrier);
+        if (q >= g.TileBlocks) return;
+        StoreProducts(g, acc.Lo, m, tb, position, k0);
+        StoreProducts(g, acc.Hi, m, tb, position, k0 + Conv2dDirect.ChannelBlock);
+    }
+
+    /// <summary>As <see cref="Multiply32x8"/> with 16 channels × 8 tiles per thread (OutCPadded a multiple of 16): half the
+    /// registers, for machines with fewer or narrower vector registers (AVX2: 16 of 8 floats) and for GPUs.</summary>
+    [KernelName("winograd_multiply_16x8")]
+    public static void Multiply16x8(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
+    {
+        var acc = new Accumulator16x8();
+        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / Conv2dDirect.ChannelBlock;
+        int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * Conv2dDirect.ChannelBlock;
+        SumChannels(ref acc, g, u, v, tb, position, k0, channelsPerBarrier);
+        if (q >= g.TileBlocks) return;
+        StoreProducts(g, acc, m, tb, position, k0);
+    }
+
+    /// <summary>As <see cref="Multiply16x8"/> with 16 channels × 4 tiles per thread (half a block of 8 tiles): a quarter of
+    /// <see cref="Multiply32x8"/>'s registers.</summary>
+    [KernelName("winograd_multiply_16x4")]
+    public static void Multiply16x4(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
+    {
+        var acc = new Accumulator16x4();
+        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / Conv2dDirect.ChannelBlock, halves = 2 * g.TileBlocks;
+        int h = Math.Min(q, halves - 1), tb = h / 2, lane0 = (h - tb * 2) * 4;
+        int position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * Conv2dDirect.ChannelBlock;
+        int kp = g.OutCPadded;
+        int vBase = (position * g.TileBlocks + tb) * g.InC * 8 + lane0, uBase = position * g.InC * kp + k0;
+        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
+        {
+            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
+            for (int c = c0; c < c1; c++)
+            {
+                int r = vBase + c * 8;
+                acc.Column(v[r], v[r + 1], v[r + 2], v[r + 3], u, uBase + c * kp);
+            }
+            Group.Barrier();
+        }
+        if (q >= halves) return;
+        int tp = g.TilesPadded;
+        int o = (position * kp + k0) * tp + tb * 8 + lane0;
+        for (int j = 0; j < Conv2dDirect.ChannelBlock; j++, o += tp)
+        {
+            m[o] = acc.P0.Get(j); m[o + 1] = acc.P1.Get(j); m[o + 2] = acc.P2.Get(j); m[o + 3] = acc.P3.Get(j);
+        }
+    }
+
+    /// <summary>acc[t][j] = Σ_c V[position][tb][c][t] · U[position][c][k0 + j], with a barrier after every `channelsPerBarrier` channels.</summary>
+    static void SumChannels<TAcc>(ref TAcc acc, in WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, int tb, int position, int k0,
+        int channelsPerBarrier) where TAcc : struct, IColumnAccumulator8
+    {
+        int kp = g.OutCPadded;
+        int vBase = (position * g.TileBlocks + tb) * g.InC * 8, uBase = position * g.InC * kp + k0;
+        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
+        {
+            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
+            for (int c = c0; c < c1; c++)
+            {
+                int r = vBase + c * 8;
+                acc.Column(v[r], v[r + 1], v[r + 2], v[r + 3], v[r + 4], v[r + 5], v[r + 6], v[r + 7], u, uBase + c * kp);
+            }
+            Group.Barrier();
+        }
+    }
+
+    /// <summary>M[position][k0 + j][tb·8 + i] = acc.P_i[j] for the 16 channels of one block.</summary>
+    static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, int tb, int position, int k0)
+    {
+        int tp = g.TilesPadded;
+        int o = (position * g.OutCPadded + k0) * tp + tb * 8;
+        for (int j = 0; j < Conv2dDirect.ChannelBlock; j++, o += tp)
+        {
+            m[o] = acc.P0.Get(j); m[o + 1] = acc.P1.Get(j); m[o + 2] = acc.P2.Get(j); m[o + 3] = acc.P3.Get(j);
+            m[o + 4] = acc.P4.Get(j); m[o + 5] = acc.P5.Get(j); m[o + 6] = acc.P6.Get(j); m[o + 7] = acc.P7.Get(j);
+        }
+    }
+
+    // ---------------------------------------------------------------- outputs: Y = Aᵀ M A (+ bias, ReLU)
+
+    /// <summary>y[n,k,oy,ox] (+)= one output of the tile, with bias and ReLU as flags say, where it lies inside the image.</summary>
+    static void Put(in WinogradGeometry g, ArrayView<float> bias, ArrayView<float> y, int flags, long plane, int k, int oy, int ox, float value)
+    {
+        if (oy >= g.H || ox >= g.W) return;
+        if ((flags & UseBias) != 0) value += bias[k];
+        if ((flags & Relu) != 0) value = MathF.Max(value, 0f);
+        long at = plane + oy * g.W + ox;
+        if ((flags & Accumulate) != 0) y[at] += value;
+        else y[at] = value;
+    }
+
+    /// <summary>The output plane of channel k for tile t of the chunk, and the tile's first output row and column.</summary>
+    static long OutputPlane(in WinogradGeometry g, int t, int k, out int oy, out int ox)
+    {
+        t += g.First;
+        int perImage = g.TilesY * g.TilesX, n = t / perImage, ty = (t - n * perImage) / g.TilesX, tx = t - n * perImage - ty * g.TilesX;
+        oy = ty * g.M; ox = tx * g.M;
+        return ((long)n * g.OutC + k) * g.H * g.W;
+    }
+
+    /// <summary>y[n,k, tile t] = Aᵀ M[··][k][t] A for F(2×2): one thread per (k, t) of the chunk, t fastest, k &lt; OutC.</summary>
+    [KernelName("winograd_output_2x2")]
+    public static void TransformOutput2x2(Index1D i, WinogradGeometry g, ArrayView<float> m, ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        int t = i % g.Count, k = i / g.Count;
+        long plane = (long)g.OutCPadded * g.TilesPadded, at = (long)k * g.TilesPadded + t;
+        // Rows of M A (Aᵀ applied to each row of M), then Aᵀ applied to each of its two columns.
+        var r0 = OutputTransform2(m[at], m[at + plane], m[at + 2 * plane], m[at + 3 * plane]);
+        var r1 = OutputTransform2(m[at + 4 * plane], m[at + 5 * plane], m[at + 6 * plane], m[at + 7 * plane]);
+        var r2 = OutputTransform2(m[at + 8 * plane], m[at + 9 * plane], m[at + 10 * plane], m[at + 11 * plane]);
+        var r3 = OutputTransform2(m[at + 12 * plane], m[at + 13 * plane], m[at + 14 * plane], m[at + 15 * plane]);
+        var c0 = OutputTransform2(r0.A0, r1.A0, r2.A0, r3.A0);
+        var c1 = OutputTransform2(r0.A1, r1.A1, r2.A1, r3.A1);
+        long o = OutputPlane(g, t, k, out int oy, out int ox);
+        Put(g, bias, y, flags, o, k, oy, ox, c0.A0); Put(g, bias, y, flags, o, k, oy, ox + 1, c1.A0);
+        Put(g, bias, y, flags, o, k, oy + 1, ox, c0.A1); Put(g, bias, y, flags, o, k, oy + 1, ox + 1, c1.A1);
+    }
+
+    /// <summary>y[n,k, tile t] = Aᵀ M[··][k][t] A for F(4×4): one thread per (k, t) of the chunk, t fastest, k &lt; OutC.</summary>
+    [KernelName("winograd_output_4x4")]
+    public static void TransformOutput4x4(Index1D i, WinogradGeometry g, ArrayView<float> m, ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        int t = i % g.Count, k = i / g.Count;
+        long plane = (long)g.OutCPadded * g.TilesPadded, at = (long)k * g.TilesPadded + t;
+        var r0 = OutputRow4(m, at, plane, 0);
+        var r1 = OutputRow4(m, at, plane, 1);
+        var r2 = OutputRow4(m, at, plane, 2);
+        var r3 = OutputRow4(m, at, plane, 3);
+        var r4 = OutputRow4(m, at, plane, 4);
+        var r5 = OutputRow4(m, at, plane, 5);
+        long o = OutputPlane(g, t, k, out int oy, out int ox);
+        PutColumn4(g, bias, y, flags, o, k, oy, ox, OutputTransform4(r0.A0, r1.A0, r2.A0, r3.A0, r4.A0, r5.A0));
+        PutColumn4(g, bias, y, flags, o, k, oy, ox + 1, OutputTransform4(r0.A1, r1.A1, r2.A1, r3.A1, r4.A1, r5.A1));
+        PutColumn4(g, bias, y, flags, o, k, oy, ox + 2, OutputTransform4(r0.A2, r1.A2, r2.A2, r3.A2, r4.A2, r5.A2));
+        PutColumn4(g, bias, y, flags, o, k, oy, ox + 3, OutputTransform4(r0.A3, r1.A3, r2.A3, r3.A3, r4.A3, r5.A3));
+    }
+
+    /// <summary>Aᵀ applied to row ξ of M (positions ξ·6 … ξ·6 + 5).</summary>
+    static Vec4 OutputRow4(ArrayView<float> m, long at, long plane, int xi)
+    {
+        long r = at + xi * 6 * plane;
+        return OutputTransform4(m[r], m[r + plane], m[r + 2 * plane], m[r + 3 * plane], m[r + 4 * plane], m[r + 5 * plane]);
+    }
+
+    static void PutColumn4(in WinogradGeometry g, ArrayView<float> bias, ArrayView<float> y, int flags, long o, int k, int oy, int ox, Vec4 column)
+    {
+        Put(g, bias, y, flags, o, k, oy, ox, column.A0); Put(g, bias, y, flags, o, k, oy + 1, ox, column.A1);
+        Put(g, bias, y, flags, o, k, oy + 2, ox, column.A2); Put(g, bias, y, flags, o, k, oy + 3, ox, column.A3);
+    }
+}

@@ -1,0 +1,81 @@
+using IlgpuStyle.Devices;
+using IlgpuStyle.Kernels;
+using IlgpuStyle.Tensors;
+
+namespace IlgpuStyle.Ops;
+
+/// <summary>Winograd convolution F(m×m, 3×3) (kernels/Conv2dWinograd.cs): the launches of its four steps.</summary>
+public static partial class Op
+{
+    /// <summary>
+    /// Transforms `x` (masked by the ReLU output `mask` where given, for an input gradient) into V, multiplies it by the
+    /// transformed filters U (kept for frozen weights, like the Direct layouts) and transforms the products back into y
+    /// (bias, ReLU, accumulate as flags say). 3×3, stride 1, pad 1 on both passes.
+    /// </summary>
+    static void LaunchWinograd(ComputeDevice d, string name, WinogradTile tile, Tensor x, Tensor? mask, Tensor w, int inC, int outC,
+        WeightLayout layout, ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        var s = x.Shape;
+        var g = new WinogradGeometry(tile.OutputTile(), s.N, inC, s.H, s.W, outC, tile.ChannelBlock());
+        if (g.Tiles == 0) return;
+        bool four = g.M == 4;
+        string m = four ? "4x4" : "2x2";
+        void TransformFilters(ArrayView<float> u)
+        {
+            var kernel = four
+                ? d.Kernel(Conv2dWinograd.TransformFilters4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, WeightLayout, ArrayView<float>, ArrayView<float>>(Conv2dWinograd.TransformFilters4x4))
+                : d.Kernel(Conv2dWinograd.TransformFilters2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, WeightLayout, ArrayView<float>, ArrayView<float>>(Conv2dWinograd.TransformFilters2x2));
+            using (d.Launch("winograd_filters_" + m, 0, (w.Length + u.Length) * sizeof(float)))
+                kernel(g.InC * g.OutCPadded, g, layout, w.View, u);
+        }
+        // Frozen weights (VGG19 during a transfer) are transformed once and kept, per layout, tile and channel block.
+        var uView = w.Frozen
+            ? d.Memory.Derived(w, DerivedForm(layout, false, tile), g.FilterLength, TransformFilters)
+            : Transformed(d.Memory.Scratch(ScratchBuffer.WinogradFilters, g.FilterLength), TransformFilters);
+        // Chunks of tiles whose V and M fit the policy's budget: each chunk's V is read by the product right after the input
+        // transform wrote it, and its M by the output transform, while they are still in the caches.
+        long chunkBytes = long.TryParse(Environment.GetEnvironmentVariable("WINOGRAD_CHUNK_KB"), out var kb) ? kb * 1024 : d.Policy.WinogradChunkBytes;
+        int perTile = g.Positions * (g.InC + g.OutCPadded) * sizeof(float);
+        int chunk = (int)Math.Clamp(chunkBytes / perTile / 8 * 8, 8, (g.Tiles + 7) / 8 * 8);
+        var first = g.Chunk(0, Math.Min(chunk, g.Tiles));
+        var v = d.Memory.Scratch(ScratchBuffer.WinogradInput, first.InputLength);
+        var products = d.Memory.Scratch(ScratchBuffer.WinogradProducts, first.ProductLength);
+        var input = four
+            ? d.Kernel(Conv2dWinograd.TransformInput4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.TransformInput4x4))
+            : d.Kernel(Conv2dWinograd.TransformInput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.TransformInput2x2));
+        bool wide = tile.ChannelBlock() == Conv2dDirect.WideBlock, four4 = tile.TilesPerThread() == 4;
+        var multiply = wide
+            ? d.Kernel(Conv2dWinograd.Multiply32x8, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply32x8))
+            : four4
+            ? d.Kernel(Conv2dWinograd.Multiply16x4, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x4))
+            : d.Kernel(Conv2dWinograd.Multiply16x8, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x8));
+        var output = four
+            ? d.Kernel(Conv2dWinograd.TransformOutput4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput4x4))
+            : d.Kernel(Conv2dWinograd.TransformOutput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput2x2));
+        string inputName = "winograd_input_" + m + (mask is null ? "" : "_relu_mask"), outputName = "winograd_output_" + m;
+        string multiplyName = name + "_winograd_" + m + (wide ? "_32x8" : four4 ? "_16x4" : "_16x8");
+        var maskView = (mask ?? x).View;
+        var mode = mask is null ? PadMode.Copy : PadMode.ReluMask;
+        for (int t0 = 0; t0 < g.Tiles; t0 += chunk)
+        {
+            var c = g.Chunk(t0, Math.Min(chunk, g.Tiles - t0));
+            long inputs = (long)c.InC * c.TilesPadded, outputs = (long)c.OutC * c.Count;
+            long tileBytes = (long)c.Count * c.M * c.M * sizeof(float);
+            using (d.Launch(inputName, 0, (mask is null ? 1 : 2) * c.InC * tileBytes + c.InputLength * sizeof(float)))
+                input((int)inputs, c, x.View, maskView, mode, v);
+            int threadsX = four4 ? 2 * c.TileBlocks : c.TileBlocks;
+            int group = Math.Min(Math.Min(16, threadsX), d.Accelerator.MaxNumThreadsPerGroup);
+            var config = new KernelConfig(new Index2D((threadsX + group - 1) / group, c.Positions * c.OutCPadded / tile.ChannelBlock()), new Index2D(group, 1));
+            using (d.Launch(multiplyName, c.MultiplyFlops, (uView.Length + c.InputLength + c.ProductLength) * sizeof(float)))
+                multiply(config, c, uView, v, products, d.DirectChannelsPerBarrier ?? c.InC);
+            using (d.Launch(outputName, 0, c.ProductLength * sizeof(float) + ((flags & Conv2dWinograd.Accumulate) != 0 ? 2 : 1) * c.OutC * tileBytes))
+                output((int)outputs, c, products, bias, y, flags);
+        }
+    }
+
+    static ArrayView<float> Transformed(ArrayView<float> buffer, Action<ArrayView<float>> fill)
+    {
+        fill(buffer);
+        return buffer;
+    }
+}
