@@ -60,12 +60,6 @@ public struct Accumulator16x4
         P0.Fma(x1, w, tap + k); P1.Fma(x2, w, tap + k); P2.Fma(x3, w, tap + k); P3.Fma(x4, w, tap + k);
         P0.Fma(x2, w, tap + 2 * k); P1.Fma(x3, w, tap + 2 * k); P2.Fma(x4, w, tap + 2 * k); P3.Fma(x5, w, tap + 2 * k);
     }
-
-    /// <summary>One input channel over four pixels or tiles: p_i += x_i · w[tap + j].</summary>
-    public void Column(float x0, float x1, float x2, float x3, ArrayView<float> w, int tap)
-    {
-        P0.Fma(x0, w, tap); P1.Fma(x1, w, tap); P2.Fma(x2, w, tap); P3.Fma(x3, w, tap);
-    }
 }
 
 /// <summary>Sums over 8 neighbouring pixels of a row that take one 3-tap filter row at a time.</summary>
@@ -75,7 +69,8 @@ public interface IRowAccumulator8
     void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k);
 }
 
-/// <summary>Sums over 8 pixels (or 8 Winograd tiles) that take one input channel at a time: a rank-1 update.</summary>
+/// <summary>Sums of 8 pixels × 16 channels, or of 8 channels × 16 Winograd tiles, that take one input channel at a time: a
+/// rank-1 update.</summary>
 public interface IColumnAccumulator8
 {
     /// <summary>p_i += x_i · w[tap + j] for the accumulator's channels j.</summary>

@@ -27,8 +27,8 @@
 //     M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t]      U = G g_{k,c} Gᵀ (per filter), V = Bᵀ d_{c,t} B (per input tile t)
 //     y[k][tile t] = Aᵀ M[··][k][t] A (+ bias, ReLU)
 // Four kernels: TransformFilters (once per weight set: frozen weights keep U as the direct kernels keep their transposed
-// filters), TransformInput, Multiply (the batched product: 32 output channels × 8 tiles per thread in registers, the
-// accumulator of the direct 32×8 kernel, Accumulators.cs) and TransformOutput. The multiply holds all but a few percent of
+// filters), TransformInput, Multiply (the batched product: 16 or 8 output channels × 16 tiles per thread in registers, the
+// accumulators of the direct kernels, Accumulators.cs) and TransformOutput. The multiply holds all but a few percent of
 // the work when there are many channels: α²·C·K·T multiply-adds, against 9·m²·C·K·T for the direct sum.
 //
 // The input gradient is the same algorithm. The input gradient of a stride-1, pad-1 3×3 convolution is the stride-1,
@@ -42,10 +42,12 @@
 // (as the direct sum), 1e-6 for F(4), near 1e-4 for F(6) with order-one data (tests/…/WinogradTests prints every VGG19
 // layer's). F(6) is not offered: its error is a hundred times F(4)'s for 1.8× fewer multiplications.
 //
-// Layouts (T = N·⌈H/m⌉·⌈W/m⌉ tiles, TP = T rounded up to a multiple of 8, KP = output channels rounded up to 16 or 32):
-//     U[ξν][c][k]          k contiguous: the 16 or 32 filter values a thread needs per c are one vector load
-//     V[ξν][t/8][c][t%8]   the 8 tiles of a thread contiguous for each c, so a thread reads one stream over c
-//     M[ξν][k][t]          t contiguous: neighbouring threads of TransformOutput read neighbouring values
+// Layouts (T = tiles of a chunk, TP = T rounded up to a multiple of 16, KP = output channels rounded up to 8 or 16):
+//     U[ξν][c][k]            k contiguous: the 8 or 16 filter values a thread needs per c are neighbours
+//     V[ξν][t/16][c][t%16]   the 16 tiles of a thread contiguous for each c: one vector load (AVX-512's 16 floats) per c,
+//                            and a thread reads one stream over c
+//     M[ξν][k][t]            t contiguous: a thread stores 16 tiles of a channel as one vector, and neighbouring threads
+//                            of TransformOutput read neighbouring values
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
@@ -77,9 +79,11 @@ public struct WinogradGeometry
     public readonly int Positions => Alpha * Alpha;
     /// <summary>All tiles of the images.</summary>
     public readonly int Tiles => N * TilesY * TilesX;
-    /// <summary>Blocks of 8 tiles of the chunk (one thread's in <see cref="Conv2dWinograd.Multiply32x8"/>).</summary>
-    public readonly int TileBlocks => (Count + 7) / 8;
-    public readonly int TilesPadded => TileBlocks * 8;
+    /// <summary>Tiles side by side in V and M: one vector of 16 floats, the unit a thread of the product takes.</summary>
+    public const int TileBlock = 16;
+    /// <summary>Blocks of 16 tiles of the chunk (one thread's in <see cref="Conv2dWinograd.Multiply16x16"/>).</summary>
+    public readonly int TileBlocks => (Count + TileBlock - 1) / TileBlock;
+    public readonly int TilesPadded => TileBlocks * TileBlock;
     public readonly long FilterLength => (long)Positions * InC * OutCPadded;
     public readonly long InputLength => (long)Positions * InC * TilesPadded;
     public readonly long ProductLength => (long)Positions * OutCPadded * TilesPadded;
@@ -225,15 +229,16 @@ public static class Conv2dWinograd
     }
 
     /// <summary>
-    /// Thread i of an input transform takes tile t = 8·(i / (8·C)) + i % 8 of the chunk and channel c = i / 8 % C: the order
+    /// Thread i of an input transform takes tile t = 16·(i / (16·C)) + i % 16 of the chunk and channel c = i / 16 % C: the order
     /// of V's layout, so that neighbouring threads write neighbouring values. Returns the offset of (t, c) in V for position 0
     /// (position ξν adds ξν·plane), the input plane, the tile's input origin (one row and column above and left of its
     /// outputs: the padding) and whether its α×α patch lies inside the image. Tiles past the chunk's end (up to a multiple of
-    /// 8) repeat its last tile: finite values, whose products the output transform drops.
+    /// 16) repeat its last tile: finite values, whose products the output transform drops.
     /// </summary>
     static long InputSlot(in WinogradGeometry g, int i, out long plane, out long image, out int y0, out int x0, out bool inside)
     {
-        int lane = i % 8, c = i / 8 % g.InC, tb = i / (8 * g.InC), t = tb * 8 + lane;
+        const int B = WinogradGeometry.TileBlock;
+        int lane = i % B, c = i / B % g.InC, tb = i / (B * g.InC), t = tb * B + lane;
         plane = (long)g.InC * g.TilesPadded;
         int perImage = g.TilesY * g.TilesX, tn = g.First + Math.Min(t, g.Count - 1);
         int n = tn / perImage, ty = (tn - n * perImage) / g.TilesX, tx = tn - n * perImage - ty * g.TilesX;
@@ -243,7 +248,7 @@ public static class Conv2dWinograd
         return i;
     }
 
-    /// <summary>V[ξν][t/8][c][t%8] = (Bᵀ d_{c,t} B)[ξ][ν] for F(2×2): one thread per (t, c) of the chunk (see InputSlot).</summary>
+    /// <summary>V[ξν][t/16][c][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(2×2): one thread per (t, c) of the chunk (see InputSlot).</summary>
     [KernelName("winograd_input_2x2")]
     public static void TransformInput2x2(Index1D i, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v)
     {
@@ -263,7 +268,7 @@ public static class Conv2dWinograd
         InputTransform2(Read(g, x, mask, mode, image, iy, x0, inside), Read(g, x, mask, mode, image, iy, x0 + 1, inside),
             Read(g, x, mask, mode, image, iy, x0 + 2, inside), Read(g, x, mask, mode, image, iy, x0 + 3, inside));
 
-    /// <summary>V[ξν][t/8][c][t%8] = (Bᵀ d_{c,t} B)[ξ][ν] for F(4×4): one thread per (t, c) of the chunk (see InputSlot).</summary>
+    /// <summary>V[ξν][t/16][c][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(4×4): one thread per (t, c) of the chunk (see InputSlot).</summary>
     [KernelName("winograd_input_4x4")]
     public static void TransformInput4x4(Index1D i, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v)
     {
@@ -300,95 +305,66 @@ public static class Conv2dWinograd
     // ---------------------------------------------------------------- the batched product: M = U · V per position
 
     /// <summary>
-    /// M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t] for 32 channels k0..k0+31 × 8 tiles per thread: each 8 tile values
-    /// loaded feed 256 multiply-adds (the direct 32×8 kernel's accumulator; on PoCL 16 of AVX-512's vector registers).
-    /// Grid (⌈TileBlocks / group⌉, α²·OutCPadded/32), groups along the tile blocks, which share U. A barrier after every
+    /// M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t] for 16 channels k0..k0+15 × 16 tiles per thread: for each c one vector of
+    /// 16 tile values and 16 filter values feed 256 multiply-adds, 16 sums of 16 tiles (on PoCL 16 AVX-512 registers, each
+    /// multiply-add of a channel one vector FMA with the filter value broadcast, as in the direct kernels).
+    /// Grid (⌈TileBlocks / group⌉, α²·OutCPadded/16), groups along the tile blocks, which share U. A barrier after every
     /// `channelsPerBarrier` channels makes PoCL run the group's threads chunk by chunk, so that the chunk of U they share stays
     /// in L1. Threads past the last tile block compute the last again (their reads stay in bounds) and store nothing.
     /// </summary>
-    [KernelName("winograd_multiply_32x8")]
-    public static void Multiply32x8(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
+    [KernelName("winograd_multiply_16x16")]
+    public static void Multiply16x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
     {
-        var acc = new Accumulator32x8();
-        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / Conv2dDirect.WideBlock;
-        int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * Conv2dDirect.WideBlock;
-        SumChannels(ref acc, g, u, v, tb, position, k0, channelsPerBarrier);
+        Accumulator16x8 lo = default, hi = default;
+        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / 16;
+        int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * 16;
+        int kp = g.OutCPadded, vBase = (position * g.TileBlocks + tb) * g.InC * WinogradGeometry.TileBlock, uBase = position * g.InC * kp + k0;
+        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
+        {
+            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
+            for (int c = c0; c < c1; c++)
+            {
+                int f = uBase + c * kp, r = vBase + c * WinogradGeometry.TileBlock;
+                lo.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, r);
+                hi.Column(u[f + 8], u[f + 9], u[f + 10], u[f + 11], u[f + 12], u[f + 13], u[f + 14], u[f + 15], v, r);
+            }
+            Group.Barrier();
+        }
         if (q >= g.TileBlocks) return;
-        StoreProducts(g, acc.Lo, m, tb, position, k0);
-        StoreProducts(g, acc.Hi, m, tb, position, k0 + Conv2dDirect.ChannelBlock);
+        StoreProducts(g, lo, m, tb, position, k0);
+        StoreProducts(g, hi, m, tb, position, k0 + 8);
     }
 
-    /// <summary>As <see cref="Multiply32x8"/> with 16 channels × 8 tiles per thread (OutCPadded a multiple of 16): half the
-    /// registers, for machines with fewer or narrower vector registers (AVX2: 16 of 8 floats) and for GPUs.</summary>
-    [KernelName("winograd_multiply_16x8")]
-    public static void Multiply16x8(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
+    /// <summary>As <see cref="Multiply16x16"/> with 8 channels × 16 tiles per thread (OutCPadded a multiple of 8): half the
+    /// registers (8 sums of 16 tiles; on AVX2, 16 registers of 8 floats), and less padding where there are few channels.</summary>
+    [KernelName("winograd_multiply_8x16")]
+    public static void Multiply8x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
     {
-        var acc = new Accumulator16x8();
-        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / Conv2dDirect.ChannelBlock;
-        int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * Conv2dDirect.ChannelBlock;
-        SumChannels(ref acc, g, u, v, tb, position, k0, channelsPerBarrier);
+        Accumulator16x8 acc = default;
+        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / 8;
+        int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * 8;
+        int kp = g.OutCPadded, vBase = (position * g.TileBlocks + tb) * g.InC * WinogradGeometry.TileBlock, uBase = position * g.InC * kp + k0;
+        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
+        {
+            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
+            for (int c = c0; c < c1; c++)
+            {
+                int f = uBase + c * kp;
+                acc.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, vBase + c * WinogradGeometry.TileBlock);
+            }
+            Group.Barrier();
+        }
         if (q >= g.TileBlocks) return;
         StoreProducts(g, acc, m, tb, position, k0);
     }
 
-    /// <summary>As <see cref="Multiply16x8"/> with 16 channels × 4 tiles per thread (half a block of 8 tiles): a quarter of
-    /// <see cref="Multiply32x8"/>'s registers.</summary>
-    [KernelName("winograd_multiply_16x4")]
-    public static void Multiply16x4(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
-    {
-        var acc = new Accumulator16x4();
-        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / Conv2dDirect.ChannelBlock, halves = 2 * g.TileBlocks;
-        int h = Math.Min(q, halves - 1), tb = h / 2, lane0 = (h - tb * 2) * 4;
-        int position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * Conv2dDirect.ChannelBlock;
-        int kp = g.OutCPadded;
-        int vBase = (position * g.TileBlocks + tb) * g.InC * 8 + lane0, uBase = position * g.InC * kp + k0;
-        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
-        {
-            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
-            for (int c = c0; c < c1; c++)
-            {
-                int r = vBase + c * 8;
-                acc.Column(v[r], v[r + 1], v[r + 2], v[r + 3], u, uBase + c * kp);
-            }
-            Group.Barrier();
-        }
-        if (q >= halves) return;
-        int tp = g.TilesPadded;
-        int o = (position * kp + k0) * tp + tb * 8 + lane0;
-        for (int j = 0; j < Conv2dDirect.ChannelBlock; j++, o += tp)
-        {
-            m[o] = acc.P0.Get(j); m[o + 1] = acc.P1.Get(j); m[o + 2] = acc.P2.Get(j); m[o + 3] = acc.P3.Get(j);
-        }
-    }
-
-    /// <summary>acc[t][j] = Σ_c V[position][tb][c][t] · U[position][c][k0 + j], with a barrier after every `channelsPerBarrier` channels.</summary>
-    static void SumChannels<TAcc>(ref TAcc acc, in WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, int tb, int position, int k0,
-        int channelsPerBarrier) where TAcc : struct, IColumnAccumulator8
-    {
-        int kp = g.OutCPadded;
-        int vBase = (position * g.TileBlocks + tb) * g.InC * 8, uBase = position * g.InC * kp + k0;
-        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
-        {
-            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
-            for (int c = c0; c < c1; c++)
-            {
-                int r = vBase + c * 8;
-                acc.Column(v[r], v[r + 1], v[r + 2], v[r + 3], v[r + 4], v[r + 5], v[r + 6], v[r + 7], u, uBase + c * kp);
-            }
-            Group.Barrier();
-        }
-    }
-
-    /// <summary>M[position][k0 + j][tb·8 + i] = acc.P_i[j] for the 16 channels of one block.</summary>
+    /// <summary>M[position][k0 + i][tb·16 + t] = acc.P_i[t]: channel i's 16 tiles, one vector store each.</summary>
     static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, int tb, int position, int k0)
     {
         int tp = g.TilesPadded;
-        int o = (position * g.OutCPadded + k0) * tp + tb * 8;
-        for (int j = 0; j < Conv2dDirect.ChannelBlock; j++, o += tp)
-        {
-            m[o] = acc.P0.Get(j); m[o + 1] = acc.P1.Get(j); m[o + 2] = acc.P2.Get(j); m[o + 3] = acc.P3.Get(j);
-            m[o + 4] = acc.P4.Get(j); m[o + 5] = acc.P5.Get(j); m[o + 6] = acc.P6.Get(j); m[o + 7] = acc.P7.Get(j);
-        }
+        long o = (long)(position * g.OutCPadded + k0) * tp + tb * WinogradGeometry.TileBlock;
+        acc.P0.Store(m, o); acc.P1.Store(m, o + tp); acc.P2.Store(m, o + 2 * tp); acc.P3.Store(m, o + 3 * tp);
+        acc.P4.Store(m, o + 4 * tp); acc.P5.Store(m, o + 5 * tp); acc.P6.Store(m, o + 6 * tp); acc.P7.Store(m, o + 7 * tp);
     }
 
     // ---------------------------------------------------------------- outputs: Y = Aᵀ M A (+ bias, ReLU)

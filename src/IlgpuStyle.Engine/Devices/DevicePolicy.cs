@@ -23,37 +23,30 @@ public enum DirectTile
 }
 
 /// <summary>The Winograd convolution's tile: F(2×2, 3×3) or F(4×4, 3×3), and output channels per thread of its batched
-/// product (16 or 32, × 8 tiles). The two products of one F sum in the same order (same bits); F(2) and F(4) differ in
-/// the last bits (kernels/Conv2dWinograd.cs).</summary>
+/// product (8 or 16, × 16 tiles). The two products of one F sum in the same order (same bits); F(2) and F(4) differ in the
+/// last bits (kernels/Conv2dWinograd.cs).</summary>
 public enum WinogradTile
 {
-    /// <summary>F(2×2, 3×3), 16 channels × 4 tiles per thread.</summary>
-    F2x2By16x4,
-    /// <summary>F(2×2, 3×3), 16 channels × 8 tiles per thread.</summary>
+    /// <summary>F(2×2, 3×3), 8 channels × 16 tiles per thread.</summary>
+    F2x2By8,
+    /// <summary>F(2×2, 3×3), 16 channels × 16 tiles per thread.</summary>
     F2x2By16,
-    /// <summary>F(2×2, 3×3), 32 channels × 8 tiles per thread.</summary>
-    F2x2By32,
-    /// <summary>F(4×4, 3×3), 16 channels × 4 tiles per thread.</summary>
-    F4x4By16x4,
-    /// <summary>F(4×4, 3×3), 16 channels × 8 tiles per thread.</summary>
+    /// <summary>F(4×4, 3×3), 8 channels × 16 tiles per thread.</summary>
+    F4x4By8,
+    /// <summary>F(4×4, 3×3), 16 channels × 16 tiles per thread.</summary>
     F4x4By16,
-    /// <summary>F(4×4, 3×3), 32 channels × 8 tiles per thread.</summary>
-    F4x4By32,
 }
 
 public static class WinogradTiles
 {
     /// <summary>The output tile side m.</summary>
-    public static int OutputTile(this WinogradTile t) => t is WinogradTile.F2x2By16x4 or WinogradTile.F2x2By16 or WinogradTile.F2x2By32 ? 2 : 4;
-
-    /// <summary>Tiles per thread of the batched product.</summary>
-    public static int TilesPerThread(this WinogradTile t) => t is WinogradTile.F2x2By16x4 or WinogradTile.F4x4By16x4 ? 4 : 8;
+    public static int OutputTile(this WinogradTile t) => t is WinogradTile.F2x2By8 or WinogradTile.F2x2By16 ? 2 : 4;
 
     /// <summary>Output channels per thread of the batched product.</summary>
-    public static int ChannelBlock(this WinogradTile t) => t is WinogradTile.F2x2By32 or WinogradTile.F4x4By32 ? 32 : 16;
+    public static int ChannelBlock(this WinogradTile t) => t is WinogradTile.F2x2By8 or WinogradTile.F4x4By8 ? 8 : 16;
 
-    /// <summary>The lab's name: "winograd 4x4 32x8".</summary>
-    public static string LabName(this WinogradTile t) => $"winograd {t.OutputTile()}x{t.OutputTile()} {t.ChannelBlock()}x{t.TilesPerThread()}";
+    /// <summary>The lab's name: "winograd 4x4 16x16" (output tile, then channels × tiles per thread of the product).</summary>
+    public static string LabName(this WinogradTile t) => $"winograd {t.OutputTile()}x{t.OutputTile()} {t.ChannelBlock()}x16";
 }
 
 /// <summary>
@@ -88,13 +81,15 @@ public sealed record DevicePolicy
     /// fixed choice of <see cref="TileFor"/>.</summary>
     public bool AutotuneDirectTiles { get; init; }
 
-    /// <summary>The Winograd tile where the Winograd variant runs and nothing else chose one: F(4×4) with 32 channels per
-    /// thread on CPU devices (16 of AVX-512's vector registers), 16 on GPUs (fewer registers per thread).</summary>
-    public WinogradTile WinogradTile { get; init; } = WinogradTile.F4x4By32;
+    /// <summary>The Winograd tile where the Winograd variant runs and nothing else chose one: F(4×4) with 16 channels × 16
+    /// tiles per thread (`ilgpustyle kernels`: faster than 8 channels on PoCL; 256 sums per thread, as the direct kernels).</summary>
+    public WinogradTile WinogradTile { get; init; } = WinogradTile.F4x4By16;
 
     /// <summary>Bytes of transformed inputs and products (V and M) per chunk of tiles of a Winograd convolution: small enough
-    /// that a chunk stays in the caches from the kernel that writes it to the one that reads it.</summary>
-    public long WinogradChunkBytes { get; init; } = 4L << 20;
+    /// that a chunk stays in the last-level cache from the kernel that writes it to the one that reads it, large enough that
+    /// each launch has work for every core (`ilgpustyle kernels`, conv3_1 at 256² on a 2-core Xeon: 4 MiB 38.6 ms, 16 MiB
+    /// 21.9 ms, 64 MiB 26.4 ms, one chunk 25.0 ms; noisy machine, docs/performance.md).</summary>
+    public long WinogradChunkBytes { get; init; } = 16L << 20;
 
     /// <summary>Elementwise fills and copies as contiguous chunks per thread (CPU devices vectorize a chunk) rather than
     /// grid-stride loops (GPUs coalesce those).</summary>
@@ -121,7 +116,7 @@ public sealed record DevicePolicy
         {
             DeviceClass.Gpu => new DevicePolicy
             {
-                Class = kind, ConvVariant = KernelVariant.Tiled, GramVariant = KernelVariant.Tiled, WideDirect = false, WinogradTile = WinogradTile.F4x4By16,
+                Class = kind, ConvVariant = KernelVariant.Tiled, GramVariant = KernelVariant.Tiled, WideDirect = false,
                 ChunkedElementwise = false, StrideThreads = Math.Max(1024, multiprocessors * threadsPerMultiprocessor),
                 GemmTile = (side, side, 8),
             },

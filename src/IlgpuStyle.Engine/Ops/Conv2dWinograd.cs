@@ -34,26 +34,25 @@ public static partial class Op
             : Transformed(d.Memory.Scratch(ScratchBuffer.WinogradFilters, g.FilterLength), TransformFilters);
         // Chunks of tiles whose V and M fit the policy's budget: each chunk's V is read by the product right after the input
         // transform wrote it, and its M by the output transform, while they are still in the caches.
-        long chunkBytes = long.TryParse(Environment.GetEnvironmentVariable("WINOGRAD_CHUNK_KB"), out var kb) ? kb * 1024 : d.Policy.WinogradChunkBytes;
+        long chunkBytes = d.Policy.WinogradChunkBytes;
         int perTile = g.Positions * (g.InC + g.OutCPadded) * sizeof(float);
-        int chunk = (int)Math.Clamp(chunkBytes / perTile / 8 * 8, 8, (g.Tiles + 7) / 8 * 8);
+        const int B = WinogradGeometry.TileBlock;
+        int chunk = (int)Math.Clamp(chunkBytes / perTile / B * B, B, (g.Tiles + B - 1) / B * B);
         var first = g.Chunk(0, Math.Min(chunk, g.Tiles));
         var v = d.Memory.Scratch(ScratchBuffer.WinogradInput, first.InputLength);
         var products = d.Memory.Scratch(ScratchBuffer.WinogradProducts, first.ProductLength);
         var input = four
             ? d.Kernel(Conv2dWinograd.TransformInput4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.TransformInput4x4))
             : d.Kernel(Conv2dWinograd.TransformInput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.TransformInput2x2));
-        bool wide = tile.ChannelBlock() == Conv2dDirect.WideBlock, four4 = tile.TilesPerThread() == 4;
+        bool wide = tile.ChannelBlock() == 16;
         var multiply = wide
-            ? d.Kernel(Conv2dWinograd.Multiply32x8, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply32x8))
-            : four4
-            ? d.Kernel(Conv2dWinograd.Multiply16x4, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x4))
-            : d.Kernel(Conv2dWinograd.Multiply16x8, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x8));
+            ? d.Kernel(Conv2dWinograd.Multiply16x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x16))
+            : d.Kernel(Conv2dWinograd.Multiply8x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply8x16));
         var output = four
             ? d.Kernel(Conv2dWinograd.TransformOutput4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput4x4))
             : d.Kernel(Conv2dWinograd.TransformOutput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput2x2));
         string inputName = "winograd_input_" + m + (mask is null ? "" : "_relu_mask"), outputName = "winograd_output_" + m;
-        string multiplyName = name + "_winograd_" + m + (wide ? "_32x8" : four4 ? "_16x4" : "_16x8");
+        string multiplyName = name + "_winograd_" + m + (wide ? "_16x16" : "_8x16");
         var maskView = (mask ?? x).View;
         var mode = mask is null ? PadMode.Copy : PadMode.ReluMask;
         for (int t0 = 0; t0 < g.Tiles; t0 += chunk)
@@ -63,9 +62,8 @@ public static partial class Op
             long tileBytes = (long)c.Count * c.M * c.M * sizeof(float);
             using (d.Launch(inputName, 0, (mask is null ? 1 : 2) * c.InC * tileBytes + c.InputLength * sizeof(float)))
                 input((int)inputs, c, x.View, maskView, mode, v);
-            int threadsX = four4 ? 2 * c.TileBlocks : c.TileBlocks;
-            int group = Math.Min(Math.Min(16, threadsX), d.Accelerator.MaxNumThreadsPerGroup);
-            var config = new KernelConfig(new Index2D((threadsX + group - 1) / group, c.Positions * c.OutCPadded / tile.ChannelBlock()), new Index2D(group, 1));
+            int group = Math.Min(Math.Min(16, c.TileBlocks), d.Accelerator.MaxNumThreadsPerGroup);
+            var config = new KernelConfig(new Index2D((c.TileBlocks + group - 1) / group, c.Positions * c.OutCPadded / tile.ChannelBlock()), new Index2D(group, 1));
             using (d.Launch(multiplyName, c.MultiplyFlops, (uView.Length + c.InputLength + c.ProductLength) * sizeof(float)))
                 multiply(config, c, uView, v, products, d.DirectChannelsPerBarrier ?? c.InC);
             using (d.Launch(outputName, 0, c.ProductLength * sizeof(float) + ((flags & Conv2dWinograd.Accumulate) != 0 ? 2 : 1) * c.OutC * tileBytes))

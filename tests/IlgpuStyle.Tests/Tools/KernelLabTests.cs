@@ -62,7 +62,7 @@ public class KernelLabTests(ITestOutputHelper output)
         var direct = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
         var px4 = ConvKernel.Direct(DirectTile.Px4);
         var px8 = ConvKernel.Direct(DirectTile.Px8);
-        var winograd = ConvKernel.Of(WinogradTile.F4x4By32);
+        var winograd = ConvKernel.Of(WinogradTile.F4x4By16);
         Assert.Equal(px8, tuner.For(key, direct, t => t == px8 ? 1.0 : 2.0, out bool timed));
         Assert.True(timed);
         Assert.Equal(px8, tuner.For(key, direct, t => t == px4 ? 1.0 : 2.0, out timed));   // cached: not timed again
