@@ -302,6 +302,158 @@ public static class Conv2dWinograd
 
     static float Masked(ArrayView<float> x, ArrayView<float> mask, long at) => mask[at] > 0f ? x[at] : 0f;
 
+    // ---------------------------------------------------------------- F(4×4) transforms in runs of tiles (CPU devices)
+    //
+    // The same transforms, shaped for a CPU's OpenCL compiler: the input first padded to whole tiles (PadToTiles: zeros
+    // around and past the last tile, and the ReLU mask applied), so that a tile reads its 6×6 patch with no check; then one
+    // thread per 16 tiles of a block (and a channel), which loops over the tiles of each run that lies in one tile row.
+    // In such a run the loads are affine in the tile (every 4th value of six rows) and the stores contiguous (16 tiles of
+    // one position side by side in V; for the output, every 4th value of four rows of y), a loop the compiler vectorizes.
+
+    /// <summary>Padded rows and columns of <see cref="PadToTiles"/>: whole tiles plus the two a tile reads past its outputs.</summary>
+    public static int PaddedHeight(in WinogradGeometry g) => g.TilesY * g.M + 2;
+    public static int PaddedWidth(in WinogradGeometry g) => g.TilesX * g.M + 2;
+
+    /// <summary>
+    /// xp[n,c,py,px] = x[n,c,py−1,px−1] inside the image (with PadMode.ReluMask x·[mask &gt; 0]), 0 elsewhere, over
+    /// PaddedHeight × PaddedWidth planes. Grid-stride over the padded rows, each thread copying whole rows.
+    /// </summary>
+    [KernelName("winograd_pad")]
+    public static void PadToTiles(Index1D t, int stride, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> xp)
+    {
+        int ph = PaddedHeight(g), pw = PaddedWidth(g);
+        long rows = (long)g.N * g.InC * ph;
+        for (long row = t; row < rows; row += stride)
+        {
+            long plane = row / ph;
+            int sy = (int)(row - plane * ph) - 1;
+            long d = row * pw;
+            if (sy < 0 || sy >= g.H)
+            {
+                for (int px = 0; px < pw; px++) xp[d + px] = 0f;
+                continue;
+            }
+            long src = (plane * g.H + sy) * g.W;
+            xp[d] = 0f;
+            if (mode == PadMode.ReluMask)
+                for (int sx = 0; sx < g.W; sx++) xp[d + 1 + sx] = mask[src + sx] > 0f ? x[src + sx] : 0f;
+            else
+                for (int sx = 0; sx < g.W; sx++) xp[d + 1 + sx] = x[src + sx];
+            for (int px = g.W + 1; px < pw; px++) xp[d + px] = 0f;
+        }
+    }
+
+    /// <summary>Where tile `lane` of block tb lies: the chunk's tile (lanes past its end repeat its last), image, tile row and
+    /// column, and how many tiles from this lane on lie in the same tile row of the same block.</summary>
+    static int Run(in WinogradGeometry g, int tb, int lane, out int n, out int ty, out int tx)
+    {
+        const int B = WinogradGeometry.TileBlock;
+        int local = tb * B + lane, t = g.First + Math.Min(local, g.Count - 1), perImage = g.TilesY * g.TilesX;
+        n = t / perImage;
+        ty = (t - n * perImage) / g.TilesX;
+        tx = t - n * perImage - ty * g.TilesX;
+        return local >= g.Count ? 1 : Math.Min(B - lane, Math.Min(g.TilesX - tx, g.Count - local));
+    }
+
+    /// <summary>V[ξν][tb][c][lane] = (Bᵀ d B)[ξ][ν] for the 16 tiles of block tb (= i / C) and channel c (= i % C), from the padded
+    /// input xp (<see cref="PadToTiles"/>), in runs along tile rows.</summary>
+    [KernelName("winograd_input_4x4_runs")]
+    public static void TransformInputRuns4x4(Index1D i, WinogradGeometry g, ArrayView<float> xp, ArrayView<float> v)
+    {
+        const int B = WinogradGeometry.TileBlock;
+        int c = i % g.InC, tb = i / g.InC, ph = PaddedHeight(g), pw = PaddedWidth(g);
+        long plane = (long)g.InC * g.TilesPadded, o = ((long)tb * g.InC + c) * B;
+        for (int lane = 0; lane < B;)
+        {
+            int run = Run(g, tb, lane, out int n, out int ty, out int tx);
+            long src = ((long)(n * g.InC + c) * ph + ty * 4) * pw + tx * 4;
+            for (int j = 0; j < run; j++)
+            {
+                long s = src + 4 * j;
+                var r0 = InputRowAt(xp, s);
+                var r1 = InputRowAt(xp, s + pw);
+                var r2 = InputRowAt(xp, s + 2 * pw);
+                var r3 = InputRowAt(xp, s + 3 * pw);
+                var r4 = InputRowAt(xp, s + 4 * pw);
+                var r5 = InputRowAt(xp, s + 5 * pw);
+                long at = o + lane + j;
+                Store6Column(v, at, plane, 0, InputTransform4(r0.A0, r1.A0, r2.A0, r3.A0, r4.A0, r5.A0));
+                Store6Column(v, at, plane, 1, InputTransform4(r0.A1, r1.A1, r2.A1, r3.A1, r4.A1, r5.A1));
+                Store6Column(v, at, plane, 2, InputTransform4(r0.A2, r1.A2, r2.A2, r3.A2, r4.A2, r5.A2));
+                Store6Column(v, at, plane, 3, InputTransform4(r0.A3, r1.A3, r2.A3, r3.A3, r4.A3, r5.A3));
+                Store6Column(v, at, plane, 4, InputTransform4(r0.A4, r1.A4, r2.A4, r3.A4, r4.A4, r5.A4));
+                Store6Column(v, at, plane, 5, InputTransform4(r0.A5, r1.A5, r2.A5, r3.A5, r4.A5, r5.A5));
+            }
+            lane += run;
+        }
+    }
+
+    static Vec6 InputRowAt(ArrayView<float> xp, long s) => InputTransform4(xp[s], xp[s + 1], xp[s + 2], xp[s + 3], xp[s + 4], xp[s + 5]);
+
+    /// <summary>y[n,k, tiles of block tb] = Aᵀ M A (bias, ReLU, accumulate as flags say) for channel k = i / TileBlocks and block
+    /// tb = i % TileBlocks, in runs along tile rows: tiles wholly inside the image without checks, the last of a row and the
+    /// last row's with them.</summary>
+    [KernelName("winograd_output_4x4_runs")]
+    public static void TransformOutputRuns4x4(Index1D i, WinogradGeometry g, ArrayView<float> m, ArrayView<float> bias, ArrayView<float> y, int flags)
+    {
+        const int B = WinogradGeometry.TileBlock;
+        int tb = i % g.TileBlocks, k = i / g.TileBlocks;
+        long plane = (long)g.OutCPadded * g.TilesPadded, first = (long)k * g.TilesPadded + tb * B;
+        bool useBias = (flags & UseBias) != 0, relu = (flags & Relu) != 0, accumulate = (flags & Accumulate) != 0;
+        float b = useBias ? bias[k] : 0f;
+        for (int lane = 0; lane < B;)
+        {
+            int run = Run(g, tb, lane, out int n, out int ty, out int tx);
+            if (tb * B + lane >= g.Count) break;   // lanes past the chunk's end: nothing to store
+            int oy = ty * 4, ox = tx * 4;
+            // Tiles of the run whose 4×4 outputs all lie inside the image.
+            int whole = oy + 4 <= g.H ? Math.Max(0, Math.Min(run, g.W / 4 - tx)) : 0;
+            long o = ((long)n * g.OutC + k) * g.H * g.W + (long)oy * g.W + ox;
+            for (int j = 0; j < whole; j++)
+            {
+                long at = first + lane + j;
+                var r0 = OutputRow4(m, at, plane, 0);
+                var r1 = OutputRow4(m, at, plane, 1);
+                var r2 = OutputRow4(m, at, plane, 2);
+                var r3 = OutputRow4(m, at, plane, 3);
+                var r4 = OutputRow4(m, at, plane, 4);
+                var r5 = OutputRow4(m, at, plane, 5);
+                long q = o + 4 * j;
+                PutInside(y, q, g.W, useBias, b, relu, accumulate, OutputTransform4(r0.A0, r1.A0, r2.A0, r3.A0, r4.A0, r5.A0));
+                PutInside(y, q + 1, g.W, useBias, b, relu, accumulate, OutputTransform4(r0.A1, r1.A1, r2.A1, r3.A1, r4.A1, r5.A1));
+                PutInside(y, q + 2, g.W, useBias, b, relu, accumulate, OutputTransform4(r0.A2, r1.A2, r2.A2, r3.A2, r4.A2, r5.A2));
+                PutInside(y, q + 3, g.W, useBias, b, relu, accumulate, OutputTransform4(r0.A3, r1.A3, r2.A3, r3.A3, r4.A3, r5.A3));
+            }
+            for (int j = whole; j < run; j++)
+            {
+                long at = first + lane + j;
+                var r0 = OutputRow4(m, at, plane, 0);
+                var r1 = OutputRow4(m, at, plane, 1);
+                var r2 = OutputRow4(m, at, plane, 2);
+                var r3 = OutputRow4(m, at, plane, 3);
+                var r4 = OutputRow4(m, at, plane, 4);
+                var r5 = OutputRow4(m, at, plane, 5);
+                long image = ((long)n * g.OutC + k) * g.H * g.W;
+                int x0 = ox + 4 * j;
+                PutColumn4(g, bias, y, flags, image, k, oy, x0, OutputTransform4(r0.A0, r1.A0, r2.A0, r3.A0, r4.A0, r5.A0));
+                PutColumn4(g, bias, y, flags, image, k, oy, x0 + 1, OutputTransform4(r0.A1, r1.A1, r2.A1, r3.A1, r4.A1, r5.A1));
+                PutColumn4(g, bias, y, flags, image, k, oy, x0 + 2, OutputTransform4(r0.A2, r1.A2, r2.A2, r3.A2, r4.A2, r5.A2));
+                PutColumn4(g, bias, y, flags, image, k, oy, x0 + 3, OutputTransform4(r0.A3, r1.A3, r2.A3, r3.A3, r4.A3, r5.A3));
+            }
+            lane += run;
+        }
+    }
+
+    /// <summary>One column of a tile wholly inside the image: y[q + a·W] (+)= column[a] + b, ReLU as asked.</summary>
+    static void PutInside(ArrayView<float> y, long q, int w, bool useBias, float b, bool relu, bool accumulate, Vec4 column)
+    {
+        float v0 = column.A0, v1 = column.A1, v2 = column.A2, v3 = column.A3;
+        if (useBias) { v0 += b; v1 += b; v2 += b; v3 += b; }
+        if (relu) { v0 = MathF.Max(v0, 0f); v1 = MathF.Max(v1, 0f); v2 = MathF.Max(v2, 0f); v3 = MathF.Max(v3, 0f); }
+        if (accumulate) { y[q] += v0; y[q + w] += v1; y[q + 2 * w] += v2; y[q + 3 * w] += v3; }
+        else { y[q] = v0; y[q + w] = v1; y[q + 2 * w] = v2; y[q + 3 * w] = v3; }
+    }
+
     // ---------------------------------------------------------------- the batched product: M = U · V per position
 
     /// <summary>

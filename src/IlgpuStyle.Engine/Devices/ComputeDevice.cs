@@ -66,6 +66,9 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>The 3×3 Direct tile to use instead of the policy's choice (`ilgpustyle kernels` times each); null: the policy's.</summary>
     public DirectTile? DirectTileOverride { get; set; }
 
+    /// <summary>Winograd F(4×4)'s transforms in runs of tiles (the policy's, unless changed: the tests run both forms).</summary>
+    public bool WinogradTransformRuns { get; set; }
+
     /// <summary>The Winograd tile to use instead of the policy's choice; null: the policy's.</summary>
     public WinogradTile? WinogradTileOverride { get; set; }
 
@@ -84,6 +87,7 @@ public sealed class ComputeDevice : IDisposable
         ConvVariant = Policy.ConvVariant;
         GramVariant = Policy.GramVariant;
         DirectChannelsPerBarrier = Policy.DirectChannelsPerBarrier;
+        WinogradTransformRuns = Policy.WinogradTransformRuns;
         Memory = new DeviceMemory(accelerator, Policy.StrideThreads);
     }
 

@@ -85,6 +85,10 @@ public sealed record DevicePolicy
     /// tiles per thread (`ilgpustyle kernels`: faster than 8 channels on PoCL; 256 sums per thread, as the direct kernels).</summary>
     public WinogradTile WinogradTile { get; init; } = WinogradTile.F4x4By16;
 
+    /// <summary>Winograd F(4×4)'s input and output transforms in runs of tiles over a padded input (CPU OpenCL devices,
+    /// whose compiler vectorizes a thread's loop) rather than one tile per thread (GPUs, ILGPU's CPU accelerator).</summary>
+    public bool WinogradTransformRuns { get; init; }
+
     /// <summary>Bytes of transformed inputs and products (V and M) per chunk of tiles of a Winograd convolution: small enough
     /// that a chunk stays in the last-level cache from the kernel that writes it to the one that reads it, large enough that
     /// each launch has work for every core (`ilgpustyle kernels`, conv3_1 at 256² on a 2-core Xeon: 4 MiB 38.6 ms, 16 MiB
@@ -123,7 +127,7 @@ public sealed record DevicePolicy
             DeviceClass.OpenClCpu => new DevicePolicy
             {
                 Class = kind, ConvVariant = KernelVariant.Direct, GramVariant = KernelVariant.Rows, DirectChannelsPerBarrier = 32,
-                WideDirect = true, AutotuneDirectTiles = true, ChunkedElementwise = true, StrideThreads = 1 << 20, GemmTile = (side, side, 8),
+                WideDirect = true, AutotuneDirectTiles = true, WinogradTransformRuns = true, ChunkedElementwise = true, StrideThreads = 1 << 20, GemmTile = (side, side, 8),
             },
             _ => new DevicePolicy
             {

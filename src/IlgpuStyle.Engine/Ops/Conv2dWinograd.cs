@@ -55,19 +55,40 @@ public static partial class Op
         string multiplyName = name + "_winograd_" + m + (wide ? "_16x16" : "_8x16");
         var maskView = (mask ?? x).View;
         var mode = mask is null ? PadMode.Copy : PadMode.ReluMask;
+        // F(4×4) on CPU devices: the input padded to whole tiles once (the ReLU mask applied), then transformed in runs of tiles.
+        bool runs = four && d.WinogradTransformRuns;
+        ArrayView<float> xp = default;
+        if (runs)
+        {
+            long padded = (long)s.N * inC * Conv2dWinograd.PaddedHeight(g) * Conv2dWinograd.PaddedWidth(g);
+            xp = d.Memory.Scratch(ScratchBuffer.PaddedInput, padded);
+            d.Stride(Conv2dWinograd.PadToTiles, (long)s.N * inC * Conv2dWinograd.PaddedHeight(g), 0,
+                ((mask is null ? 1 : 2) * x.Length + padded) * sizeof(float), g, x.View, maskView, mode, xp);
+        }
+        var inputRuns = d.Kernel(Conv2dWinograd.TransformInputRuns4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>>(Conv2dWinograd.TransformInputRuns4x4));
+        var outputRuns = d.Kernel(Conv2dWinograd.TransformOutputRuns4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutputRuns4x4));
         for (int t0 = 0; t0 < g.Tiles; t0 += chunk)
         {
             var c = g.Chunk(t0, Math.Min(chunk, g.Tiles - t0));
             long inputs = (long)c.InC * c.TilesPadded, outputs = (long)c.OutC * c.Count;
             long tileBytes = (long)c.Count * c.M * c.M * sizeof(float);
-            using (d.Launch(inputName, 0, (mask is null ? 1 : 2) * c.InC * tileBytes + c.InputLength * sizeof(float)))
-                input((int)inputs, c, x.View, maskView, mode, v);
+            if (runs)
+                using (d.Launch("winograd_input_4x4_runs", 0, c.InC * tileBytes + c.InputLength * sizeof(float)))
+                    inputRuns(c.InC * c.TileBlocks, c, xp, v);
+            else
+                using (d.Launch(inputName, 0, (mask is null ? 1 : 2) * c.InC * tileBytes + c.InputLength * sizeof(float)))
+                    input((int)inputs, c, x.View, maskView, mode, v);
             int group = Math.Min(Math.Min(16, c.TileBlocks), d.Accelerator.MaxNumThreadsPerGroup);
             var config = new KernelConfig(new Index2D((c.TileBlocks + group - 1) / group, c.Positions * c.OutCPadded / tile.ChannelBlock()), new Index2D(group, 1));
             using (d.Launch(multiplyName, c.MultiplyFlops, (uView.Length + c.InputLength + c.ProductLength) * sizeof(float)))
                 multiply(config, c, uView, v, products, d.DirectChannelsPerBarrier ?? c.InC);
-            using (d.Launch(outputName, 0, c.ProductLength * sizeof(float) + ((flags & Conv2dWinograd.Accumulate) != 0 ? 2 : 1) * c.OutC * tileBytes))
-                output((int)outputs, c, products, bias, y, flags);
+            long outputBytes = c.ProductLength * sizeof(float) + ((flags & Conv2dWinograd.Accumulate) != 0 ? 2 : 1) * c.OutC * tileBytes;
+            if (runs)
+                using (d.Launch("winograd_output_4x4_runs", 0, outputBytes))
+                    outputRuns(c.OutC * c.TileBlocks, c, products, bias, y, flags);
+            else
+                using (d.Launch(outputName, 0, outputBytes))
+                    output((int)outputs, c, products, bias, y, flags);
         }
     }
 

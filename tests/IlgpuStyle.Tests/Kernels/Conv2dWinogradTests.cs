@@ -43,12 +43,15 @@ public class Conv2dWinogradTests(ITestOutputHelper output)
         var d = Accelerators.Get(accelerator);
         var r = new Rand();
         d.WinogradTileOverride = tile;
+        bool policy = d.WinogradTransformRuns;
         try
         {
             foreach (var g in Geometries)
             foreach (bool frozen in new[] { false, true })
+            foreach (bool runs in tile.OutputTile() == 4 ? new[] { false, true } : new[] { false })   // F(4×4)'s two forms of transform
             {
-                string where = $"{accelerator} {tile.LabName()} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},3,3) frozen={frozen} {r}";
+                d.WinogradTransformRuns = runs;
+                string where = $"{accelerator} {tile.LabName()} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},3,3) frozen={frozen} runs={runs} {r}";
                 double[] x = r.Floats(In(g).Length), w = r.Floats(Weights(g).Length), b = r.Floats(g.OutC);
                 using var tx = d.Upload(In(g), x); using var tw = d.Upload(Weights(g), w); using var tb = d.Upload(Shape4.Vector(g.OutC), b);
                 if (frozen) tw.Freeze();   // the transformed filters are then kept, per pass and tile
@@ -66,33 +69,41 @@ public class Conv2dWinogradTests(ITestOutputHelper output)
                     Tolerance.Winograd(tile), where, scale: initial);
             }
         }
-        finally { d.WinogradTileOverride = null; }
+        finally { d.WinogradTileOverride = null; d.WinogradTransformRuns = policy; }
     }
 
-    /// <summary>The two product blocks of one F sum each output in the same order: the same bits.</summary>
+    /// <summary>The two product blocks of one F sum each output in the same order, and F(4×4)'s transforms do the same
+    /// arithmetic one tile per thread or in runs: the same bits.</summary>
     [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
-    public void ProductBlocksGiveTheSameBits(AcceleratorCase accelerator)
+    public void ProductBlocksAndTransformFormsGiveTheSameBits(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
         var r = new Rand();
-        var g = new Conv2dGeometry(1, 40, 9, 19, 70, 3, 3, 1, 1);
+        var g = new Conv2dGeometry(2, 40, 9, 19, 70, 3, 3, 1, 1);
         using var x = d.Upload(In(g), r.Floats(In(g).Length)); using var w = d.Upload(Weights(g), r.Floats(Weights(g).Length));
         using var b = d.Upload(Shape4.Vector(g.OutC), r.Floats(g.OutC));
+        using var dy = d.Upload(Out(g), r.Floats(Out(g).Length)); using var relu = d.Upload(Out(g), r.Floats(Out(g).Length));
+        bool policy = d.WinogradTransformRuns;
         foreach (var group in Enum.GetValues<WinogradTile>().GroupBy(t => t.OutputTile()))
         {
-            float[]? first = null;
+            float[]? first = null, firstDx = null;
             foreach (var tile in group)
+            foreach (bool runs in new[] { false, true })
             {
                 d.WinogradTileOverride = tile;
+                d.WinogradTransformRuns = runs;
                 try
                 {
                     using var y = d.Poisoned(Out(g));
-                    Op.Conv2dForward(x, w, b, y, 1, 1, false, KernelVariant.Winograd);
-                    var got = y.ToArray();
-                    first ??= got;
-                    Assert.True(first.SequenceEqual(got), $"{accelerator} {tile.LabName()} differs from {group.First().LabName()} ({r})");
+                    Op.Conv2dForward(x, w, b, y, 1, 1, true, KernelVariant.Winograd);
+                    using var dx = d.Upload(In(g), new double[In(g).Length]);
+                    Op.Conv2dBackwardInput(w, dy, dx, 1, 1, KernelVariant.Winograd, reluOutput: relu);
+                    float[] got = y.ToArray(), gotDx = dx.ToArray();
+                    first ??= got; firstDx ??= gotDx;
+                    Assert.True(first.SequenceEqual(got), $"{accelerator} {tile.LabName()} runs={runs}: forward differs from {group.First().LabName()} ({r})");
+                    Assert.True(firstDx.SequenceEqual(gotDx), $"{accelerator} {tile.LabName()} runs={runs}: input gradient differs ({r})");
                 }
-                finally { d.WinogradTileOverride = null; }
+                finally { d.WinogradTileOverride = null; d.WinogradTransformRuns = policy; }
             }
         }
     }
