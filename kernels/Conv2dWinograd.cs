@@ -44,10 +44,10 @@
 //
 // Layouts (T = tiles of a chunk, TP = T rounded up to a multiple of 16, KP = output channels rounded up to 8 or 16):
 //     U[ξν][c][k]            k contiguous: the 8 or 16 filter values a thread needs per c are neighbours
-//     V[ξν][t/16][c][t%16]   the 16 tiles of a thread contiguous for each c: one vector load (AVX-512's 16 floats) per c,
-//                            and a thread reads one stream over c
-//     M[ξν][k][t]            t contiguous: a thread stores 16 tiles of a channel as one vector, and neighbouring threads
-//                            of TransformOutput read neighbouring values
+//     V[t/16][c][ξν][t%16]   16 tiles side by side: one vector load (AVX-512's 16 floats) per c in the product; the 36
+//                            positions of a tile at fixed distances (16 floats) from each other, so that a transform's 36
+//                            stores (and loads) are one stream to its compiler, not 36 that might overlap
+//     M[k][t/16][ξν][t%16]   the same for the products: a thread of the product stores 16 tiles of a channel as one vector
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
@@ -87,6 +87,10 @@ public struct WinogradGeometry
     public readonly long FilterLength => (long)Positions * InC * OutCPadded;
     public readonly long InputLength => (long)Positions * InC * TilesPadded;
     public readonly long ProductLength => (long)Positions * OutCPadded * TilesPadded;
+    /// <summary>Where tile t (of the chunk), channel c, position 0 lies in V; position ξν is ξν·TileBlock further.</summary>
+    public readonly long InputOffset(int t, int c) => (((long)(t / TileBlock) * InC + c) * Positions) * TileBlock + t % TileBlock;
+    /// <summary>Where channel k, tile t (of the chunk), position 0 lies in M; position ξν is ξν·TileBlock further.</summary>
+    public readonly long ProductOffset(int k, int t) => (((long)k * TileBlocks + t / TileBlock) * Positions) * TileBlock + t % TileBlock;
     /// <summary>FLOPs of the chunk's batched product as executed (padded channels and tiles included).</summary>
     public readonly long MultiplyFlops => 2L * Positions * InC * OutCPadded * TilesPadded;
 
@@ -239,16 +243,16 @@ public static class Conv2dWinograd
     {
         const int B = WinogradGeometry.TileBlock;
         int lane = i % B, c = i / B % g.InC, tb = i / (B * g.InC), t = tb * B + lane;
-        plane = (long)g.InC * g.TilesPadded;
+        plane = B;
         int perImage = g.TilesY * g.TilesX, tn = g.First + Math.Min(t, g.Count - 1);
         int n = tn / perImage, ty = (tn - n * perImage) / g.TilesX, tx = tn - n * perImage - ty * g.TilesX;
         image = ((long)n * g.InC + c) * g.H * g.W;
         y0 = ty * g.M - 1; x0 = tx * g.M - 1;
         inside = y0 >= 0 && x0 >= 0 && y0 + g.Alpha <= g.H && x0 + g.Alpha <= g.W;
-        return i;
+        return g.InputOffset(t, c);
     }
 
-    /// <summary>V[ξν][t/16][c][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(2×2): one thread per (t, c) of the chunk (see InputSlot).</summary>
+    /// <summary>V[t/16][c][ξν][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(2×2): one thread per (t, c) of the chunk (see InputSlot).</summary>
     [KernelName("winograd_input_2x2")]
     public static void TransformInput2x2(Index1D i, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v)
     {
@@ -268,7 +272,7 @@ public static class Conv2dWinograd
         InputTransform2(Read(g, x, mask, mode, image, iy, x0, inside), Read(g, x, mask, mode, image, iy, x0 + 1, inside),
             Read(g, x, mask, mode, image, iy, x0 + 2, inside), Read(g, x, mask, mode, image, iy, x0 + 3, inside));
 
-    /// <summary>V[ξν][t/16][c][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(4×4): one thread per (t, c) of the chunk (see InputSlot).</summary>
+    /// <summary>V[t/16][c][ξν][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(4×4): one thread per (t, c) of the chunk (see InputSlot).</summary>
     [KernelName("winograd_input_4x4")]
     public static void TransformInput4x4(Index1D i, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v)
     {
@@ -362,7 +366,7 @@ public static class Conv2dWinograd
     {
         const int B = WinogradGeometry.TileBlock;
         int c = i % g.InC, tb = i / g.InC, ph = PaddedHeight(g), pw = PaddedWidth(g);
-        long plane = (long)g.InC * g.TilesPadded, o = ((long)tb * g.InC + c) * B;
+        long plane = B, o = g.InputOffset(tb * B, c);
         for (int lane = 0; lane < B;)
         {
             int run = Run(g, tb, lane, out int n, out int ty, out int tx);
@@ -398,7 +402,7 @@ public static class Conv2dWinograd
     {
         const int B = WinogradGeometry.TileBlock;
         int tb = i % g.TileBlocks, k = i / g.TileBlocks;
-        long plane = (long)g.OutCPadded * g.TilesPadded, first = (long)k * g.TilesPadded + tb * B;
+        long plane = B, first = g.ProductOffset(k, tb * B);
         bool useBias = (flags & UseBias) != 0, relu = (flags & Relu) != 0, accumulate = (flags & Accumulate) != 0;
         float b = useBias ? bias[k] : 0f;
         for (int lane = 0; lane < B;)
@@ -409,21 +413,11 @@ public static class Conv2dWinograd
             // Tiles of the run whose 4×4 outputs all lie inside the image.
             int whole = oy + 4 <= g.H ? Math.Max(0, Math.Min(run, g.W / 4 - tx)) : 0;
             long o = ((long)n * g.OutC + k) * g.H * g.W + (long)oy * g.W + ox;
-            for (int j = 0; j < whole; j++)
-            {
-                long at = first + lane + j;
-                var r0 = OutputRow4(m, at, plane, 0);
-                var r1 = OutputRow4(m, at, plane, 1);
-                var r2 = OutputRow4(m, at, plane, 2);
-                var r3 = OutputRow4(m, at, plane, 3);
-                var r4 = OutputRow4(m, at, plane, 4);
-                var r5 = OutputRow4(m, at, plane, 5);
-                long q = o + 4 * j;
-                PutInside(y, q, g.W, useBias, b, relu, accumulate, OutputTransform4(r0.A0, r1.A0, r2.A0, r3.A0, r4.A0, r5.A0));
-                PutInside(y, q + 1, g.W, useBias, b, relu, accumulate, OutputTransform4(r0.A1, r1.A1, r2.A1, r3.A1, r4.A1, r5.A1));
-                PutInside(y, q + 2, g.W, useBias, b, relu, accumulate, OutputTransform4(r0.A2, r1.A2, r2.A2, r3.A2, r4.A2, r5.A2));
-                PutInside(y, q + 3, g.W, useBias, b, relu, accumulate, OutputTransform4(r0.A3, r1.A3, r2.A3, r3.A3, r4.A3, r5.A3));
-            }
+            // The flags' branches outside the loops, so that each loop is straight-line work its compiler can vectorize.
+            if (accumulate && relu) OutputTilesInside(m, first + lane, plane, y, o, g.W, b, whole, true, true);
+            else if (accumulate) OutputTilesInside(m, first + lane, plane, y, o, g.W, b, whole, false, true);
+            else if (relu) OutputTilesInside(m, first + lane, plane, y, o, g.W, b, whole, true, false);
+            else OutputTilesInside(m, first + lane, plane, y, o, g.W, b, whole, false, false);
             for (int j = whole; j < run; j++)
             {
                 long at = first + lane + j;
@@ -444,15 +438,39 @@ public static class Conv2dWinograd
         }
     }
 
-    /// <summary>One column of a tile wholly inside the image: y[q + a·W] (+)= column[a] + b, ReLU as asked.</summary>
-    static void PutInside(ArrayView<float> y, long q, int w, bool useBias, float b, bool relu, bool accumulate, Vec4 column)
+    /// <summary>
+    /// `count` neighbouring tiles of a row, wholly inside the image, one output row a of them per loop: each loop stores to
+    /// one row of y only, at distances its compiler can see (the four rows of a tile are W apart, a distance only known
+    /// at run time, which would keep it from vectorizing a loop that stores to all four). Called with constant flags: loops
+    /// without branches. Each loop recomputes the tiles' M·A, a few loads from the cache.
+    /// </summary>
+    static void OutputTilesInside(ArrayView<float> m, long at, long plane, ArrayView<float> y, long q, int w, float b, int count, bool relu, bool accumulate)
     {
-        float v0 = column.A0, v1 = column.A1, v2 = column.A2, v3 = column.A3;
-        if (useBias) { v0 += b; v1 += b; v2 += b; v3 += b; }
-        if (relu) { v0 = MathF.Max(v0, 0f); v1 = MathF.Max(v1, 0f); v2 = MathF.Max(v2, 0f); v3 = MathF.Max(v3, 0f); }
-        if (accumulate) { y[q] += v0; y[q + w] += v1; y[q + 2 * w] += v2; y[q + 3 * w] += v3; }
-        else { y[q] = v0; y[q + w] = v1; y[q + 2 * w] = v2; y[q + 3 * w] = v3; }
+        for (int j = 0; j < count; j++) OutputRowInside(m, at + j, plane, y, q + 4 * j, b, relu, accumulate, 0);
+        for (int j = 0; j < count; j++) OutputRowInside(m, at + j, plane, y, q + w + 4 * j, b, relu, accumulate, 1);
+        for (int j = 0; j < count; j++) OutputRowInside(m, at + j, plane, y, q + 2 * w + 4 * j, b, relu, accumulate, 2);
+        for (int j = 0; j < count; j++) OutputRowInside(m, at + j, plane, y, q + 3 * w + 4 * j, b, relu, accumulate, 3);
     }
+
+    /// <summary>Row a of Aᵀ M A for one tile, at y[q … q + 3]: + b, ReLU as asked, stored or added.</summary>
+    static void OutputRowInside(ArrayView<float> m, long at, long plane, ArrayView<float> y, long q, float b, bool relu, bool accumulate, int a)
+    {
+        var r0 = OutputRow4(m, at, plane, 0);
+        var r1 = OutputRow4(m, at, plane, 1);
+        var r2 = OutputRow4(m, at, plane, 2);
+        var r3 = OutputRow4(m, at, plane, 3);
+        var r4 = OutputRow4(m, at, plane, 4);
+        var r5 = OutputRow4(m, at, plane, 5);
+        float v0 = Row(OutputTransform4(r0.A0, r1.A0, r2.A0, r3.A0, r4.A0, r5.A0), a) + b;
+        float v1 = Row(OutputTransform4(r0.A1, r1.A1, r2.A1, r3.A1, r4.A1, r5.A1), a) + b;
+        float v2 = Row(OutputTransform4(r0.A2, r1.A2, r2.A2, r3.A2, r4.A2, r5.A2), a) + b;
+        float v3 = Row(OutputTransform4(r0.A3, r1.A3, r2.A3, r3.A3, r4.A3, r5.A3), a) + b;
+        if (relu) { v0 = MathF.Max(v0, 0f); v1 = MathF.Max(v1, 0f); v2 = MathF.Max(v2, 0f); v3 = MathF.Max(v3, 0f); }
+        if (accumulate) { y[q] += v0; y[q + 1] += v1; y[q + 2] += v2; y[q + 3] += v3; }
+        else { y[q] = v0; y[q + 1] = v1; y[q + 2] = v2; y[q + 3] = v3; }
+    }
+
+    static float Row(Vec4 column, int a) => a == 0 ? column.A0 : a == 1 ? column.A1 : a == 2 ? column.A2 : column.A3;
 
     // ---------------------------------------------------------------- the batched product: M = U · V per position
 
@@ -470,13 +488,14 @@ public static class Conv2dWinograd
         Accumulator16x8 lo = default, hi = default;
         int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / 16;
         int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * 16;
-        int kp = g.OutCPadded, vBase = (position * g.TileBlocks + tb) * g.InC * WinogradGeometry.TileBlock, uBase = position * g.InC * kp + k0;
+        int kp = g.OutCPadded, uBase = position * g.InC * kp + k0, step = g.Positions * WinogradGeometry.TileBlock;
+        int vBase = (int)g.InputOffset(tb * WinogradGeometry.TileBlock, 0) + position * WinogradGeometry.TileBlock;
         for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
         {
             int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
             for (int c = c0; c < c1; c++)
             {
-                int f = uBase + c * kp, r = vBase + c * WinogradGeometry.TileBlock;
+                int f = uBase + c * kp, r = vBase + c * step;
                 lo.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, r);
                 hi.Column(u[f + 8], u[f + 9], u[f + 10], u[f + 11], u[f + 12], u[f + 13], u[f + 14], u[f + 15], v, r);
             }
@@ -495,14 +514,15 @@ public static class Conv2dWinograd
         Accumulator16x8 acc = default;
         int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / 8;
         int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * 8;
-        int kp = g.OutCPadded, vBase = (position * g.TileBlocks + tb) * g.InC * WinogradGeometry.TileBlock, uBase = position * g.InC * kp + k0;
+        int kp = g.OutCPadded, uBase = position * g.InC * kp + k0, step = g.Positions * WinogradGeometry.TileBlock;
+        int vBase = (int)g.InputOffset(tb * WinogradGeometry.TileBlock, 0) + position * WinogradGeometry.TileBlock;
         for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
         {
             int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
             for (int c = c0; c < c1; c++)
             {
                 int f = uBase + c * kp;
-                acc.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, vBase + c * WinogradGeometry.TileBlock);
+                acc.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, vBase + c * step);
             }
             Group.Barrier();
         }
@@ -510,11 +530,11 @@ public static class Conv2dWinograd
         StoreProducts(g, acc, m, tb, position, k0);
     }
 
-    /// <summary>M[position][k0 + i][tb·16 + t] = acc.P_i[t]: channel i's 16 tiles, one vector store each.</summary>
+    /// <summary>M[k0 + i][tb][position][t] = acc.P_i[t]: channel i's 16 tiles, one vector store each.</summary>
     static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, int tb, int position, int k0)
     {
-        int tp = g.TilesPadded;
-        long o = (long)(position * g.OutCPadded + k0) * tp + tb * WinogradGeometry.TileBlock;
+        long tp = (long)g.TileBlocks * g.Positions * WinogradGeometry.TileBlock;   // from one channel to the next
+        long o = g.ProductOffset(k0, tb * WinogradGeometry.TileBlock) + position * WinogradGeometry.TileBlock;
         acc.P0.Store(m, o); acc.P1.Store(m, o + tp); acc.P2.Store(m, o + 2 * tp); acc.P3.Store(m, o + 3 * tp);
         acc.P4.Store(m, o + 4 * tp); acc.P5.Store(m, o + 5 * tp); acc.P6.Store(m, o + 6 * tp); acc.P7.Store(m, o + 7 * tp);
     }
@@ -525,7 +545,7 @@ public static class Conv2dWinograd
     static void Put(in WinogradGeometry g, ArrayView<float> bias, ArrayView<float> y, int flags, long plane, int k, int oy, int ox, float value)
     {
         if (oy >= g.H || ox >= g.W) return;
-        if ((flags & UseBias) != 0) value += bias[k];
+        value += (flags & UseBias) != 0 ? bias[k] : 0f;   // + 0 without a bias, as the runs of TransformOutputRuns4x4 add
         if ((flags & Relu) != 0) value = MathF.Max(value, 0f);
         long at = plane + oy * g.W + ox;
         if ((flags & Accumulate) != 0) y[at] += value;
@@ -546,7 +566,7 @@ public static class Conv2dWinograd
     public static void TransformOutput2x2(Index1D i, WinogradGeometry g, ArrayView<float> m, ArrayView<float> bias, ArrayView<float> y, int flags)
     {
         int t = i % g.Count, k = i / g.Count;
-        long plane = (long)g.OutCPadded * g.TilesPadded, at = (long)k * g.TilesPadded + t;
+        long plane = WinogradGeometry.TileBlock, at = g.ProductOffset(k, t);
         // Rows of M A (Aᵀ applied to each row of M), then Aᵀ applied to each of its two columns.
         var r0 = OutputTransform2(m[at], m[at + plane], m[at + 2 * plane], m[at + 3 * plane]);
         var r1 = OutputTransform2(m[at + 4 * plane], m[at + 5 * plane], m[at + 6 * plane], m[at + 7 * plane]);
@@ -564,7 +584,7 @@ public static class Conv2dWinograd
     public static void TransformOutput4x4(Index1D i, WinogradGeometry g, ArrayView<float> m, ArrayView<float> bias, ArrayView<float> y, int flags)
     {
         int t = i % g.Count, k = i / g.Count;
-        long plane = (long)g.OutCPadded * g.TilesPadded, at = (long)k * g.TilesPadded + t;
+        long plane = WinogradGeometry.TileBlock, at = g.ProductOffset(k, t);
         var r0 = OutputRow4(m, at, plane, 0);
         var r1 = OutputRow4(m, at, plane, 1);
         var r2 = OutputRow4(m, at, plane, 2);
