@@ -44,9 +44,11 @@
 //
 // Layouts (T = tiles of a chunk, TP = T rounded up to a multiple of 16, KP = output channels rounded up to 8 or 16):
 //     U[ξν][c][k]            k contiguous: the 8 or 16 filter values a thread needs per c are neighbours
-//     V[t/16][c][ξν][t%16]   16 tiles side by side: one vector load (AVX-512's 16 floats) per c in the product; the 36
-//                            positions of a tile at fixed distances (16 floats) from each other, so that a transform's 36
-//                            stores (and loads) are one stream to its compiler, not 36 that might overlap
+//     V[t/16][c/8][ξν][c%8][t%16]   16 tiles side by side: one vector load (AVX-512's 16 floats) per c in the product,
+//                            8 channels after each other (the product reads a stream of 512 bytes, then jumps); the 36
+//                            positions of a tile at a constant distance (8·16 floats), so that a transform's 36 stores are
+//                            one stream to its compiler (with a distance known only at run time it could not vectorize:
+//                            the stores might overlap)
 //     M[k][t/16][ξν][t%16]   the same for the products: a thread of the product stores 16 tiles of a channel as one vector
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
@@ -85,10 +87,18 @@ public struct WinogradGeometry
     public readonly int TileBlocks => (Count + TileBlock - 1) / TileBlock;
     public readonly int TilesPadded => TileBlocks * TileBlock;
     public readonly long FilterLength => (long)Positions * InC * OutCPadded;
-    public readonly long InputLength => (long)Positions * InC * TilesPadded;
+    /// <summary>Input channels side by side in V: a group of 8 channels' rows of 16 tiles for one position, then the next position.</summary>
+    public const int ChannelGroup = 8;
+    /// <summary>Input channels rounded up to whole groups of <see cref="ChannelGroup"/>.</summary>
+    public readonly int InCPadded => (InC + ChannelGroup - 1) / ChannelGroup * ChannelGroup;
+    /// <summary>Floats from one position of a tile to the next in V: a constant (8 channels × 16 tiles).</summary>
+    public const int InputPositionStride = ChannelGroup * TileBlock;
+    public readonly long InputLength => (long)Positions * InCPadded * TilesPadded;
     public readonly long ProductLength => (long)Positions * OutCPadded * TilesPadded;
-    /// <summary>Where tile t (of the chunk), channel c, position 0 lies in V; position ξν is ξν·TileBlock further.</summary>
-    public readonly long InputOffset(int t, int c) => (((long)(t / TileBlock) * InC + c) * Positions) * TileBlock + t % TileBlock;
+    /// <summary>Where tile t (of the chunk), channel c, position 0 lies in V: V[t/16][c/8][ξν][c%8][t%16]; position ξν is
+    /// ξν·<see cref="InputPositionStride"/> further.</summary>
+    public readonly long InputOffset(int t, int c) =>
+        ((((long)(t / TileBlock) * (InCPadded / ChannelGroup) + c / ChannelGroup) * Positions) * ChannelGroup + c % ChannelGroup) * TileBlock + t % TileBlock;
     /// <summary>Where channel k, tile t (of the chunk), position 0 lies in M; position ξν is ξν·TileBlock further.</summary>
     public readonly long ProductOffset(int k, int t) => (((long)k * TileBlocks + t / TileBlock) * Positions) * TileBlock + t % TileBlock;
     /// <summary>FLOPs of the chunk's batched product as executed (padded channels and tiles included).</summary>
@@ -243,7 +253,7 @@ public static class Conv2dWinograd
     {
         const int B = WinogradGeometry.TileBlock;
         int lane = i % B, c = i / B % g.InC, tb = i / (B * g.InC), t = tb * B + lane;
-        plane = B;
+        plane = WinogradGeometry.InputPositionStride;
         int perImage = g.TilesY * g.TilesX, tn = g.First + Math.Min(t, g.Count - 1);
         int n = tn / perImage, ty = (tn - n * perImage) / g.TilesX, tx = tn - n * perImage - ty * g.TilesX;
         image = ((long)n * g.InC + c) * g.H * g.W;
@@ -252,7 +262,7 @@ public static class Conv2dWinograd
         return g.InputOffset(t, c);
     }
 
-    /// <summary>V[t/16][c][ξν][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(2×2): one thread per (t, c) of the chunk (see InputSlot).</summary>
+    /// <summary>V[t/16][c/8][ξν][c%8][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(2×2): one thread per (t, c) of the chunk (see InputSlot).</summary>
     [KernelName("winograd_input_2x2")]
     public static void TransformInput2x2(Index1D i, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v)
     {
@@ -272,7 +282,7 @@ public static class Conv2dWinograd
         InputTransform2(Read(g, x, mask, mode, image, iy, x0, inside), Read(g, x, mask, mode, image, iy, x0 + 1, inside),
             Read(g, x, mask, mode, image, iy, x0 + 2, inside), Read(g, x, mask, mode, image, iy, x0 + 3, inside));
 
-    /// <summary>V[t/16][c][ξν][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(4×4): one thread per (t, c) of the chunk (see InputSlot).</summary>
+    /// <summary>V[t/16][c/8][ξν][c%8][t%16] = (Bᵀ d_{c,t} B)[ξ][ν] for F(4×4): one thread per (t, c) of the chunk (see InputSlot).</summary>
     [KernelName("winograd_input_4x4")]
     public static void TransformInput4x4(Index1D i, WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v)
     {
@@ -366,7 +376,7 @@ public static class Conv2dWinograd
     {
         const int B = WinogradGeometry.TileBlock;
         int c = i % g.InC, tb = i / g.InC, ph = PaddedHeight(g), pw = PaddedWidth(g);
-        long plane = B, o = g.InputOffset(tb * B, c);
+        long plane = WinogradGeometry.InputPositionStride, o = g.InputOffset(tb * B, c);
         for (int lane = 0; lane < B;)
         {
             int run = Run(g, tb, lane, out int n, out int ty, out int tx);
@@ -488,14 +498,14 @@ public static class Conv2dWinograd
         Accumulator16x8 lo = default, hi = default;
         int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / 16;
         int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * 16;
-        int kp = g.OutCPadded, uBase = position * g.InC * kp + k0, step = g.Positions * WinogradGeometry.TileBlock;
-        int vBase = (int)g.InputOffset(tb * WinogradGeometry.TileBlock, 0) + position * WinogradGeometry.TileBlock;
+        int kp = g.OutCPadded, uBase = position * g.InC * kp + k0;
+        int vBase = (int)g.InputOffset(tb * WinogradGeometry.TileBlock, 0) + position * WinogradGeometry.InputPositionStride;
         for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
         {
             int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
             for (int c = c0; c < c1; c++)
             {
-                int f = uBase + c * kp, r = vBase + c * step;
+                int f = uBase + c * kp, r = vBase + InputChannel(g, c);
                 lo.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, r);
                 hi.Column(u[f + 8], u[f + 9], u[f + 10], u[f + 11], u[f + 12], u[f + 13], u[f + 14], u[f + 15], v, r);
             }
@@ -514,21 +524,26 @@ public static class Conv2dWinograd
         Accumulator16x8 acc = default;
         int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / 8;
         int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * 8;
-        int kp = g.OutCPadded, uBase = position * g.InC * kp + k0, step = g.Positions * WinogradGeometry.TileBlock;
-        int vBase = (int)g.InputOffset(tb * WinogradGeometry.TileBlock, 0) + position * WinogradGeometry.TileBlock;
+        int kp = g.OutCPadded, uBase = position * g.InC * kp + k0;
+        int vBase = (int)g.InputOffset(tb * WinogradGeometry.TileBlock, 0) + position * WinogradGeometry.InputPositionStride;
         for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
         {
             int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
             for (int c = c0; c < c1; c++)
             {
                 int f = uBase + c * kp;
-                acc.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, vBase + c * step);
+                acc.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, vBase + InputChannel(g, c));
             }
             Group.Barrier();
         }
         if (q >= g.TileBlocks) return;
         StoreProducts(g, acc, m, tb, position, k0);
     }
+
+    /// <summary>From channel 0 to channel c of one tile block and position in V: 8 neighbouring channels 16 floats apart, then
+    /// a jump over the block's other positions.</summary>
+    static int InputChannel(in WinogradGeometry g, int c) =>
+        (c / WinogradGeometry.ChannelGroup * g.Positions * WinogradGeometry.ChannelGroup + c % WinogradGeometry.ChannelGroup) * WinogradGeometry.TileBlock;
 
     /// <summary>M[k0 + i][tb][position][t] = acc.P_i[t]: channel i's 16 tiles, one vector store each.</summary>
     static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, int tb, int position, int k0)
