@@ -93,7 +93,10 @@ public sealed record DevicePolicy
     /// that a chunk stays in the last-level cache from the kernel that writes it to the one that reads it, large enough that
     /// each launch has work for every core (`ilgpustyle kernels`, conv3_1 at 256² on a 2-core Xeon: 4 MiB 38.6 ms, 16 MiB
     /// 21.9 ms, 64 MiB 26.4 ms, one chunk 25.0 ms; noisy machine, docs/performance.md).</summary>
-    public long WinogradChunkBytes { get; init; } = 16L << 20;
+    public long WinogradChunkBytes { get; init; } = MaxWinogradChunkBytes;
+
+    /// <summary>The largest chunk any policy takes (the memory estimate counts it).</summary>
+    public const long MaxWinogradChunkBytes = 16L << 20;
 
     /// <summary>Elementwise fills and copies as contiguous chunks per thread (CPU devices vectorize a chunk) rather than
     /// grid-stride loops (GPUs coalesce those).</summary>

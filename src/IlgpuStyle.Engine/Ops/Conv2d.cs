@@ -152,7 +152,7 @@ public static partial class Op
     /// <summary>
     /// The kernel that runs a Direct, Rows or Winograd convolution (forward, or input gradient): the lab's forced tile; on a
     /// device whose policy autotunes, for 3×3 filters, the fastest of the Direct tiles and, where the variant is the device's
-    /// default (not asked for) and the shape allows, Winograd with the policy's tile (<see cref="TileTuner"/>: each candidate
+    /// default (not asked for) and the shape allows, Winograd with the policy's F (both product blocks) (<see cref="TileTuner"/>: each candidate
     /// launched into a buffer of its own, unobserved, the first time a shape runs); else the policy's tile.
     /// `launchInto` runs the convolution with a kernel into an output view.
     /// </summary>
@@ -166,7 +166,9 @@ public static partial class Op
         if (g.KH != 3 || g.KW != 3 || !d.Policy.AutotuneDirectTiles) return ConvKernel.Direct(d.Policy.TileFor(outC, outW));
         var candidates = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
         bool winograd = !asked && ConvSupports(KernelVariant.Winograd, g);
-        if (winograd) candidates.Add(ConvKernel.Of(d.Policy.WinogradTile));
+        // Winograd with the policy's F and both product blocks (the same bits; which is faster differs by shape).
+        if (winograd)
+            candidates.AddRange(Enum.GetValues<WinogradTile>().Where(t => t.OutputTile() == d.Policy.WinogradTile.OutputTile()).Select(ConvKernel.Of));
         int ph = inputGradient ? g.OutH + 2 * (g.KH - 1 - g.Pad) : g.InH + 2 * g.Pad, pw = inputGradient ? g.OutW + 2 * (g.KW - 1 - g.Pad) : g.InW + 2 * g.Pad;
         // A Direct asked for by name is tuned apart, so that its choice never hides Winograd from the default's.
         string key = TileTuner.Key(inputGradient, inC, outC, ph, pw) + (winograd ? "" : " direct");

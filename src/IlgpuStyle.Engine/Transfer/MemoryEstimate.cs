@@ -5,7 +5,9 @@ namespace IlgpuStyle.Transfer;
 
 /// <summary>
 /// Device memory a transfer needs at one image size, counted from the same plan the run allocates:
-/// VGG19's weights (and their transposed copies for the direct convolution), the activations and
+/// VGG19's weights (and the layouts derived from them: at most Winograd F(4×4)'s transformed filters for both passes, 36/9
+/// of the weights each, where the tuner picks Winograd; the direct convolution's transposed copies are smaller), the
+/// Winograd chunk's transformed inputs and products, the activations and
 /// their gradients, the content targets, per style layer a Gram matrix, its target and gradient,
 /// the largest style image's activations (while targets are computed), the optimizer's vectors
 /// (L-BFGS: 2·history + 4 images; Adam: 2) and the scratch of the padded input.
@@ -17,7 +19,8 @@ public static class MemoryEstimate
         int last = Vgg19Layers.IndexOf(o.DeepestLayer);
         long floats = 0;
         foreach (var c in Vgg19Layers.Convolutions.Where(c => Vgg19Layers.IndexOf(c.Name) <= last))
-            floats += 3L * (c.OutChannels * c.InChannels * 9L + c.OutChannels) + 16L * c.InChannels * 9;
+            floats += 9L * c.OutChannels * c.InChannels * 9L + 3L * c.OutChannels + 16L * c.InChannels * 9;   // w, and 2 × 4 × w derived
+        floats += Devices.DevicePolicy.MaxWinogradChunkBytes / sizeof(float);
 
         long Activations(int w, int h, out long largest, out Dictionary<string, long> channels)
         {
