@@ -165,7 +165,11 @@ public static partial class Op
         if (d.DirectTileOverride is { } forced) return ConvKernel.Direct(forced);
         if (g.KH != 3 || g.KW != 3 || !d.Policy.AutotuneDirectTiles) return ConvKernel.Direct(d.Policy.TileFor(outC, outW));
         var candidates = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
-        bool winograd = !asked && ConvSupports(KernelVariant.Winograd, g);
+        // Winograd is timed where it can win: channels in and out enough to amortize its transforms, and at least one full
+        // block of 16 tiles (fewer are padded to 16 in its product).
+        int side = d.Policy.WinogradTile.OutputTile();
+        long tiles = (long)g.N * ((g.InH + side - 1) / side) * ((g.InW + side - 1) / side);
+        bool winograd = !asked && ConvSupports(KernelVariant.Winograd, g) && Math.Min(inC, outC) >= 16 && tiles >= WinogradGeometry.TileBlock;
         // Winograd with the policy's F and both product blocks (the same bits; which is faster differs by shape).
         if (winograd)
             candidates.AddRange(Enum.GetValues<WinogradTile>().Where(t => t.OutputTile() == d.Policy.WinogradTile.OutputTile()).Select(ConvKernel.Of));

@@ -28,6 +28,21 @@ public static partial class Op
             using (d.Launch("winograd_filters_" + m, 0, (w.Length + u.Length) * sizeof(float)))
                 kernel(g.InC * g.OutCPadded, g, layout, w.View, u);
         }
+        // F(4×4) on CPU devices: the input padded to whole tiles once (the ReLU mask applied), then transformed in runs of tiles.
+        var maskView = (mask ?? x).View;
+        var mode = mask is null ? PadMode.Copy : PadMode.ReluMask;
+        bool runs = four && d.WinogradTransformRuns;
+        ArrayView<float> xp = default;
+        if (runs)
+        {
+            long padded = (long)s.N * inC * Conv2dWinograd.PaddedHeight(g) * Conv2dWinograd.PaddedWidth(g);
+            xp = d.Memory.Scratch(ScratchBuffer.PaddedInput, padded);
+            var pad = d.Kernel(Conv2dWinograd.PadToTiles, a => a.LoadAutoGroupedStreamKernel<Index1D, int, WinogradGeometry, ArrayView<float>,
+                ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.PadToTiles));
+            int threads = d.StrideThreadsFor((long)s.N * inC * Conv2dWinograd.PaddedHeight(g));
+            using (d.Launch(mask is null ? "winograd_pad" : "winograd_pad_relu_mask", 0, ((mask is null ? 1 : 2) * x.Length + padded) * sizeof(float)))
+                pad(threads, threads, g, x.View, maskView, mode, xp);
+        }
         // Frozen weights (VGG19 during a transfer) are transformed once and kept, per layout, tile and channel block.
         var uView = w.Frozen
             ? d.Memory.Derived(w, DerivedForm(layout, false, tile), g.FilterLength, TransformFilters)
@@ -53,18 +68,6 @@ public static partial class Op
             : d.Kernel(Conv2dWinograd.TransformOutput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput2x2));
         string inputName = "winograd_input_" + m + (mask is null ? "" : "_relu_mask"), outputName = "winograd_output_" + m;
         string multiplyName = name + "_winograd_" + m + (wide ? "_16x16" : "_8x16");
-        var maskView = (mask ?? x).View;
-        var mode = mask is null ? PadMode.Copy : PadMode.ReluMask;
-        // F(4×4) on CPU devices: the input padded to whole tiles once (the ReLU mask applied), then transformed in runs of tiles.
-        bool runs = four && d.WinogradTransformRuns;
-        ArrayView<float> xp = default;
-        if (runs)
-        {
-            long padded = (long)s.N * inC * Conv2dWinograd.PaddedHeight(g) * Conv2dWinograd.PaddedWidth(g);
-            xp = d.Memory.Scratch(ScratchBuffer.PaddedInput, padded);
-            d.Stride(Conv2dWinograd.PadToTiles, (long)s.N * inC * Conv2dWinograd.PaddedHeight(g), 0,
-                ((mask is null ? 1 : 2) * x.Length + padded) * sizeof(float), g, x.View, maskView, mode, xp);
-        }
         var inputRuns = d.Kernel(Conv2dWinograd.TransformInputRuns4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>>(Conv2dWinograd.TransformInputRuns4x4));
         var outputRuns = d.Kernel(Conv2dWinograd.TransformOutputRuns4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutputRuns4x4));
         for (int t0 = 0; t0 < g.Tiles; t0 += chunk)

@@ -67,8 +67,9 @@ public static class KernelLab
         : op == LabOp.Conv ? d.Tiles.Chosen(TileTuner.Key(false, g.InC, g.OutC, g.InH + 2, g.InW + 2))
         : d.Tiles.Chosen(TileTuner.Key(true, g.OutC, g.InC, g.OutH + 2, g.OutW + 2));
 
+    /// <param name="kernelTimes">Profile one more launch per variant for <see cref="LabRow.Kernels"/>.</param>
     public static IReadOnlyList<LabRow> Run(ComputeDevice d, LabOp op, Conv2dGeometry g, int repeats, double peakGflops, int seed = 1,
-        IReadOnlyCollection<string>? only = null)
+        IReadOnlyCollection<string>? only = null, bool kernelTimes = true)
     {
         if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, got {repeats}");
         var random = new Random(seed);
@@ -118,7 +119,7 @@ public static class KernelLab
                     rows.Add(new LabRow(name, false, 0, 0, 0, e.Message.Split('\n')[0]));
                     continue;
                 }
-                rows.Add(row.Valid ? Time(row, () => Launch(variant), d, g, repeats, peakGflops, ExecutedFlops(g, variant, tile, winograd, op)) : row);
+                rows.Add(row.Valid ? Time(row, () => Launch(variant), d, g, repeats, peakGflops, ExecutedFlops(g, variant, tile, winograd, op), kernelTimes) : row);
             }
         }
         finally { (d.DirectTileOverride, d.WinogradTileOverride) = (previous, previousWinograd); }
@@ -141,15 +142,19 @@ public static class KernelLab
         return new LabRow(name, valid, maxAbs, rel, expected.Count, valid ? null : $"relative error {rel:G3} above {Tolerance:G1}");
     }
 
-    static LabRow Time(LabRow row, Action launch, ComputeDevice d, Conv2dGeometry g, int repeats, double peakGflops, long executedFlops)
+    static LabRow Time(LabRow row, Action launch, ComputeDevice d, Conv2dGeometry g, int repeats, double peakGflops, long executedFlops, bool kernelTimes)
     {
         var times = Timing.Repeat(d, repeats, launch);
         double median = Timing.Median(times);
-        var observer = d.Observer;
-        var profiler = KernelProfiler.Attach(d);
-        try { launch(); }
-        finally { d.Observer = observer; }
-        var kernels = profiler.Launches.GroupBy(l => l.Kernel).Select(k => (k.Key, k.Sum(l => l.DurationUs) / 1000)).ToList();
+        List<(string, double)>? kernels = null;
+        if (kernelTimes)
+        {
+            var observer = d.Observer;
+            var profiler = KernelProfiler.Attach(d);
+            try { launch(); }
+            finally { d.Observer = observer; }
+            kernels = profiler.Launches.GroupBy(l => l.Kernel).Select(k => (k.Key, k.Sum(l => l.DurationUs) / 1000)).ToList();
+        }
         double effective = g.ForwardFlops / (median * 1e6), executed = executedFlops / (median * 1e6);
         return row with
         {

@@ -40,13 +40,14 @@ public class ExplainTests(ITestOutputHelper output)
         {
             Assert.Contains("dx += Wᵀ⊛(dy·[y>0])", row);
             Assert.DoesNotContain("dW", row.Split("kernels:")[0].Replace("no dW", ""));
-            // The kernels it launched: the mask fused into the padding of dy, then the input gradient; never a weight gradient.
-            Assert.Matches(@"kernels: conv2d_pad_relu_mask, .*conv2d_bwd_input_", row);
+            // The kernels it launched: the mask fused into the padding of dy (Direct, or Winograd's runs) or into Winograd's
+            // input transform, then the input gradient; never a weight gradient.
+            Assert.Matches(@"kernels: .*(conv2d_pad|winograd_pad|winograd_input_\dx\d)_relu_mask, .*conv2d_bwd_input_", row);
             Assert.DoesNotContain("bwd_weights", row);
             Assert.DoesNotContain("relu_bwd", row);
         }
         foreach (var row in forward.Split('\n').Where(l => l.Contains("conv2d+relu")))
-            Assert.Matches(@"conv2d_fwd_\w+\s*$", row);
+            Assert.Matches(@"(conv2d_fwd_\w+|conv2d_fwd_winograd_\w+, winograd_output_\w+)\s*$", row);
     }
 
     [Fact]
