@@ -50,49 +50,75 @@ public static partial class Op
         // Chunks of tiles whose V and M fit the policy's budget: each chunk's V is read by the product right after the input
         // transform wrote it, and its M by the output transform, while they are still in the caches.
         long chunkBytes = d.Policy.WinogradChunkBytes;
-        int perTile = g.Positions * (g.InC + g.OutCPadded) * sizeof(float);
+        int perTile = g.Positions * (g.InCPadded + g.OutCPadded) * sizeof(float);
         const int B = WinogradGeometry.TileBlock;
         int chunk = (int)Math.Clamp(chunkBytes / perTile / B * B, B, (g.Tiles + B - 1) / B * B);
         var first = g.Chunk(0, Math.Min(chunk, g.Tiles));
         var v = d.Memory.Scratch(ScratchBuffer.WinogradInput, first.InputLength);
         var products = d.Memory.Scratch(ScratchBuffer.WinogradProducts, first.ProductLength);
-        var input = four
-            ? d.Kernel(Conv2dWinograd.TransformInput4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.TransformInput4x4))
-            : d.Kernel(Conv2dWinograd.TransformInput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.TransformInput2x2));
-        bool wide = tile.ChannelBlock() == 16;
-        var multiply = wide
-            ? d.Kernel(Conv2dWinograd.Multiply16x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x16))
-            : d.Kernel(Conv2dWinograd.Multiply8x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply8x16));
-        var output = four
-            ? d.Kernel(Conv2dWinograd.TransformOutput4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput4x4))
-            : d.Kernel(Conv2dWinograd.TransformOutput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput2x2));
-        string inputName = "winograd_input_" + m + (mask is null ? "" : "_relu_mask"), outputName = "winograd_output_" + m;
-        string multiplyName = name + "_winograd_" + m + (wide ? "_16x16" : "_8x16");
-        var inputRuns = d.Kernel(Conv2dWinograd.TransformInputRuns4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>>(Conv2dWinograd.TransformInputRuns4x4));
-        var outputRuns = d.Kernel(Conv2dWinograd.TransformOutputRuns4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutputRuns4x4));
+        string multiplyName = name + "_winograd_" + m + (tile.ChannelBlock() == 16 ? "_16x16" : "_8x16");
         for (int t0 = 0; t0 < g.Tiles; t0 += chunk)
         {
             var c = g.Chunk(t0, Math.Min(chunk, g.Tiles - t0));
-            long inputs = (long)c.InC * c.TilesPadded, outputs = (long)c.OutC * c.Count;
             long tileBytes = (long)c.Count * c.M * c.M * sizeof(float);
             if (runs)
-                using (d.Launch("winograd_input_4x4_runs", 0, c.InC * tileBytes + c.InputLength * sizeof(float)))
-                    inputRuns(c.InC * c.TileBlocks, c, xp, v);
+                TransformInputRuns(d, c, xp, v, c.InC * tileBytes);
             else
-                using (d.Launch(inputName, 0, (mask is null ? 1 : 2) * c.InC * tileBytes + c.InputLength * sizeof(float)))
-                    input((int)inputs, c, x.View, maskView, mode, v);
-            int group = Math.Min(Math.Min(16, c.TileBlocks), d.Accelerator.MaxNumThreadsPerGroup);
-            var config = new KernelConfig(new Index2D((c.TileBlocks + group - 1) / group, c.Positions * c.OutCPadded / tile.ChannelBlock()), new Index2D(group, 1));
-            using (d.Launch(multiplyName, c.MultiplyFlops, (uView.Length + c.InputLength + c.ProductLength) * sizeof(float)))
-                multiply(config, c, uView, v, products, d.DirectChannelsPerBarrier ?? c.InC);
+                TransformInput(d, c, x.View, maskView, mode, v, (mask is null ? 1 : 2) * c.InC * tileBytes);
+            Multiply(d, multiplyName, tile.ChannelBlock(), c, uView, v, products);
             long outputBytes = c.ProductLength * sizeof(float) + ((flags & Conv2dWinograd.Accumulate) != 0 ? 2 : 1) * c.OutC * tileBytes;
-            if (runs)
-                using (d.Launch("winograd_output_4x4_runs", 0, outputBytes))
-                    outputRuns(c.OutC * c.TileBlocks, c, products, bias, y, flags);
-            else
-                using (d.Launch(outputName, 0, outputBytes))
-                    output((int)outputs, c, products, bias, y, flags);
+            TransformOutput(d, runs, c, products, bias, y, flags, outputBytes);
         }
+    }
+
+    /// <summary>V of one chunk, one tile per thread (kernels/Conv2dWinograd.cs, TransformInput2x2/4x4), reading x as it is.</summary>
+    static void TransformInput(ComputeDevice d, WinogradGeometry c, ArrayView<float> x, ArrayView<float> mask, PadMode mode, ArrayView<float> v, long inputBytes)
+    {
+        var kernel = c.M == 4
+            ? d.Kernel(Conv2dWinograd.TransformInput4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.TransformInput4x4))
+            : d.Kernel(Conv2dWinograd.TransformInput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, PadMode, ArrayView<float>>(Conv2dWinograd.TransformInput2x2));
+        string name = "winograd_input_" + (c.M == 4 ? "4x4" : "2x2") + (mode == PadMode.ReluMask ? "_relu_mask" : "");
+        using (d.Launch(name, 0, inputBytes + c.InputLength * sizeof(float)))
+            kernel((int)((long)c.InC * c.TilesPadded), c, x, mask, mode, v);
+    }
+
+    /// <summary>V of one chunk of F(4×4), in runs of tiles over the padded input xp.</summary>
+    static void TransformInputRuns(ComputeDevice d, WinogradGeometry c, ArrayView<float> xp, ArrayView<float> v, long inputBytes)
+    {
+        var kernel = d.Kernel(Conv2dWinograd.TransformInputRuns4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>>(Conv2dWinograd.TransformInputRuns4x4));
+        using (d.Launch("winograd_input_4x4_runs", 0, inputBytes + c.InputLength * sizeof(float)))
+            kernel(c.InC * c.TileBlocks, c, xp, v);
+    }
+
+    /// <summary>M = U·V of one chunk, `block` (16 or 8) output channels × 16 tiles per thread: groups of up to 16 threads along the
+    /// tile blocks, one row of groups per position and channel block.</summary>
+    static void Multiply(ComputeDevice d, string name, int block, WinogradGeometry c, ArrayView<float> u, ArrayView<float> v, ArrayView<float> products)
+    {
+        var kernel = block == 16
+            ? d.Kernel(Conv2dWinograd.Multiply16x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x16))
+            : d.Kernel(Conv2dWinograd.Multiply8x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply8x16));
+        int group = Math.Min(Math.Min(16, c.TileBlocks), d.Accelerator.MaxNumThreadsPerGroup);
+        var config = new KernelConfig(new Index2D((c.TileBlocks + group - 1) / group, c.Positions * c.OutCPadded / block), new Index2D(group, 1));
+        using (d.Launch(name, c.MultiplyFlops, (u.Length + c.InputLength + c.ProductLength) * sizeof(float)))
+            kernel(config, c, u, v, products, d.DirectChannelsPerBarrier ?? c.InC);
+    }
+
+    /// <summary>y (+)= Aᵀ M A of one chunk: in runs of tiles (F(4×4) on CPU devices) or one tile per thread.</summary>
+    static void TransformOutput(ComputeDevice d, bool runs, WinogradGeometry c, ArrayView<float> products, ArrayView<float> bias, ArrayView<float> y, int flags,
+        long outputBytes)
+    {
+        if (runs)
+        {
+            var kernel = d.Kernel(Conv2dWinograd.TransformOutputRuns4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutputRuns4x4));
+            using (d.Launch("winograd_output_4x4_runs", 0, outputBytes))
+                kernel(c.OutC * c.TileBlocks, c, products, bias, y, flags);
+            return;
+        }
+        var perTile = c.M == 4
+            ? d.Kernel(Conv2dWinograd.TransformOutput4x4, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput4x4))
+            : d.Kernel(Conv2dWinograd.TransformOutput2x2, a => a.LoadAutoGroupedStreamKernel<Index1D, WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.TransformOutput2x2));
+        using (d.Launch("winograd_output_" + (c.M == 4 ? "4x4" : "2x2"), 0, outputBytes))
+            perTile((int)((long)c.OutC * c.Count), c, products, bias, y, flags);
     }
 
     static ArrayView<float> Transformed(ArrayView<float> buffer, Action<ArrayView<float>> fill)
