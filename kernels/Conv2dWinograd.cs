@@ -26,7 +26,7 @@
 // (ξ, ν) of a tile the work is a matrix product over c, batched over the α² positions:
 //     M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t]      U = G g_{k,c} Gᵀ (per filter), V = Bᵀ d_{c,t} B (per input tile t)
 //     y[k][tile t] = Aᵀ M[··][k][t] A (+ bias, ReLU)
-// Four kernels: TransformFilters (once per weight set: frozen weights keep U as the direct kernels keep their transposed
+// Four steps: TransformFilters (once per weight set: frozen weights keep U as the direct kernels keep their transposed
 // filters), TransformInput, Multiply (the batched product: 16 or 8 output channels × 16 tiles per thread in registers, the
 // accumulators of the direct kernels, Accumulators.cs) and TransformOutput. The multiply holds all but a few percent of
 // the work when there are many channels: α²·C·K·T multiply-adds, against 9·m²·C·K·T for the direct sum.
@@ -37,10 +37,16 @@
 // (WeightLayout.InputGradient), and TransformOutput accumulates into dx.
 //
 // The numerical price. The transforms are exact in real numbers but not in float32: the entries of Bᵀ, G and Aᵀ grow with
-// m (F(2): 1 and ½; F(4): up to 5, ⅙ and 8; F(6): up to 21/4 and 32, with 1/90-style fractions in G), and each
-// intermediate sum of the transforms is rounded. The error relative to the output grows with them: about 1e-7 for F(2)
-// (as the direct sum), 1e-6 for F(4), near 1e-4 for F(6) with order-one data (tests/…/WinogradTests prints every VGG19
-// layer's). F(6) is not offered: its error is a hundred times F(4)'s for 1.8× fewer multiplications.
+// m (F(2): 1 and ½; F(4): up to 5, ⅙ and 8; F(6): larger still, with fractions such as 1/90 and 1/180 in G), and each
+// intermediate sum of the transforms is rounded, so the error relative to the output grows with m. Measured against
+// float64 on every VGG19 layer shape (Conv2dWinogradTests prints each): F(2×2) 1.2e-7 … 7.9e-7, about the direct sum's;
+// F(4×4) 6.9e-7 … 3.1e-6, a few times the direct sum's and growing with the depth of the layer. F(6×6) is not offered:
+// it would need 1.8× fewer multiplications than F(4×4) at a larger error (not measured here), and on CPU devices
+// F(4×4)'s transforms already cost about as much as its product.
+//
+// Two forms of the transforms: one tile per thread (GPUs, ILGPU's CPU accelerator), and for F(4×4) on CPU devices runs of
+// tiles over an input padded once to whole tiles (PadToTiles, TransformInputRuns4x4, TransformOutputRuns4x4), whose loops
+// a CPU compiler vectorizes. Both do the same arithmetic: the same bits.
 //
 // Layouts (T = tiles of a chunk, TP = T rounded up to a multiple of 16, KP = output channels rounded up to 8 or 16):
 //     U[ξν][c][k]            k contiguous: the 8 or 16 filter values a thread needs per c are neighbours
