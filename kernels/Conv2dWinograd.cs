@@ -315,7 +315,7 @@ public static class Conv2dWinograd
     /// <summary>Bᵀ applied to six neighbouring values of a row inside the image, from `at`: no bounds checks.</summary>
     static Vec6 InputRow4Inside(in WinogradGeometry g, ArrayView<float> x, ArrayView<float> mask, PadMode mode, long at)
     {
-        if (mode == PadMode.Copy) return InputTransform4(x[at], x[at + 1], x[at + 2], x[at + 3], x[at + 4], x[at + 5]);
+        if (mode == PadMode.Copy) return InputRowAt(x, at);
         return InputTransform4(Masked(x, mask, at), Masked(x, mask, at + 1), Masked(x, mask, at + 2), Masked(x, mask, at + 3),
             Masked(x, mask, at + 4), Masked(x, mask, at + 5));
     }

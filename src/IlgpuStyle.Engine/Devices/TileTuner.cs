@@ -55,7 +55,7 @@ public sealed class TileTuner
         Save();
     }
 
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     static Dictionary<string, Dictionary<string, string>> Load()
     {

@@ -149,6 +149,26 @@ public static partial class Op
 
     static int DerivedForm(ConvKernel k, WeightLayout layout) => DerivedForm(layout, k.Tile == DirectTile.Wide32x8, k.Winograd);
 
+    /// <summary>Whether the tuner times Winograd for this 3×3 convolution (the variant not asked for): where the shape allows it
+    /// and it can win, with channels in and out enough to amortize its transforms and at least one full block of 16 tiles
+    /// (fewer are padded to 16 in its product).</summary>
+    public static bool TunesWinograd(ComputeDevice d, Conv2dGeometry g)
+    {
+        int side = d.Policy.WinogradTile.OutputTile();
+        long tiles = (long)g.N * ((g.InH + side - 1) / side) * ((g.InW + side - 1) / side);
+        return ConvSupports(KernelVariant.Winograd, g) && Math.Min(g.InC, g.OutC) >= 16 && tiles >= WinogradGeometry.TileBlock;
+    }
+
+    /// <summary>The tuner's key of a 3×3 convolution's pass: its channels and padded input (of the transposed problem for the
+    /// input gradient); a choice among the Direct tiles alone (a Direct asked for by name, or a shape Winograd cannot win)
+    /// is kept apart, so that it never hides Winograd from the default's.</summary>
+    public static string TunerKey(Conv2dGeometry g, bool inputGradient, bool withWinograd)
+    {
+        int inC = inputGradient ? g.OutC : g.InC, outC = inputGradient ? g.InC : g.OutC;
+        int ph = inputGradient ? g.OutH + 2 * (g.KH - 1 - g.Pad) : g.InH + 2 * g.Pad, pw = inputGradient ? g.OutW + 2 * (g.KW - 1 - g.Pad) : g.InW + 2 * g.Pad;
+        return TileTuner.Key(inputGradient, inC, outC, ph, pw) + (withWinograd ? "" : " direct");
+    }
+
     /// <summary>
     /// The kernel that runs a Direct, Rows or Winograd convolution (forward, or input gradient): the lab's forced tile; on a
     /// device whose policy autotunes, for 3×3 filters, the fastest of the Direct tiles and, where the variant is the device's
@@ -161,22 +181,15 @@ public static partial class Op
     {
         if (v == KernelVariant.Rows) return ConvKernel.All.First(k => k.Variant == KernelVariant.Rows);
         if (v == KernelVariant.Winograd) return ConvKernel.Of(d.WinogradTileOverride ?? d.Policy.WinogradTile);
-        int inC = inputGradient ? g.OutC : g.InC, outC = inputGradient ? g.InC : g.OutC, outW = inputGradient ? g.InW : g.OutW;
+        int outC = inputGradient ? g.InC : g.OutC, outW = inputGradient ? g.InW : g.OutW;
         if (d.DirectTileOverride is { } forced) return ConvKernel.Direct(forced);
         if (g.KH != 3 || g.KW != 3 || !d.Policy.AutotuneDirectTiles) return ConvKernel.Direct(d.Policy.TileFor(outC, outW));
         var candidates = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
-        // Winograd is timed where it can win: channels in and out enough to amortize its transforms, and at least one full
-        // block of 16 tiles (fewer are padded to 16 in its product).
-        int side = d.Policy.WinogradTile.OutputTile();
-        long tiles = (long)g.N * ((g.InH + side - 1) / side) * ((g.InW + side - 1) / side);
-        bool winograd = !asked && ConvSupports(KernelVariant.Winograd, g) && Math.Min(inC, outC) >= 16 && tiles >= WinogradGeometry.TileBlock;
+        bool winograd = !asked && TunesWinograd(d, g);
         // Winograd with the policy's F and both product blocks (the same bits; which is faster differs by shape).
         if (winograd)
             candidates.AddRange(Enum.GetValues<WinogradTile>().Where(t => t.OutputTile() == d.Policy.WinogradTile.OutputTile()).Select(ConvKernel.Of));
-        int ph = inputGradient ? g.OutH + 2 * (g.KH - 1 - g.Pad) : g.InH + 2 * g.Pad, pw = inputGradient ? g.OutW + 2 * (g.KW - 1 - g.Pad) : g.InW + 2 * g.Pad;
-        // A Direct asked for by name is tuned apart, so that its choice never hides Winograd from the default's.
-        string key = TileTuner.Key(inputGradient, inC, outC, ph, pw) + (winograd ? "" : " direct");
-        var chosen = d.Tiles.For(key, candidates, Time, out bool timed);
+        var chosen = d.Tiles.For(TunerKey(g, inputGradient, winograd), candidates, Time, out bool timed);
         // The tuner made a frozen filter's layout for every candidate: the ones not chosen are let go.
         var layout = inputGradient ? WeightLayout.InputGradient : WeightLayout.Forward;
         if (timed && w.Frozen)
