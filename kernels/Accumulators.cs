@@ -41,6 +41,18 @@ public struct Accumulator16
         y[o + 8] = A8; y[o + 9] = A9; y[o + 10] = A10; y[o + 11] = A11; y[o + 12] = A12; y[o + 13] = A13; y[o + 14] = A14; y[o + 15] = A15;
     }
 
+    /// <summary>
+    /// y[o + j·stride] = a_j for every j. With the stride a kernel argument (1 where the sums lie side by side), a CPU compiler
+    /// cannot see 16 adjacent stores, so it does not start its vectorization from them: the stores then do not fix the vector
+    /// width of the sums they store (see kernels/Conv2dWinograd.cs, "the batched product").
+    /// </summary>
+    public readonly void StoreStrided(ArrayView<float> y, long o, long stride)
+    {
+        y[o] = A0; y[o + stride] = A1; y[o + 2 * stride] = A2; y[o + 3 * stride] = A3; y[o + 4 * stride] = A4; y[o + 5 * stride] = A5;
+        y[o + 6 * stride] = A6; y[o + 7 * stride] = A7; y[o + 8 * stride] = A8; y[o + 9 * stride] = A9; y[o + 10 * stride] = A10;
+        y[o + 11 * stride] = A11; y[o + 12 * stride] = A12; y[o + 13 * stride] = A13; y[o + 14 * stride] = A14; y[o + 15 * stride] = A15;
+    }
+
     public readonly float Get(int j) => j switch
     {
         0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, 6 => A6, 7 => A7,
@@ -48,10 +60,15 @@ public struct Accumulator16
     };
 }
 
-/// <summary>16 channels × 4 neighbouring pixels of a row.</summary>
-public struct Accumulator16x4
+/// <summary>16 channels × 4 neighbouring pixels of a row (or 4 rows × 16 columns of a product).</summary>
+public struct Accumulator16x4 : IProductAccumulator
 {
     public Accumulator16 P0, P1, P2, P3;
+
+    public void Product(ArrayView<float> u, int f, ArrayView<float> v, int r)
+    {
+        P0.Fma(u[f], v, r); P1.Fma(u[f + 1], v, r); P2.Fma(u[f + 2], v, r); P3.Fma(u[f + 3], v, r);
+    }
 
     /// <summary>One filter row over four pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
     public void Row(float x0, float x1, float x2, float x3, float x4, float x5, ArrayView<float> w, int tap, int k)
@@ -60,6 +77,16 @@ public struct Accumulator16x4
         P0.Fma(x1, w, tap + k); P1.Fma(x2, w, tap + k); P2.Fma(x3, w, tap + k); P3.Fma(x4, w, tap + k);
         P0.Fma(x2, w, tap + 2 * k); P1.Fma(x3, w, tap + 2 * k); P2.Fma(x4, w, tap + 2 * k); P3.Fma(x5, w, tap + 2 * k);
     }
+}
+
+/// <summary>
+/// Blocks of a matrix product's sums, rows × 16 columns (Winograd's batched product, the FMA microbenchmark): one step adds
+/// the outer product of a column of `rows` values u[f..] and a row of 16 values v[r..r+15], p_i[j] += u[f + i] · v[r + j].
+/// On a CPU OpenCL compiler each p_i is one SIMD register and each step `rows` vector FMAs with u[f + i] broadcast.
+/// </summary>
+public interface IProductAccumulator
+{
+    void Product(ArrayView<float> u, int f, ArrayView<float> v, int r);
 }
 
 /// <summary>Sums over 8 neighbouring pixels of a row that take one 3-tap filter row at a time.</summary>
@@ -78,9 +105,12 @@ public interface IColumnAccumulator8
 }
 
 /// <summary>16 channels × 8 neighbouring pixels of a row.</summary>
-public struct Accumulator16x8 : IRowAccumulator8, IColumnAccumulator8
+public struct Accumulator16x8 : IRowAccumulator8, IColumnAccumulator8, IProductAccumulator
 {
     public Accumulator16 P0, P1, P2, P3, P4, P5, P6, P7;
+
+    public void Product(ArrayView<float> u, int f, ArrayView<float> v, int r) =>
+        Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, r);
 
     /// <summary>One filter row over eight pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
     public void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k)
@@ -99,9 +129,16 @@ public struct Accumulator16x8 : IRowAccumulator8, IColumnAccumulator8
 }
 
 /// <summary>32 channels × 8 neighbouring pixels of a row: two 16-channel blocks that share every input value loaded.</summary>
-public struct Accumulator32x8 : IRowAccumulator8, IColumnAccumulator8
+public struct Accumulator32x8 : IRowAccumulator8, IColumnAccumulator8, IProductAccumulator
 {
     public Accumulator16x8 Lo, Hi;
+
+    /// <summary>16 rows × 16 columns of a product (Lo: rows f..f+7 of u, Hi: rows f+8..f+15).</summary>
+    public void Product(ArrayView<float> u, int f, ArrayView<float> v, int r)
+    {
+        Lo.Product(u, f, v, r);
+        Hi.Product(u, f + 8, v, r);
+    }
 
     /// <summary>One input channel over eight pixels for channels k0..k0+31 (a 1×1 filter; Lo: weights at tap, Hi: at tap + 16).</summary>
     public void Column(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, ArrayView<float> w, int tap)

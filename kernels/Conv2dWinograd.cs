@@ -489,6 +489,16 @@ public static class Conv2dWinograd
     static float Row(Vec4 column, int a) => a == 0 ? column.A0 : a == 1 ? column.A1 : a == 2 ? column.A2 : column.A3;
 
     // ---------------------------------------------------------------- the batched product: M = U · V per position
+    //
+    // On PoCL the width of the vectors the product runs on is decided by LLVM's SLP vectorizer, which starts from groups
+    // of adjacent stores before it looks at the loop's sums, and takes at most 8 floats at a time from stores (the
+    // "preferred" 256-bit width of AVX-512 CPUs). Sixteen adjacent stores of a thread's 16 tiles therefore made every sum
+    // a pair of 256-bit registers and the multiply-adds half-width (measured: ymm FMAs only). Stored with a stride that is
+    // a kernel argument (`unit`, always 1), the stores are not seen as adjacent; the vectorizer then starts from the loop's
+    // sums, all 256 of them at once, and the product runs on 512-bit registers, one FMA per channel and 16 tiles, with the
+    // filter value broadcast from memory (`vfmadd231ps mem{1to16}`). The stores are then scalar (an extract each), which
+    // costs about one instruction per 8 multiply-adds at 128 channels. The channel loop takes V's groups of 8 channels
+    // (one 512-byte run) per step: with one channel per step the vectorizer found the 256-wide form not worth it.
 
     /// <summary>
     /// M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t] for 16 channels k0..k0+15 × 16 tiles per thread: for each c one vector of
@@ -497,53 +507,70 @@ public static class Conv2dWinograd
     /// Grid (⌈TileBlocks / group⌉, α²·OutCPadded/16), groups along the tile blocks, which share U. A barrier after every
     /// `channelsPerBarrier` channels makes PoCL run the group's threads chunk by chunk, so that the chunk of U they share stays
     /// in L1. Threads past the last tile block compute the last again (their reads stay in bounds) and store nothing.
+    /// `unit` is 1: the distance between neighbouring tiles in M, an argument so that the compiler cannot see it (above).
     /// </summary>
     [KernelName("winograd_multiply_16x16")]
-    public static void Multiply16x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
+    public static void Multiply16x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier, int unit)
     {
-        Accumulator16x8 lo = default, hi = default;
-        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / 16;
-        int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * 16;
-        int kp = g.OutCPadded, uBase = position * g.InC * kp + k0;
-        int vBase = (int)g.InputOffset(tb * WinogradGeometry.TileBlock, 0) + position * WinogradGeometry.InputPositionStride;
-        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
-        {
-            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
-            for (int c = c0; c < c1; c++)
-            {
-                int f = uBase + c * kp, r = vBase + InputChannel(g, c);
-                lo.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, r);
-                hi.Column(u[f + 8], u[f + 9], u[f + 10], u[f + 11], u[f + 12], u[f + 13], u[f + 14], u[f + 15], v, r);
-            }
-            Group.Barrier();
-        }
-        if (q >= g.TileBlocks) return;
-        StoreProducts(g, lo, m, tb, position, k0);
-        StoreProducts(g, hi, m, tb, position, k0 + 8);
+        var acc = new Accumulator32x8();
+        var b = ProductBlock.Of(g, 16);
+        SumChannels(ref acc, g, u, v, b.UBase, b.VBase, channelsPerBarrier);
+        if (!b.Stores) return;
+        StoreProducts(g, acc.Lo, m, b, 0, unit);
+        StoreProducts(g, acc.Hi, m, b, 8, unit);
     }
 
     /// <summary>As <see cref="Multiply16x16"/> with 8 channels × 16 tiles per thread (OutCPadded a multiple of 8): half the
     /// registers (8 sums of 16 tiles; on AVX2, 16 registers of 8 floats), and less padding where there are few channels.</summary>
     [KernelName("winograd_multiply_8x16")]
-    public static void Multiply8x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
+    public static void Multiply8x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier, int unit)
     {
-        Accumulator16x8 acc = default;
-        int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / 8;
-        int tb = Math.Min(q, g.TileBlocks - 1), position = Grid.IdxY / blocks, k0 = (Grid.IdxY - position * blocks) * 8;
-        int kp = g.OutCPadded, uBase = position * g.InC * kp + k0;
-        int vBase = (int)g.InputOffset(tb * WinogradGeometry.TileBlock, 0) + position * WinogradGeometry.InputPositionStride;
-        for (int c0 = 0; c0 < g.InC; c0 += channelsPerBarrier)
+        var acc = new Accumulator16x8();
+        var b = ProductBlock.Of(g, 8);
+        SumChannels(ref acc, g, u, v, b.UBase, b.VBase, channelsPerBarrier);
+        if (!b.Stores) return;
+        StoreProducts(g, acc, m, b, 0, unit);
+    }
+
+    /// <summary>Which block of M thread (q, position·blocks + kb) computes: tile block Tb (the last again past the end, with
+    /// Stores false), output channels K0.. of one position, and where its U and V begin.</summary>
+    struct ProductBlock
+    {
+        public int Tb, Position, K0, UBase, VBase;
+        public bool Stores;
+
+        public static ProductBlock Of(in WinogradGeometry g, int channels)
         {
-            int c1 = Math.Min(c0 + channelsPerBarrier, g.InC);
-            for (int c = c0; c < c1; c++)
+            int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / channels;
+            var b = new ProductBlock { Stores = q < g.TileBlocks, Tb = Math.Min(q, g.TileBlocks - 1), Position = Grid.IdxY / blocks };
+            b.K0 = (Grid.IdxY - b.Position * blocks) * channels;
+            b.UBase = b.Position * g.InC * g.OutCPadded + b.K0;
+            b.VBase = (int)g.InputOffset(b.Tb * WinogradGeometry.TileBlock, 0) + b.Position * WinogradGeometry.InputPositionStride;
+            return b;
+        }
+    }
+
+    /// <summary>acc += Σ_c U[c][k0..] ⊗ V[c][tiles of the block]: V's groups of 8 channels one step each, the channels past the
+    /// last whole group one by one, a barrier after every `channelsPerBarrier` channels (rounded to whole groups). Generic
+    /// over the block: ILGPU compiles one copy per struct type, every call inlined.</summary>
+    static void SumChannels<TAcc>(ref TAcc acc, in WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, int uBase, int vBase,
+        int channelsPerBarrier) where TAcc : struct, IProductAccumulator
+    {
+        const int G = WinogradGeometry.ChannelGroup, B = WinogradGeometry.TileBlock;
+        int kp = g.OutCPadded, step = Math.Max(G, channelsPerBarrier / G * G);
+        for (int c0 = 0; c0 < g.InC; c0 += step)
+        {
+            int c1 = Math.Min(c0 + step, g.InC), c = c0;
+            for (; c + G <= c1; c += G)
             {
-                int f = uBase + c * kp;
-                acc.Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, vBase + InputChannel(g, c));
+                int f = uBase + c * kp, r = vBase + InputChannel(g, c);
+                acc.Product(u, f, v, r); acc.Product(u, f + kp, v, r + B); acc.Product(u, f + 2 * kp, v, r + 2 * B);
+                acc.Product(u, f + 3 * kp, v, r + 3 * B); acc.Product(u, f + 4 * kp, v, r + 4 * B); acc.Product(u, f + 5 * kp, v, r + 5 * B);
+                acc.Product(u, f + 6 * kp, v, r + 6 * B); acc.Product(u, f + 7 * kp, v, r + 7 * B);
             }
+            for (; c < c1; c++) acc.Product(u, uBase + c * kp, v, vBase + InputChannel(g, c));
             Group.Barrier();
         }
-        if (q >= g.TileBlocks) return;
-        StoreProducts(g, acc, m, tb, position, k0);
     }
 
     /// <summary>From channel 0 to channel c of one tile block and position in V: 8 neighbouring channels 16 floats apart, then
@@ -551,13 +578,14 @@ public static class Conv2dWinograd
     static int InputChannel(in WinogradGeometry g, int c) =>
         (c / WinogradGeometry.ChannelGroup * g.Positions * WinogradGeometry.ChannelGroup + c % WinogradGeometry.ChannelGroup) * WinogradGeometry.TileBlock;
 
-    /// <summary>M[k0 + i][tb][position][t] = acc.P_i[t]: channel i's 16 tiles, one vector store each.</summary>
-    static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, int tb, int position, int k0)
+    /// <summary>M[k0 + i][tb][position][t] = acc.P_i[t] for the block's channels from K0 + k: channel i's 16 tiles, `unit` apart.</summary>
+    static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, in ProductBlock b, int k, int unit)
     {
         long tp = (long)g.TileBlocks * g.Positions * WinogradGeometry.TileBlock;   // from one channel to the next
-        long o = g.ProductOffset(k0, tb * WinogradGeometry.TileBlock) + position * WinogradGeometry.TileBlock;
-        acc.P0.Store(m, o); acc.P1.Store(m, o + tp); acc.P2.Store(m, o + 2 * tp); acc.P3.Store(m, o + 3 * tp);
-        acc.P4.Store(m, o + 4 * tp); acc.P5.Store(m, o + 5 * tp); acc.P6.Store(m, o + 6 * tp); acc.P7.Store(m, o + 7 * tp);
+        long o = g.ProductOffset(b.K0 + k, b.Tb * WinogradGeometry.TileBlock) + b.Position * WinogradGeometry.TileBlock;
+        acc.P0.StoreStrided(m, o, unit); acc.P1.StoreStrided(m, o + tp, unit); acc.P2.StoreStrided(m, o + 2 * tp, unit);
+        acc.P3.StoreStrided(m, o + 3 * tp, unit); acc.P4.StoreStrided(m, o + 4 * tp, unit); acc.P5.StoreStrided(m, o + 5 * tp, unit);
+        acc.P6.StoreStrided(m, o + 6 * tp, unit); acc.P7.StoreStrided(m, o + 7 * tp, unit);
     }
 
     // ---------------------------------------------------------------- outputs: Y = Aᵀ M A (+ bias, ReLU)

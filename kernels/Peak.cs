@@ -1,10 +1,17 @@
 // Microbenchmarks of the device's limits, for the profiler's "% of peak" column.
 //
-//   FmaRate: every thread runs 128 independent chains of fused multiply-adds (a = a·b + c, FusedMath.MulAdd) for
-//            `iterations` rounds and stores the 128 results, so the work is 256·iterations FLOPs per thread and
-//            almost no memory traffic: the measured GFLOP/s approaches the FMA throughput. A CPU OpenCL compiler
-//            (PoCL) packs each 16 chains into one SIMD register, as it does with the convolutions' 16-channel sums;
-//            8 such registers are enough independent work to hide the FMA latency on two FMA ports.
+//   FmaRate (GPUs, ILGPU's CPU accelerator): every thread runs 128 independent chains of fused multiply-adds
+//            (a = a·b + c, FusedMath.MulAdd) for `iterations` rounds and stores the 128 results, so the work is
+//            256·iterations FLOPs per thread and almost no memory traffic: the measured GFLOP/s approaches the FMA
+//            throughput.
+//   FmaRateProduct16x16 / 16x4 (CPU OpenCL devices, PoCL): the same rate measured in the shape a CPU compiler turns into
+//            its widest FMAs, the shape of Winograd's batched product (kernels/Conv2dWinograd.cs): a block of sums
+//            p_i[j] += u[i]·v[j] over a few hundred floats that stay in L1, u broadcast from memory, every p_i one SIMD
+//            register. On PoCL FmaRate's chains become 256-bit FMAs on an AVX-512 CPU (LLVM's SLP vectorizer starts from
+//            its adjacent stores and takes 8 floats at a time from them), which measured half of what the cores do; this
+//            form compiles to 512-bit FMAs (16 accumulators, 16x16) and reached 80 % of cores × 2 FMA units × 16 lanes × 2
+//            × clock. The block follows the vector width the device reports: 16 sums of 16 floats where it is 16 (32
+//            vector registers), 4 sums of 16 floats where it is 8 (AVX2: 16 registers of 8 floats, 8 of them sums).
 //   Copy bandwidth is measured with the ordinary copy (Op.Copy): grid-stride on GPUs, contiguous chunks per thread
 //            on CPU devices (Elementwise.CopyChunks), which a CPU compiler turns into vector loads and stores.
 using ILGPU;
@@ -15,6 +22,13 @@ namespace IlgpuStyle.Kernels;
 public static class Peak
 {
     public const int Chains = 128;
+
+    /// <summary>Floats of u and v the product forms read (1 KiB: always in L1).</summary>
+    public const int ProductOperands = 256;
+    /// <summary>Threads per group of the product forms (their barrier makes PoCL run a group's threads chunk by chunk).</summary>
+    public const int GroupSize = 16;
+    /// <summary>Steps of the product forms between barriers.</summary>
+    public const int StepsPerBarrier = 512;
 
     [KernelName("peak_fma")]
     public static void FmaRate(Index1D t, int iterations, float b, float c, ArrayView<float> sink)
@@ -31,5 +45,53 @@ public static class Peak
         long o = (long)(int)t * Chains;
         lo.Store(sink, o); a1.Store(sink, o + 16); a2.Store(sink, o + 32); a3.Store(sink, o + 48);
         a4.Store(sink, o + 64); a5.Store(sink, o + 80); a6.Store(sink, o + 96); a7.Store(sink, o + 112);
+    }
+
+    /// <summary>16 rows × 16 columns of sums per thread, `steps` steps (a multiple of 64): 512·steps FLOPs per thread.</summary>
+    [KernelName("peak_fma_product_16x16")]
+    public static void FmaRateProduct16x16(int steps, ArrayView<float> w, ArrayView<float> sink, int unit)
+    {
+        var acc = new Accumulator32x8();
+        ProductSteps(ref acc, steps, w);
+        int t = Grid.GlobalIndex.X;
+        long s = sink.Length / 256;
+        StoreBlock(acc.Lo, sink, t, s, unit);
+        StoreBlock(acc.Hi, sink, t + 128 * s, s, unit);
+    }
+
+    /// <summary>4 rows × 16 columns of sums per thread, `steps` steps (a multiple of 64): 128·steps FLOPs per thread.</summary>
+    [KernelName("peak_fma_product_16x4")]
+    public static void FmaRateProduct16x4(int steps, ArrayView<float> w, ArrayView<float> sink, int unit)
+    {
+        var acc = new Accumulator16x4();
+        ProductSteps(ref acc, steps, w);
+        int t = Grid.GlobalIndex.X;
+        long s = sink.Length / 64;
+        acc.P0.StoreStrided(sink, t, s * unit); acc.P1.StoreStrided(sink, t + 16 * s, s * unit);
+        acc.P2.StoreStrided(sink, t + 32 * s, s * unit); acc.P3.StoreStrided(sink, t + 48 * s, s * unit);
+    }
+
+    /// <summary>u = w[0..127] (8 columns of 16), v = w[128..255] (8 rows of 16): 8 steps per loop turn as in the batched
+    /// product, a barrier every 64 steps.</summary>
+    static void ProductSteps<TAcc>(ref TAcc acc, int steps, ArrayView<float> w) where TAcc : struct, IProductAccumulator
+    {
+        for (int s0 = 0; s0 < steps; s0 += StepsPerBarrier)
+        {
+            for (int s = 0; s < StepsPerBarrier; s += 8)
+            {
+                acc.Product(w, 0, w, 128); acc.Product(w, 16, w, 144); acc.Product(w, 32, w, 160); acc.Product(w, 48, w, 176);
+                acc.Product(w, 64, w, 192); acc.Product(w, 80, w, 208); acc.Product(w, 96, w, 224); acc.Product(w, 112, w, 240);
+            }
+            Group.Barrier();
+        }
+    }
+
+    /// <summary>The 8 rows of a block, row i's 16 sums at t + (16·i + j)·s: one thread's sums side by side with no other thread's,
+    /// `unit` (1) keeping them from being seen as adjacent (Accumulator16.StoreStrided).</summary>
+    static void StoreBlock(in Accumulator16x8 a, ArrayView<float> sink, long t, long s, int unit)
+    {
+        a.P0.StoreStrided(sink, t, s * unit); a.P1.StoreStrided(sink, t + 16 * s, s * unit); a.P2.StoreStrided(sink, t + 32 * s, s * unit);
+        a.P3.StoreStrided(sink, t + 48 * s, s * unit); a.P4.StoreStrided(sink, t + 64 * s, s * unit); a.P5.StoreStrided(sink, t + 80 * s, s * unit);
+        a.P6.StoreStrided(sink, t + 96 * s, s * unit); a.P7.StoreStrided(sink, t + 112 * s, s * unit);
     }
 }

@@ -89,7 +89,7 @@ public static partial class Cli
             {
                 ("device", device.ToString()), ("size", t.Size), ("iterations", n), ("kernel_ms_per_iteration", iterationMs),
                 ("unprofiled_ms", t.MedianMs), ("gflop_per_iteration", t.FlopsPerIteration / 1e9),
-                ("peak_gflops", peak.GflopPerSecond), ("peak_gb_per_s", peak.GBPerSecond), ("peak_measured_utc", peak.MeasuredUtc),
+                ("peak_gflops", peak.GflopPerSecond), ("peak_fma_kernel", peak.FmaKernel), ("peak_gb_per_s", peak.GBPerSecond), ("peak_measured_utc", peak.MeasuredUtc),
                 ("peak_cache", DevicePeak.CachePath),
             };
             Report.Write(how, summary, new[] { ProfileTable("kernels", kernels, n, peak), ProfileTable("layers", layers, n, peak) }, () =>
@@ -97,7 +97,8 @@ public static partial class Cli
                 AnsiConsole.MarkupLine($"[bold]{Markup.Escape(device.ToString())}[/], {t.Size}×{t.Size}, {n} iteration(s) profiled: " +
                                        $"{iterationMs:F1} ms of kernels per iteration (unprofiled: {t.MedianMs:F1} ms), {t.FlopsPerIteration / 1e9:F2} GFLOP");
                 string when = peak.MeasuredUtc is { } t0 ? $"measured {t0:yyyy-MM-dd HH:mm} UTC" : "measured earlier";
-                AnsiConsole.MarkupLine($"device limits: {peak.GflopPerSecond:F1} GFLOP/s FMA, {peak.GBPerSecond:F1} GB/s copy ({when}, " +
+                string by = peak.FmaKernel is { } k ? $" ({k})" : "";
+                AnsiConsole.MarkupLine($"device limits: {peak.GflopPerSecond:F1} GFLOP/s FMA{by}, {peak.GBPerSecond:F1} GB/s copy ({when}, " +
                                        $"cached in {Markup.Escape(DevicePeak.CachePath)}; --remeasure measures again)");
                 Table("kernel", kernels, n, peak);
                 Table("layer", layers, n, peak);
