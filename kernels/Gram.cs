@@ -46,15 +46,26 @@ public static class Gram
 
     public const int Block = 16;
 
-    /// <summary>Ft[n,m,i] = F[n,i,m] for i &lt; c, 0 for c ≤ i &lt; cPad (grid-stride over Ft).</summary>
+    /// <summary>
+    /// Ft[n,k,i] = F[n,i,k] for i &lt; c, 0 for c ≤ i &lt; cPad, in blocks of 16 k × 16 i (grid-stride over the N·⌈m/16⌉·cPad/16
+    /// blocks): a block reads 16 rows of F, 16 neighbouring k each, and writes 16 rows of Ft, 16 neighbouring channels each, so
+    /// that both touch whole cache lines (element by element, the reads went down a column of F: 5.8 ms for conv1_1 at 256²).
+    /// </summary>
     [KernelName("gram_transpose_features")]
-    public static void TransposeFeatures(Index1D t, int stride, int c, int cPad, int m, ArrayView<float> f, ArrayView<float> ft)
+    public static void TransposeFeatures(Index1D t, int stride, int n, int c, int cPad, int m, ArrayView<float> f, ArrayView<float> ft)
     {
-        for (long e = t; e < ft.Length; e += stride)
+        int kBlocks = (m + Block - 1) / Block, iBlocks = cPad / Block;
+        long blocks = (long)n * kBlocks * iBlocks;
+        for (long b = t; b < blocks; b += stride)
         {
-            int i = (int)(e % cPad);
-            long nm = e / cPad, n = nm / m, k = nm - n * m;
-            ft[e] = i < c ? f[(n * c + i) * m + k] : 0f;
+            int ib = (int)(b % iBlocks);
+            long rest = b / iBlocks, image = rest / kBlocks;
+            int k0 = (int)(rest - image * kBlocks) * Block, i0 = ib * Block, kn = Math.Min(Block, m - k0);
+            long from = (image * c + i0) * m + k0, to = (image * m + k0) * cPad + i0;
+            int live = Math.Min(Block, c - i0);
+            for (int kk = 0; kk < kn; kk++)
+                for (int ii = 0; ii < Block; ii++)
+                    ft[to + (long)kk * cPad + ii] = ii < live ? f[from + (long)ii * m + kk] : 0f;
         }
     }
 

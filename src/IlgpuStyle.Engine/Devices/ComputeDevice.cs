@@ -88,7 +88,7 @@ public sealed class ComputeDevice : IDisposable
         GramVariant = Policy.GramVariant;
         DirectChannelsPerBarrier = Policy.DirectChannelsPerBarrier;
         WinogradTransformRuns = Policy.WinogradTransformRuns;
-        Memory = new DeviceMemory(accelerator, Policy.StrideThreads);
+        Memory = new DeviceMemory(accelerator, Policy.ReductionPartials ?? Policy.StrideThreads);
     }
 
     public string Name => Info.Name;

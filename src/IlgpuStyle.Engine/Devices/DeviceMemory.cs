@@ -24,12 +24,12 @@ public enum ScratchBuffer
 /// counted (the peak is what `bench` reports), and the buffers that outlive one op live here: scratch buffers by use,
 /// layouts derived from frozen tensors (transposed weights), the partials of reductions and the loss scalars.
 /// </summary>
-public sealed class DeviceMemory(Accelerator accelerator, int strideThreads) : IDisposable
+public sealed class DeviceMemory(Accelerator accelerator, int reductionPartials) : IDisposable
 {
     /// <summary>Device-resident scalars (loss values, a reduction's result) read back together.</summary>
     public const int ScalarSlots = 64;
 
-    MemoryBuffer1D<float, Stride1D.Dense>? reductionPartials;
+    MemoryBuffer1D<float, Stride1D.Dense>? partials;
     MemoryBuffer1D<float, Stride1D.Dense>? scalars;
     readonly MemoryBuffer1D<float, Stride1D.Dense>?[] scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[Enum.GetValues<ScratchBuffer>().Length];
 
@@ -38,7 +38,7 @@ public sealed class DeviceMemory(Accelerator accelerator, int strideThreads) : I
 
     /// <summary>Scratch for pass 1 of reductions: one float per thread.</summary>
     internal ArrayView<float> ReductionPartials =>
-        (reductionPartials ??= accelerator.Allocate1D<float>(strideThreads)).View;
+        (partials ??= accelerator.Allocate1D<float>(reductionPartials)).View;
 
     /// <summary>A few device-resident scalars (loss values) read back together.</summary>
     internal MemoryBuffer1D<float, Stride1D.Dense> Scalars => scalars ??= accelerator.Allocate1D<float>(ScalarSlots);
@@ -112,7 +112,7 @@ public sealed class DeviceMemory(Accelerator accelerator, int strideThreads) : I
 
     public void Dispose()
     {
-        reductionPartials?.Dispose();
+        partials?.Dispose();
         foreach (var b in scratch) b?.Dispose();
         foreach (var b in derived.Values) b.Dispose();
         scalars?.Dispose();

@@ -39,7 +39,8 @@ public static partial class Op
             var ft = d.Memory.Scratch(ScratchBuffer.TransposedFeatures, (long)s.N * m * cPad);
             var rows = d.Kernel(Gram.ForwardRows, a => a.LoadStreamKernel<int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.ForwardRows));
             if (gram.Length == 0) return;
-            d.Stride(Gram.TransposeFeatures, ft.Length, 0, (features.Length + ft.Length) * sizeof(float), c, cPad, m, features.View, ft);
+            long transposeBlocks = (long)s.N * ((m + Gram.Block - 1) / Gram.Block) * blocks;
+            d.Stride(Gram.TransposeFeatures, transposeBlocks, 0, (features.Length + ft.Length) * sizeof(float), s.N, c, cPad, m, features.View, ft);
             var config = new KernelConfig(new Index2D(blocks * (blocks + 1) / 2, s.N), new Index2D(Gram.Block, 1));
             using (d.Launch("gram_fwd_rows", (long)s.N * m * cPad * (cPad + Gram.Block), bytes)) rows(config, c, cPad, m, scale, ft, gram.View);
             return;
