@@ -154,4 +154,37 @@ public class Conv2dWinogradTests(ITestOutputHelper output)
             }
         }
     }
+
+    /// <summary>
+    /// A whole iteration (VGG19 to conv5_1, content and style losses, backward to the image) with every convolution Winograd
+    /// F(4×4) against the same with every convolution Direct, same image and weights: content and style losses within
+    /// <see cref="Tolerance.WinogradIterationLoss"/>, the image gradient within <see cref="Tolerance.WinogradIterationGradient"/>.
+    /// </summary>
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void WholeIterationMatchesTheDirectKernels(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        var (h, w) = accelerator.Kind == DeviceKind.Cpu ? (16, 16) : (37, 29);
+        var o = new IlgpuStyle.Transfer.StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), TvWeight = 0 };
+        double[] image = r.Floats(3 * h * w, 100), content = r.Floats(3 * h * w, 100), style = r.Floats(3 * 32 * 32, 100);
+        var results = new List<(double Content, double Style, float[] Gradient)>();
+        using var vgg = new IlgpuStyle.Model.Vgg19(d, IlgpuStyle.Model.Vgg19Weights.Random(r.Seed), IlgpuStyle.Model.Pooling.Average, "conv5_1");
+        using var x = d.Upload(new Shape4(1, 3, h, w), image, "x");
+        using var c = d.Upload(new Shape4(1, 3, h, w), content, "content");
+        using var s = d.Upload(new Shape4(1, 3, 32, 32), style, "style");
+        foreach (var variant in new[] { KernelVariant.Direct, KernelVariant.Winograd })
+        {
+            vgg.ConvVariant = variant;
+            using var objective = new IlgpuStyle.Transfer.StyleObjective(vgg, x, c, new[] { (s, 1.0) }, o);
+            objective.Evaluate();
+            results.Add((objective.Last.Content, objective.Last.Style, objective.Gradient.ToArray()));
+        }
+        string where = $"{accelerator} {h}x{w} Winograd F(4x4) vs Direct {r}";
+        output.WriteLine($"{where}: content {results[0].Content:G9} / {results[1].Content:G9}, style {results[0].Style:G9} / {results[1].Style:G9}");
+        Compare.Scalar("content loss", results[0].Content, results[1].Content, Tolerance.WinogradIterationLoss, where);
+        Compare.Scalar("style loss", results[0].Style, results[1].Style, Tolerance.WinogradIterationLoss, where);
+        Compare.RelativeL2("image gradient", results[0].Gradient.Select(v => (double)v).ToArray(), results[1].Gradient,
+            Tolerance.WinogradIterationGradient, where);
+    }
 }
