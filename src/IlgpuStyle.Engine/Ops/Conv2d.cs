@@ -189,6 +189,7 @@ public static partial class Op
         // Winograd with the policy's F and both product blocks (the same bits; which is faster differs by shape).
         if (winograd)
             candidates.AddRange(Enum.GetValues<WinogradTile>().Where(t => t.OutputTile() == d.Policy.WinogradTile.OutputTile()).Select(ConvKernel.Of));
+        var compiled = new HashSet<ConvKernel>();
         var chosen = d.Tiles.For(TunerKey(g, inputGradient, winograd), candidates, Time, out bool timed);
         // The tuner made a frozen filter's layout for every candidate: the ones not chosen are let go.
         var layout = inputGradient ? WeightLayout.InputGradient : WeightLayout.Forward;
@@ -205,8 +206,8 @@ public static partial class Op
             try
             {
                 void Once() => launchInto(candidate, scratchOut.View);
-                Once();   // compiles the kernels on their first use
-                return Timing.Repeat(d, 2, Once)[0];   // the faster of two launches
+                if (compiled.Add(candidate)) Once();   // compiles the kernels on their first use
+                return Timing.Repeat(d, 1, Once)[0];
             }
             finally
             {

@@ -86,6 +86,16 @@ public class KernelLabTests(ITestOutputHelper output)
         Assert.Null(tuner.Chosen(key));
         Assert.Equal(px4, tuner.For(key, direct, t => t == px4 ? 1.0 : 2.0, out _));
         tuner.Forget();
+        // Each candidate is timed in rounds and counted by its fastest launch: one slow launch of px8 (a burst of load)
+        // does not lose it the shape, and every candidate is launched the same number of times.
+        var launches = new Dictionary<ConvKernel, int>();
+        Assert.Equal(px8, tuner.For(key, direct, t =>
+        {
+            int n = launches[t] = launches.GetValueOrDefault(t) + 1;
+            return t == px8 ? (n == 1 ? 9.0 : 1.0) : 2.0;
+        }, out _));
+        Assert.All(direct, t => Assert.Equal(TileTuner.Rounds, launches[t]));
+        tuner.Forget();
     }
 
     [Fact]
