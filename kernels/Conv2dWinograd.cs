@@ -55,7 +55,8 @@
 //                            positions of a tile at a constant distance (8·16 floats), so that a transform's 36 stores are
 //                            one stream to its compiler (with a distance known only at run time it could not vectorize:
 //                            the stores might overlap)
-//     M[k][t/16][ξν][t%16]   the same for the products: a thread of the product stores 16 tiles of a channel as one vector
+//     M[k][t/16][ξν][t%16]   the same for the products: a thread of the product stores each channel's 16 tiles side by
+//                            side (one scalar store each on PoCL, so that the sums stay 512-bit: "the batched product")
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 

@@ -17,6 +17,8 @@ public enum ScratchBuffer
     WinogradInput,
     /// <summary>The Winograd convolution's products M = U·V per position, before the output transform.</summary>
     WinogradProducts,
+    /// <summary>The Rows Gram forward's partial blocks, one per slice of pixels (kernels/Gram.cs, ForwardBlocks).</summary>
+    GramPartials,
 }
 
 /// <summary>

@@ -51,12 +51,21 @@ public static class MemoryEstimate
         floats += Activations(sw, sh, out long largestStyle, out _);     // the style image's pass (freed afterwards)
         floats += 2 * Math.Max(largestAct, largestStyle);                 // padded-input scratch (with its border)
         floats += Math.Max(largestAct, largestStyle);                     // the Gram's transposed features (Rows variant)
+        floats += o.StyleLayers.Select(l => GramPartials((int)channels[Vgg19Layers.Canonical(l)],   // and its partial blocks
+            Math.Max(LayerSize(l), (long)channels[Vgg19Layers.Canonical(l)] * sw * sh / (1L << (2 * Pools(l)))) / channels[Vgg19Layers.Canonical(l)])).DefaultIfEmpty(0).Max();
         floats += image * (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4);
         floats += (o.KeepBest ? 3 : 2) * image;                            // the content image, the last good image (and the best)
         return floats * sizeof(float);
     }
 
     static int Pools(string layer) => Vgg19Layers.PoolingsThrough(layer);
+
+    /// <summary>Floats of the Rows Gram forward's partial blocks for c channels and m pixels (kernels/Gram.cs, ForwardBlocks).</summary>
+    static long GramPartials(int c, long m)
+    {
+        long blocks = (c + Kernels.Gram.Block - 1) / Kernels.Gram.Block;
+        return Math.Max(1, (m + Kernels.Gram.SliceSteps - 1) / Kernels.Gram.SliceSteps) * blocks * (blocks + 1) / 2 * Kernels.Gram.Block * Kernels.Gram.Block;
+    }
 
     /// <summary>
     /// The elements of the largest buffer a run allocates: the zero-padded input of conv1_2 or of conv1_1's input gradient,
