@@ -47,7 +47,7 @@ public static class Peak
         a4.Store(sink, o + 64); a5.Store(sink, o + 80); a6.Store(sink, o + 96); a7.Store(sink, o + 112);
     }
 
-    /// <summary>16 rows × 16 columns of sums per thread, `steps` steps (a multiple of 64): 512·steps FLOPs per thread.</summary>
+    /// <summary>16 rows × 16 columns of sums per thread, `steps` steps (a multiple of StepsPerBarrier): 512·steps FLOPs per thread.</summary>
     [KernelName("peak_fma_product_16x16")]
     public static void FmaRateProduct16x16(int steps, ArrayView<float> w, ArrayView<float> sink, int unit)
     {
@@ -59,7 +59,7 @@ public static class Peak
         StoreBlock(acc.Hi, sink, t + 128 * s, s, unit);
     }
 
-    /// <summary>4 rows × 16 columns of sums per thread, `steps` steps (a multiple of 64): 128·steps FLOPs per thread.</summary>
+    /// <summary>4 rows × 16 columns of sums per thread, `steps` steps (a multiple of StepsPerBarrier): 128·steps FLOPs per thread.</summary>
     [KernelName("peak_fma_product_16x4")]
     public static void FmaRateProduct16x4(int steps, ArrayView<float> w, ArrayView<float> sink, int unit)
     {
@@ -72,7 +72,7 @@ public static class Peak
     }
 
     /// <summary>u = w[0..127] (8 columns of 16), v = w[128..255] (8 rows of 16): 8 steps per loop turn as in the batched
-    /// product, a barrier every 64 steps.</summary>
+    /// product, a barrier every <see cref="StepsPerBarrier"/> steps.</summary>
     static void ProductSteps<TAcc>(ref TAcc acc, int steps, ArrayView<float> w) where TAcc : struct, IProductAccumulator
     {
         for (int s0 = 0; s0 < steps; s0 += StepsPerBarrier)
