@@ -70,6 +70,13 @@ public struct Accumulator16x4 : IProductAccumulator
         P0.Fma(u[f], v, r); P1.Fma(u[f + 1], v, r); P2.Fma(u[f + 2], v, r); P3.Fma(u[f + 3], v, r);
     }
 
+    /// <summary>Row i's 16 sums at y[o + i·rowStride + j·stride] (<see cref="Accumulator16.StoreStrided"/>).</summary>
+    public readonly void StoreStrided(ArrayView<float> y, long o, long rowStride, long stride)
+    {
+        P0.StoreStrided(y, o, stride); P1.StoreStrided(y, o + rowStride, stride);
+        P2.StoreStrided(y, o + 2 * rowStride, stride); P3.StoreStrided(y, o + 3 * rowStride, stride);
+    }
+
     /// <summary>One filter row over four pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
     public void Row(float x0, float x1, float x2, float x3, float x4, float x5, ArrayView<float> w, int tap, int k)
     {
@@ -87,6 +94,21 @@ public struct Accumulator16x4 : IProductAccumulator
 public interface IProductAccumulator
 {
     void Product(ArrayView<float> u, int f, ArrayView<float> v, int r);
+}
+
+public static class ProductSteps
+{
+    /// <summary>Eight steps of a product, step s taking u[f + s·uStep..] and v[r + s·vStep..]: the loop body of the products'
+    /// long sums (Winograd's channels, the Gram matrix's pixels, the FMA microbenchmark), eight steps per loop turn because
+    /// with one PoCL's vectorizer found the block of sums not worth packing into registers (kernels/Conv2dWinograd.cs).</summary>
+    public static void Eight<TAcc>(ref TAcc acc, ArrayView<float> u, int f, int uStep, ArrayView<float> v, int r, int vStep)
+        where TAcc : struct, IProductAccumulator
+    {
+        acc.Product(u, f, v, r); acc.Product(u, f + uStep, v, r + vStep); acc.Product(u, f + 2 * uStep, v, r + 2 * vStep);
+        acc.Product(u, f + 3 * uStep, v, r + 3 * vStep); acc.Product(u, f + 4 * uStep, v, r + 4 * vStep);
+        acc.Product(u, f + 5 * uStep, v, r + 5 * vStep); acc.Product(u, f + 6 * uStep, v, r + 6 * vStep);
+        acc.Product(u, f + 7 * uStep, v, r + 7 * vStep);
+    }
 }
 
 /// <summary>Sums over 8 neighbouring pixels of a row that take one 3-tap filter row at a time.</summary>
@@ -111,6 +133,15 @@ public struct Accumulator16x8 : IRowAccumulator8, IColumnAccumulator8, IProductA
 
     public void Product(ArrayView<float> u, int f, ArrayView<float> v, int r) =>
         Column(u[f], u[f + 1], u[f + 2], u[f + 3], u[f + 4], u[f + 5], u[f + 6], u[f + 7], v, r);
+
+    /// <summary>Row i's 16 sums at y[o + i·rowStride + j·stride] (<see cref="Accumulator16.StoreStrided"/>).</summary>
+    public readonly void StoreStrided(ArrayView<float> y, long o, long rowStride, long stride)
+    {
+        P0.StoreStrided(y, o, stride); P1.StoreStrided(y, o + rowStride, stride); P2.StoreStrided(y, o + 2 * rowStride, stride);
+        P3.StoreStrided(y, o + 3 * rowStride, stride); P4.StoreStrided(y, o + 4 * rowStride, stride);
+        P5.StoreStrided(y, o + 5 * rowStride, stride); P6.StoreStrided(y, o + 6 * rowStride, stride);
+        P7.StoreStrided(y, o + 7 * rowStride, stride);
+    }
 
     /// <summary>One filter row over eight pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
     public void Row(float x0, float x1, float x2, float x3, float x4, float x5, float x6, float x7, float x8, float x9, ArrayView<float> w, int tap, int k)

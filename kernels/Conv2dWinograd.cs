@@ -564,10 +564,7 @@ public static class Conv2dWinograd
             int c1 = Math.Min(c0 + step, g.InC), c = c0;
             for (; c + G <= c1; c += G)
             {
-                int f = uBase + c * kp, r = vBase + InputChannel(g, c);
-                acc.Product(u, f, v, r); acc.Product(u, f + kp, v, r + B); acc.Product(u, f + 2 * kp, v, r + 2 * B);
-                acc.Product(u, f + 3 * kp, v, r + 3 * B); acc.Product(u, f + 4 * kp, v, r + 4 * B); acc.Product(u, f + 5 * kp, v, r + 5 * B);
-                acc.Product(u, f + 6 * kp, v, r + 6 * B); acc.Product(u, f + 7 * kp, v, r + 7 * B);
+                ProductSteps.Eight(ref acc, u, uBase + c * kp, kp, v, vBase + InputChannel(g, c), B);
             }
             for (; c < c1; c++) acc.Product(u, uBase + c * kp, v, vBase + InputChannel(g, c));
             Group.Barrier();
@@ -584,9 +581,7 @@ public static class Conv2dWinograd
     {
         long tp = (long)g.TileBlocks * g.Positions * WinogradGeometry.TileBlock;   // from one channel to the next
         long o = g.ProductOffset(b.K0 + k, b.Tb * WinogradGeometry.TileBlock) + b.Position * WinogradGeometry.TileBlock;
-        acc.P0.StoreStrided(m, o, unit); acc.P1.StoreStrided(m, o + tp, unit); acc.P2.StoreStrided(m, o + 2 * tp, unit);
-        acc.P3.StoreStrided(m, o + 3 * tp, unit); acc.P4.StoreStrided(m, o + 4 * tp, unit); acc.P5.StoreStrided(m, o + 5 * tp, unit);
-        acc.P6.StoreStrided(m, o + 6 * tp, unit); acc.P7.StoreStrided(m, o + 7 * tp, unit);
+        acc.StoreStrided(m, o, tp, unit);
     }
 
     // ---------------------------------------------------------------- outputs: Y = Aᵀ M A (+ bias, ReLU)

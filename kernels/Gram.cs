@@ -98,36 +98,31 @@ public static class Gram
     {
         int p = Grid.IdxX * Group.DimX + Group.IdxX, blocks = cPad / Block;
         int image = Grid.IdxY % n, slice = Grid.IdxY / n;
-        int pair = Math.Min(p, pairs - 1), ib = 0, rest = pair;
-        while (rest >= blocks - ib) { rest -= blocks - ib; ib++; }
-        int i0 = ib * Block, j0 = (ib + rest) * Block;
+        int ib = PairRow(Math.Min(p, pairs - 1), blocks, out int jb), i0 = ib * Block, j0 = jb * Block;
         int k0 = slice * SliceSteps, k1 = Math.Min(k0 + SliceSteps, m), row = (image * m + k0) * cPad;
         var acc = new Accumulator32x8();
         int k = k0;
         for (; k + 64 <= k1; k += 64)
         {
             for (int s = 0; s < 64; s += 8, row += 8 * cPad)
-            {
-                acc.Product(ft, row + i0, ft, row + j0); acc.Product(ft, row + cPad + i0, ft, row + cPad + j0);
-                acc.Product(ft, row + 2 * cPad + i0, ft, row + 2 * cPad + j0); acc.Product(ft, row + 3 * cPad + i0, ft, row + 3 * cPad + j0);
-                acc.Product(ft, row + 4 * cPad + i0, ft, row + 4 * cPad + j0); acc.Product(ft, row + 5 * cPad + i0, ft, row + 5 * cPad + j0);
-                acc.Product(ft, row + 6 * cPad + i0, ft, row + 6 * cPad + j0); acc.Product(ft, row + 7 * cPad + i0, ft, row + 7 * cPad + j0);
-            }
+                ProductSteps.Eight(ref acc, ft, row + i0, cPad, ft, row + j0, cPad);
             Group.Barrier();
         }
         for (; k < k1; k++, row += cPad) acc.Product(ft, row + i0, ft, row + j0);
         Group.Barrier();
         if (p >= pairs) return;
         long o = ((long)Grid.IdxY * pairs + p) * Block * Block;
-        StoreRows(acc.Lo, partials, o, unit);
-        StoreRows(acc.Hi, partials, o + 8 * Block, unit);
+        acc.Lo.StoreStrided(partials, o, Block, unit);
+        acc.Hi.StoreStrided(partials, o + 8 * Block, Block, unit);
     }
 
-    static void StoreRows(in Accumulator16x8 a, ArrayView<float> y, long o, int unit)
+    /// <summary>Block pair `pair` of `blocks` blocks, numbered row by row over ib ≤ jb: its row ib, and jb.</summary>
+    static int PairRow(int pair, int blocks, out int jb)
     {
-        a.P0.StoreStrided(y, o, unit); a.P1.StoreStrided(y, o + Block, unit); a.P2.StoreStrided(y, o + 2 * Block, unit);
-        a.P3.StoreStrided(y, o + 3 * Block, unit); a.P4.StoreStrided(y, o + 4 * Block, unit); a.P5.StoreStrided(y, o + 5 * Block, unit);
-        a.P6.StoreStrided(y, o + 6 * Block, unit); a.P7.StoreStrided(y, o + 7 * Block, unit);
+        int ib = 0, rest = pair;
+        while (rest >= blocks - ib) { rest -= blocks - ib; ib++; }
+        jb = ib + rest;
+        return ib;
     }
 
     /// <summary>G[n,i,j] = G[n,j,i] = scale · Σ_q P[q,n,p][16·t + u] for block pair p = (ib, jb), i = 16ib + t, j = 16jb + u:
@@ -136,9 +131,7 @@ public static class Gram
     public static void SumSlices(Index1D index, int n, int c, int cPad, int pairs, int slices, float scale, ArrayView<float> partials, ArrayView<float> gram)
     {
         int e = index % (Block * Block), p = index / (Block * Block) % pairs, image = index / (Block * Block * pairs);
-        int blocks = cPad / Block, ib = 0, rest = p;
-        while (rest >= blocks - ib) { rest -= blocks - ib; ib++; }
-        int i = ib * Block + e / Block, j = (ib + rest) * Block + e % Block;
+        int ib = PairRow(p, cPad / Block, out int jb), i = ib * Block + e / Block, j = jb * Block + e % Block;
         if (i >= c || j >= c) return;
         float sum = 0f;
         long stride = (long)n * pairs * Block * Block, at = ((long)image * pairs + p) * Block * Block + e;

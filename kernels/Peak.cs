@@ -52,11 +52,11 @@ public static class Peak
     public static void FmaRateProduct16x16(int steps, ArrayView<float> w, ArrayView<float> sink, int unit)
     {
         var acc = new Accumulator32x8();
-        ProductSteps(ref acc, steps, w);
+        Steps(ref acc, steps, w);
         int t = Grid.GlobalIndex.X;
         long s = sink.Length / 256;
-        StoreBlock(acc.Lo, sink, t, s, unit);
-        StoreBlock(acc.Hi, sink, t + 128 * s, s, unit);
+        acc.Lo.StoreStrided(sink, t, 16 * s, s * unit);
+        acc.Hi.StoreStrided(sink, t + 128 * s, 16 * s, s * unit);
     }
 
     /// <summary>4 rows × 16 columns of sums per thread, `steps` steps (a multiple of StepsPerBarrier): 128·steps FLOPs per thread.</summary>
@@ -64,34 +64,21 @@ public static class Peak
     public static void FmaRateProduct16x4(int steps, ArrayView<float> w, ArrayView<float> sink, int unit)
     {
         var acc = new Accumulator16x4();
-        ProductSteps(ref acc, steps, w);
+        Steps(ref acc, steps, w);
         int t = Grid.GlobalIndex.X;
         long s = sink.Length / 64;
-        acc.P0.StoreStrided(sink, t, s * unit); acc.P1.StoreStrided(sink, t + 16 * s, s * unit);
-        acc.P2.StoreStrided(sink, t + 32 * s, s * unit); acc.P3.StoreStrided(sink, t + 48 * s, s * unit);
+        acc.StoreStrided(sink, t, 16 * s, s * unit);
     }
 
     /// <summary>u = w[0..127] (8 columns of 16), v = w[128..255] (8 rows of 16): 8 steps per loop turn as in the batched
     /// product, a barrier every <see cref="StepsPerBarrier"/> steps.</summary>
-    static void ProductSteps<TAcc>(ref TAcc acc, int steps, ArrayView<float> w) where TAcc : struct, IProductAccumulator
+    static void Steps<TAcc>(ref TAcc acc, int steps, ArrayView<float> w) where TAcc : struct, IProductAccumulator
     {
         for (int s0 = 0; s0 < steps; s0 += StepsPerBarrier)
         {
             for (int s = 0; s < StepsPerBarrier; s += 8)
-            {
-                acc.Product(w, 0, w, 128); acc.Product(w, 16, w, 144); acc.Product(w, 32, w, 160); acc.Product(w, 48, w, 176);
-                acc.Product(w, 64, w, 192); acc.Product(w, 80, w, 208); acc.Product(w, 96, w, 224); acc.Product(w, 112, w, 240);
-            }
+                ProductSteps.Eight(ref acc, w, 0, 16, w, 128, 16);
             Group.Barrier();
         }
-    }
-
-    /// <summary>The 8 rows of a block, row i's 16 sums at t + (16·i + j)·s: one thread's sums side by side with no other thread's,
-    /// `unit` (1) keeping them from being seen as adjacent (Accumulator16.StoreStrided).</summary>
-    static void StoreBlock(in Accumulator16x8 a, ArrayView<float> sink, long t, long s, int unit)
-    {
-        a.P0.StoreStrided(sink, t, s * unit); a.P1.StoreStrided(sink, t + 16 * s, s * unit); a.P2.StoreStrided(sink, t + 32 * s, s * unit);
-        a.P3.StoreStrided(sink, t + 48 * s, s * unit); a.P4.StoreStrided(sink, t + 64 * s, s * unit); a.P5.StoreStrided(sink, t + 80 * s, s * unit);
-        a.P6.StoreStrided(sink, t + 96 * s, s * unit); a.P7.StoreStrided(sink, t + 112 * s, s * unit);
     }
 }

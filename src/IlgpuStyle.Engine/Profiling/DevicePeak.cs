@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using ILGPU;
 using ILGPU.Runtime;
@@ -61,22 +60,14 @@ public sealed record DevicePeak(string Device, double GflopPerSecond, double GBP
             using var b = new Tensor(device, Shape4.Vector((int)n), "peak.b");
             Op.Fill(a, 1f);
             Op.Copy(b, a);   // grid-stride on GPUs, contiguous chunks on CPU devices
-            device.Synchronize();
-            double copy = double.MaxValue;
-            for (int r = 0; r < 3; r++)
-            {
-                var t = Stopwatch.StartNew();
-                Op.Copy(b, a);
-                device.Synchronize();
-                copy = Math.Min(copy, t.Elapsed.TotalSeconds);
-            }
+            double copy = Timing.Repeat(device, 3, () => Op.Copy(b, a))[0] / 1e3;   // the fastest of three
             return new DevicePeak($"{device.Info.Kind}:{device.Name}", gflops, 2.0 * n * sizeof(float) / copy / 1e9) { FmaKernel = fmaKernel };
         }
         finally { device.Observer = observer; }
     }
 
     /// <summary>
-    /// The FMA rate, best of three timed launches after one that compiles and warms up: on CPU OpenCL devices the product form
+    /// The FMA rate, best of five timed launches after one that compiles and warms up: on CPU OpenCL devices the product form
     /// whose block follows the reported vector width (16 sums of 16 floats at width 16, 4 at width 8), elsewhere the chains.
     /// </summary>
     static (double Gflops, string Kernel) FmaRate(ComputeDevice device)
@@ -115,16 +106,7 @@ public sealed record DevicePeak(string Device, double GflopPerSecond, double GBP
     static double Best(ComputeDevice device, Action<int> launch, int rounds)
     {
         launch(Peak.StepsPerBarrier);
-        device.Synchronize();
-        double best = double.MaxValue;
-        for (int r = 0; r < 5; r++)
-        {
-            var t = Stopwatch.StartNew();
-            launch(rounds);
-            device.Synchronize();
-            best = Math.Min(best, t.Elapsed.TotalSeconds);
-        }
-        return best;
+        return Timing.Repeat(device, 5, () => launch(rounds))[0] / 1e3;
     }
 
     /// <summary>How close a kernel came to the nearer limit: max(GFLOP/s ÷ FMA rate, GB/s ÷ bandwidth).</summary>
