@@ -53,6 +53,11 @@ public struct Accumulator16
         y[o + 11 * stride] = A11; y[o + 12 * stride] = A12; y[o + 13 * stride] = A13; y[o + 14 * stride] = A14; y[o + 15 * stride] = A15;
     }
 
+    /// <summary>y[o + j] = a_j for every j as one vector store on OpenCL devices (<see cref="VectorStore.Store16"/>): the
+    /// sums stay 512-bit on AVX-512 CPUs, where 16 adjacent scalar stores would make them 256-bit.</summary>
+    public readonly void StoreVector(ArrayView<float> y, long o) =>
+        VectorStore.Store16(y, o, A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15);
+
     public readonly float Get(int j) => j switch
     {
         0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, 6 => A6, 7 => A7,
@@ -141,6 +146,14 @@ public struct Accumulator16x8 : IRowAccumulator8, IColumnAccumulator8, IProductA
         P3.StoreStrided(y, o + 3 * rowStride, stride); P4.StoreStrided(y, o + 4 * rowStride, stride);
         P5.StoreStrided(y, o + 5 * rowStride, stride); P6.StoreStrided(y, o + 6 * rowStride, stride);
         P7.StoreStrided(y, o + 7 * rowStride, stride);
+    }
+
+    /// <summary>Row i's 16 sums at y[o + i·rowStride …], one vector store each (<see cref="Accumulator16.StoreVector"/>).</summary>
+    public readonly void StoreVectors(ArrayView<float> y, long o, long rowStride)
+    {
+        P0.StoreVector(y, o); P1.StoreVector(y, o + rowStride); P2.StoreVector(y, o + 2 * rowStride); P3.StoreVector(y, o + 3 * rowStride);
+        P4.StoreVector(y, o + 4 * rowStride); P5.StoreVector(y, o + 5 * rowStride); P6.StoreVector(y, o + 6 * rowStride);
+        P7.StoreVector(y, o + 7 * rowStride);
     }
 
     /// <summary>One filter row over eight pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>

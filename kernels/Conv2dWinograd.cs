@@ -56,7 +56,7 @@
 //                            one stream to its compiler (with a distance known only at run time it could not vectorize:
 //                            the stores might overlap)
 //     M[k][t/16][ξν][t%16]   the same for the products: a thread of the product stores each channel's 16 tiles side by
-//                            side (one scalar store each on PoCL, so that the sums stay 512-bit: "the batched product")
+//                            side (one vector store, so that the sums stay 512-bit on PoCL: "the batched product")
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
@@ -494,12 +494,14 @@ public static class Conv2dWinograd
     // On PoCL the width of the vectors the product runs on is decided by LLVM's SLP vectorizer, which starts from groups
     // of adjacent stores before it looks at the loop's sums, and takes at most 8 floats at a time from stores (the
     // "preferred" 256-bit width of AVX-512 CPUs). Sixteen adjacent stores of a thread's 16 tiles therefore made every sum
-    // a pair of 256-bit registers and the multiply-adds half-width (measured: ymm FMAs only). Stored with a stride that is
-    // a kernel argument (`unit`, always 1), the stores are not seen as adjacent; the vectorizer then starts from the loop's
-    // sums, all 256 of them at once, and the product runs on 512-bit registers, one FMA per channel and 16 tiles, with the
-    // filter value broadcast from memory (`vfmadd231ps mem{1to16}`). The stores are then scalar (an extract each), which
-    // costs about one instruction per 8 multiply-adds at 128 channels. The channel loop takes V's groups of 8 channels
-    // (one 512-byte run) per step: with one channel per step the vectorizer found the 256-wide form not worth it.
+    // a pair of 256-bit registers and the multiply-adds half-width (measured: ymm FMAs only). Each channel's 16 tiles are
+    // therefore stored as one vector (VectorStore.Store16, OpenCL C's vstore16), which the vectorizer does not start
+    // from; it then starts from the loop's sums, all 256 of them at once, and the product runs on 512-bit registers, one
+    // FMA per channel and 16 tiles, with the filter value broadcast from memory (`vfmadd231ps mem{1to16}`), and stores
+    // each channel's sums with two 256-bit stores. (Before, a stride the compiler could not see kept the stores from being
+    // adjacent: the sums were 512-bit too, but every store was an extract of one float, 11–16 % of the product's time.)
+    // The channel loop takes V's groups of 8 channels (one 512-byte run) per step: with one channel per step the
+    // vectorizer found the 256-wide form not worth it.
 
     /// <summary>
     /// M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t] for 16 channels k0..k0+15 × 16 tiles per thread: for each c one vector of
@@ -508,29 +510,28 @@ public static class Conv2dWinograd
     /// Grid (⌈TileBlocks / group⌉, α²·OutCPadded/16), groups along the tile blocks, which share U. A barrier after every
     /// `channelsPerBarrier` channels makes PoCL run the group's threads chunk by chunk, so that the chunk of U they share stays
     /// in L1. Threads past the last tile block compute the last again (their reads stay in bounds) and store nothing.
-    /// `unit` is 1: the distance between neighbouring tiles in M, an argument so that the compiler cannot see it (above).
     /// </summary>
     [KernelName("winograd_multiply_16x16")]
-    public static void Multiply16x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier, int unit)
+    public static void Multiply16x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
     {
         var acc = new Accumulator32x8();
         var b = ProductBlock.Of(g, 16);
         SumChannels(ref acc, g, u, v, b.UBase, b.VBase, channelsPerBarrier);
         if (!b.Stores) return;
-        StoreProducts(g, acc.Lo, m, b, 0, unit);
-        StoreProducts(g, acc.Hi, m, b, 8, unit);
+        StoreProducts(g, acc.Lo, m, b, 0);
+        StoreProducts(g, acc.Hi, m, b, 8);
     }
 
     /// <summary>As <see cref="Multiply16x16"/> with 8 channels × 16 tiles per thread (OutCPadded a multiple of 8): half the
     /// registers (8 sums of 16 tiles; on AVX2, 16 registers of 8 floats), and less padding where there are few channels.</summary>
     [KernelName("winograd_multiply_8x16")]
-    public static void Multiply8x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier, int unit)
+    public static void Multiply8x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
     {
         var acc = new Accumulator16x8();
         var b = ProductBlock.Of(g, 8);
         SumChannels(ref acc, g, u, v, b.UBase, b.VBase, channelsPerBarrier);
         if (!b.Stores) return;
-        StoreProducts(g, acc, m, b, 0, unit);
+        StoreProducts(g, acc, m, b, 0);
     }
 
     /// <summary>Which block of M thread (q, position·blocks + kb) computes: tile block Tb (the last again past the end, with
@@ -576,12 +577,13 @@ public static class Conv2dWinograd
     static int InputChannel(in WinogradGeometry g, int c) =>
         (c / WinogradGeometry.ChannelGroup * g.Positions * WinogradGeometry.ChannelGroup + c % WinogradGeometry.ChannelGroup) * WinogradGeometry.TileBlock;
 
-    /// <summary>M[k0 + i][tb][position][t] = acc.P_i[t] for the block's channels from K0 + k: channel i's 16 tiles, `unit` apart.</summary>
-    static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, in ProductBlock b, int k, int unit)
+    /// <summary>M[k0 + i][tb][position][t] = acc.P_i[t] for the block's channels from K0 + k: channel i's 16 tiles, one vector
+    /// store (VectorStore.cs).</summary>
+    static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, in ProductBlock b, int k)
     {
         long tp = (long)g.TileBlocks * g.Positions * WinogradGeometry.TileBlock;   // from one channel to the next
         long o = g.ProductOffset(b.K0 + k, b.Tb * WinogradGeometry.TileBlock) + b.Position * WinogradGeometry.TileBlock;
-        acc.StoreStrided(m, o, tp, unit);
+        acc.StoreVectors(m, o, tp);
     }
 
     // ---------------------------------------------------------------- outputs: Y = Aᵀ M A (+ bias, ReLU)

@@ -28,7 +28,8 @@ public static class FusedMath
     public static float MulAdd(float a, float b, float c) => a * b + c;
 
     /// <summary>
-    /// Registers the OpenCL code generator and the CUDA implementation of <see cref="MulAdd"/> with a context being built. ILGPU 1.5.3 keeps the
+    /// Registers the OpenCL code generator and the CUDA implementation of <see cref="MulAdd"/> (and the kernels' other
+    /// intrinsic, <see cref="VectorStore.Store16"/>) with a context being built. ILGPU 1.5.3 keeps the
     /// builder's intrinsic manager internal, so it is read by reflection; returns false (and MulAdd stays a·b + c on
     /// every backend) if this ILGPU version does not have it.
     /// </summary>
@@ -39,6 +40,7 @@ public static class FusedMath
         var method = typeof(FusedMath).GetMethod(nameof(MulAdd))!;
         manager.RegisterMethod(method, new CLIntrinsic(typeof(FusedMath), nameof(GenerateOpenCL), IntrinsicImplementationMode.GenerateCode));
         manager.RegisterMethod(method, new PTXIntrinsic(typeof(FusedMath), nameof(GeneratePtx), IntrinsicImplementationMode.GenerateCode));
+        VectorStore.Register(manager);
         return true;
     }
 

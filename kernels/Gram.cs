@@ -91,10 +91,11 @@ public static class Gram
     /// for all 16 × 16 (t, u) in registers, 8 pixels per step: the form of Winograd's batched product
     /// (Accumulators.IProductAccumulator), whose sums PoCL keeps in 16 AVX-512 registers, the 16 values of i0.. broadcast.
     /// A group's threads are pairs of one slice: they share its rows of Ft, a barrier after every 64 pixels keeping them
-    /// together on PoCL. `unit` is 1 (stores the compiler cannot see as adjacent: Conv2dWinograd.cs, "the batched product").
+    /// together on PoCL. Each row of 16 sums is stored as one vector (VectorStore.cs: 16 scalar stores would make the sums
+    /// 256-bit on PoCL).
     /// </summary>
     [KernelName("gram_fwd_blocks")]
-    public static void ForwardBlocks(int n, int cPad, int m, int pairs, ArrayView<float> ft, ArrayView<float> partials, int unit)
+    public static void ForwardBlocks(int n, int cPad, int m, int pairs, ArrayView<float> ft, ArrayView<float> partials)
     {
         int p = Grid.IdxX * Group.DimX + Group.IdxX, blocks = cPad / Block;
         int image = Grid.IdxY % n, slice = Grid.IdxY / n;
@@ -112,8 +113,8 @@ public static class Gram
         Group.Barrier();
         if (p >= pairs) return;
         long o = ((long)Grid.IdxY * pairs + p) * Block * Block;
-        acc.Lo.StoreStrided(partials, o, Block, unit);
-        acc.Hi.StoreStrided(partials, o + 8 * Block, Block, unit);
+        acc.Lo.StoreVectors(partials, o, Block);
+        acc.Hi.StoreVectors(partials, o + 8 * Block, Block);
     }
 
     /// <summary>Block pair `pair` of `blocks` blocks, numbered row by row over ib ≤ jb: its row ib, and jb.</summary>

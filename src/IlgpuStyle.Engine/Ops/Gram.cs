@@ -43,11 +43,11 @@ public static partial class Op
             // One triangle of 16×16 blocks, the sum over pixels split into slices (partial blocks), then the slices added.
             int pairs = blocks * (blocks + 1) / 2, slices = Math.Max(1, (m + Gram.SliceSteps - 1) / Gram.SliceSteps);
             var partials = d.Memory.Scratch(ScratchBuffer.GramPartials, (long)slices * s.N * pairs * Gram.Block * Gram.Block);
-            var sliced = d.Kernel(Gram.ForwardBlocks, a => a.LoadStreamKernel<int, int, int, int, ArrayView<float>, ArrayView<float>, int>(Gram.ForwardBlocks));
+            var sliced = d.Kernel(Gram.ForwardBlocks, a => a.LoadStreamKernel<int, int, int, int, ArrayView<float>, ArrayView<float>>(Gram.ForwardBlocks));
             int group = Math.Min(Math.Min(16, pairs), d.Accelerator.MaxNumThreadsPerGroup);
             var config = new KernelConfig(new Index2D((pairs + group - 1) / group, slices * s.N), new Index2D(group, 1));
             using (d.Launch("gram_fwd_blocks", 2L * s.N * m * pairs * Gram.Block * Gram.Block, (ft.Length + partials.Length) * sizeof(float)))
-                sliced(config, s.N, cPad, m, pairs, ft, partials, 1);
+                sliced(config, s.N, cPad, m, pairs, ft, partials);
             var sum = d.Kernel(Gram.SumSlices, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.SumSlices));
             using (d.Launch("gram_fwd_slices", partials.Length, (partials.Length + gram.Length) * sizeof(float)))
                 sum((int)((long)s.N * pairs * Gram.Block * Gram.Block), s.N, c, cPad, pairs, slices, scale, partials, gram.View);
