@@ -71,6 +71,15 @@ public sealed record DevicePolicy
     /// no chunks (ILGPU's CPU accelerator, whose threads meet at every barrier, and GPUs).</summary>
     public int? DirectChannelsPerBarrier { get; init; }
 
+    /// <summary>Threads per group in Winograd's batched product, along the tile blocks (groups then share the filter block U
+    /// they read; fewer where a chunk has fewer tile blocks). On PoCL one thread per group and no barrier: a group is a loop
+    /// over its threads on one core, each barrier saving and reloading the 256 sums of every thread, and consecutive groups
+    /// read the same U anyway (the grid runs along the tile blocks). Measured with the product alone (PoCL, F(4×4) 16×16,
+    /// fastest of 15 launches, ms; 16 threads with a barrier every 32 channels / 16 without / 1): C=64 K=64 at 128²
+    /// 8.2 / 7.2 / 5.6, C=128 K=256 at 64² 8.0 / 7.3 / 7.0, C=256 K=256 at 64² 15.7 / 15.8 / 13.9, C=256 K=128 at 128²
+    /// 55.7 / 49.8 / 50.1 (docs/performance.md).</summary>
+    public int WinogradProductGroup { get; init; } = 16;
+
     /// <summary>The 32-channel × 8-pixel Direct kernel where a layer has 32 output channels or more: 16 vector registers of
     /// sums, which AVX-512's 32 registers hold (CPUs only; GPUs keep 16 channels, fewer registers per thread).</summary>
     public required bool WideDirect { get; init; }
@@ -134,7 +143,7 @@ public sealed record DevicePolicy
             DeviceClass.OpenClCpu => new DevicePolicy
             {
                 Class = kind, ConvVariant = KernelVariant.Direct, GramVariant = KernelVariant.Rows, DirectChannelsPerBarrier = 32,
-                WideDirect = true, AutotuneDirectTiles = true, WinogradTransformRuns = true, ChunkedElementwise = true, StrideThreads = 1 << 20, ReductionPartials = 1 << 12,
+                WideDirect = true, AutotuneDirectTiles = true, WinogradTransformRuns = true, WinogradProductGroup = 1, ChunkedElementwise = true, StrideThreads = 1 << 20, ReductionPartials = 1 << 12,
                 GemmTile = (side, side, 8),
             },
             _ => new DevicePolicy

@@ -90,17 +90,18 @@ public static partial class Op
             kernel(c.InC * c.TileBlocks, c, xp, v);
     }
 
-    /// <summary>M = U·V of one chunk, `block` (16 or 8) output channels × 16 tiles per thread: groups of up to 16 threads along the
-    /// tile blocks, one row of groups per position and channel block.</summary>
+    /// <summary>M = U·V of one chunk, `block` (16 or 8) output channels × 16 tiles per thread: groups of up to
+    /// <see cref="DevicePolicy.WinogradProductGroup"/> threads along the tile blocks (one: no barriers), one row of groups per
+    /// position and channel block.</summary>
     static void Multiply(ComputeDevice d, string name, int block, WinogradGeometry c, ArrayView<float> u, ArrayView<float> v, ArrayView<float> products)
     {
         var kernel = block == 16
             ? d.Kernel(Conv2dWinograd.Multiply16x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x16))
             : d.Kernel(Conv2dWinograd.Multiply8x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply8x16));
-        int group = Math.Min(Math.Min(16, c.TileBlocks), d.Accelerator.MaxNumThreadsPerGroup);
+        int group = Math.Min(Math.Min(d.Policy.WinogradProductGroup, c.TileBlocks), d.Accelerator.MaxNumThreadsPerGroup);
         var config = new KernelConfig(new Index2D((c.TileBlocks + group - 1) / group, c.Positions * c.OutCPadded / block), new Index2D(group, 1));
         using (d.Launch(name, c.MultiplyFlops, (u.Length + c.InputLength + c.ProductLength) * sizeof(float)))
-            kernel(config, c, u, v, products, d.DirectChannelsPerBarrier ?? c.InC);
+            kernel(config, c, u, v, products, group == 1 ? c.InC : d.DirectChannelsPerBarrier ?? c.InC);
     }
 
     /// <summary>y (+)= Aᵀ M A of one chunk: in runs of tiles (F(4×4) on CPU devices) or one tile per thread.</summary>
