@@ -99,13 +99,9 @@ public sealed record DevicePolicy
     public bool WinogradTransformRuns { get; init; }
 
     /// <summary>Bytes of transformed inputs and products (V and M) per chunk of tiles of a Winograd convolution: small enough
-    /// that a chunk stays in the caches from the kernel that writes it to the one that reads it, large enough that each
-    /// launch has work for every core. GPUs and ILGPU's CPU accelerator: 16 MiB. CPU OpenCL devices: half of one core's L2
-    /// (<see cref="HostCaches.L2BytesPerCore"/>; 1 MiB where it cannot be read), so that the share of V and M each core
-    /// works on stays in its L2 between the kernels. Measured on a 2-core Xeon with 2 MiB of L2 per core (`ilgpustyle
-    /// kernels`, F(4×4), ms, two alternating runs): conv1_2 forward at 256², 16 MiB 53 and 67, 2 MiB 47 and 54, 1 MiB 36
-    /// and 40, 512 KiB 41 and 53; conv1_2's input gradient at 512², 16 MiB 270 and 330, 4 MiB 257 and 273, 1 MiB 218 and
-    /// 236; conv3_1 at 256² (one chunk of 16 tiles or a few) alike at every size (docs/performance.md).</summary>
+    /// that a chunk stays in the last-level cache from the kernel that writes it to the one that reads it, large enough that
+    /// each launch has work for every core (`ilgpustyle kernels`, conv3_1 at 256² on a 2-core Xeon: 4 MiB 38.6 ms, 16 MiB
+    /// 21.9 ms, 64 MiB 26.4 ms, one chunk 25.0 ms; noisy machine, docs/performance.md).</summary>
     public long WinogradChunkBytes { get; init; } = MaxWinogradChunkBytes;
 
     /// <summary>The largest chunk any policy takes (the memory estimate counts it).</summary>
@@ -147,8 +143,7 @@ public sealed record DevicePolicy
             DeviceClass.OpenClCpu => new DevicePolicy
             {
                 Class = kind, ConvVariant = KernelVariant.Direct, GramVariant = KernelVariant.Rows, DirectChannelsPerBarrier = 32,
-                WideDirect = true, AutotuneDirectTiles = true, WinogradTransformRuns = true, WinogradProductGroup = 1,
-                WinogradChunkBytes = Math.Clamp((HostCaches.L2BytesPerCore() ?? 2L << 20) / 2, 256L << 10, MaxWinogradChunkBytes), ChunkedElementwise = true, StrideThreads = 1 << 20, ReductionPartials = 1 << 12,
+                WideDirect = true, AutotuneDirectTiles = true, WinogradTransformRuns = true, WinogradProductGroup = 1, ChunkedElementwise = true, StrideThreads = 1 << 20, ReductionPartials = 1 << 12,
                 GemmTile = (side, side, 8),
             },
             _ => new DevicePolicy

@@ -165,30 +165,3 @@ public class DirectTileTests
         }
     }
 }
-
-/// <summary>The host's L2 size, which sets Winograd's chunk of tiles on CPU OpenCL devices: sysfs's sizes parsed, and
-/// unreadable ones refused (the policy then takes 1 MiB).</summary>
-public class HostCachesTests
-{
-    [Fact]
-    public void ParsesSysfsSizesAndRefusesOthers()
-    {
-        Assert.Equal(2L << 20, HostCaches.ParseSize("2048K"));
-        Assert.Equal(1L << 20, HostCaches.ParseSize("1M"));
-        Assert.Equal(512L, HostCaches.ParseSize("512"));
-        Assert.Null(HostCaches.ParseSize(""));
-        Assert.Null(HostCaches.ParseSize("K"));
-        Assert.Null(HostCaches.ParseSize("-1K"));
-        Assert.Null(HostCaches.ParseSize("2,048K"));
-        Assert.Null(HostCaches.ParseSize("0K"));
-    }
-
-    [Fact]
-    public void ReadsThisMachinesL2OrSaysItCannot()
-    {
-        long? l2 = HostCaches.L2BytesPerCore();
-        if (l2 is null) Assert.False(File.Exists("/sys/devices/system/cpu/cpu0/cache/index2/size") && File.ReadAllText("/sys/devices/system/cpu/cpu0/cache/index2/level").Trim() == "2",
-            "sysfs has a level-2 cache entry but it was not read");
-        else Assert.InRange(l2.Value, 64L << 10, 1L << 30);
-    }
-}
