@@ -159,18 +159,6 @@ public static partial class Op
         return ConvSupports(KernelVariant.Winograd, g) && Math.Min(g.InC, g.OutC) >= 16 && tiles >= WinogradGeometry.TileBlock;
     }
 
-    /// <summary>Whether the tuner also times Winograd F(2×2) for this 3×3 convolution: where the policy's F is F(4×4) and it
-    /// leaves fewer than four blocks of 16 tiles (the deep layers at small sizes, e.g. conv4 and conv5 at 128²). There each
-    /// filter value that F(4×4)'s product reads serves at most 64 tiles, so the product waits on reading U; F(2×2) has four
-    /// times the tiles over 16 positions instead of 36 (measured, conv4_2's input gradient at 128², ms: F(2×2) 16x16
-    /// 11.7, F(4×4) 16x16 13.3, Direct 4px 18.5, Direct 32x8 18.8; docs/performance.md).</summary>
-    public static bool TunesSmallWinograd(ComputeDevice d, Conv2dGeometry g)
-    {
-        long tiles4 = (long)g.N * ((g.InH + 3) / 4) * ((g.InW + 3) / 4), tiles2 = (long)g.N * ((g.InH + 1) / 2) * ((g.InW + 1) / 2);
-        return d.Policy.WinogradTile.OutputTile() == 4 && ConvSupports(KernelVariant.Winograd, g) && Math.Min(g.InC, g.OutC) >= 16
-            && tiles4 < 4 * WinogradGeometry.TileBlock && tiles2 >= WinogradGeometry.TileBlock;
-    }
-
     /// <summary>The tuner's key of a 3×3 convolution's pass: its channels and padded input (of the transposed problem for the
     /// input gradient); a choice among the Direct tiles alone (a Direct asked for by name, or a shape Winograd cannot win)
     /// is kept apart, so that it never hides Winograd from the default's.</summary>
@@ -197,14 +185,10 @@ public static partial class Op
         if (d.DirectTileOverride is { } forced) return ConvKernel.Direct(forced);
         if (g.KH != 3 || g.KW != 3 || !d.Policy.AutotuneDirectTiles) return ConvKernel.Direct(d.Policy.TileFor(outC, outW));
         var candidates = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
-        bool winograd = !asked && TunesWinograd(d, g), small = !asked && TunesSmallWinograd(d, g);
-        // Winograd with the policy's F and both product blocks (the same bits; which is faster differs by shape), and F(2×2)
-        // where F(4×4) has few tiles.
+        bool winograd = !asked && TunesWinograd(d, g);
+        // Winograd with the policy's F and both product blocks (the same bits; which is faster differs by shape).
         if (winograd)
             candidates.AddRange(Enum.GetValues<WinogradTile>().Where(t => t.OutputTile() == d.Policy.WinogradTile.OutputTile()).Select(ConvKernel.Of));
-        if (small)
-            candidates.AddRange(Enum.GetValues<WinogradTile>().Where(t => t.OutputTile() == 2).Select(ConvKernel.Of));
-        winograd |= small;
         var compiled = new HashSet<ConvKernel>();
         var chosen = d.Tiles.For(TunerKey(g, inputGradient, winograd), candidates, Time, out bool timed);
         // The tuner made a frozen filter's layout for every candidate: the ones not chosen are let go.

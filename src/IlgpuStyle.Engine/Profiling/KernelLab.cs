@@ -64,7 +64,7 @@ public static class KernelLab
 
     /// <summary>The kernel the tuner chose for this op and shape (stride 1, pad 1) as the device's default, if it has run on this device.</summary>
     static ConvKernel? TunedKernel(ComputeDevice d, Conv2dGeometry g, LabOp op) => !d.Policy.AutotuneDirectTiles ? null
-        : d.Tiles.Chosen(Op.TunerKey(g, op == LabOp.ConvInput, Op.TunesWinograd(d, g) || Op.TunesSmallWinograd(d, g)));
+        : d.Tiles.Chosen(Op.TunerKey(g, op == LabOp.ConvInput, Op.TunesWinograd(d, g)));
 
     /// <param name="kernelTimes">Profile one more launch per variant for <see cref="LabRow.Kernels"/>.</param>
     public static IReadOnlyList<LabRow> Run(ComputeDevice d, LabOp op, Conv2dGeometry g, int repeats, double peakGflops, int seed = 1,
