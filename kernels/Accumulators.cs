@@ -42,9 +42,10 @@ public struct Accumulator16
     }
 
     /// <summary>
-    /// y[o + j·stride] = a_j for every j. With the stride a kernel argument (1 where the sums lie side by side), a CPU compiler
-    /// cannot see 16 adjacent stores, so it does not start its vectorization from them: the stores then do not fix the vector
-    /// width of the sums they store (see kernels/Conv2dWinograd.cs, "the batched product").
+    /// y[o + j·stride] = a_j for every j: sums that lie apart in memory (the FMA microbenchmark's, interleaved with other
+    /// threads'). With the stride known only at run time a CPU compiler sees no adjacent stores, so it does not start its
+    /// vectorization from them and they do not fix the vector width of the sums. Sums that lie side by side are stored with
+    /// <see cref="StoreVector"/>, one vector store (kernels/Conv2dWinograd.cs, "the batched product").
     /// </summary>
     public readonly void StoreStrided(ArrayView<float> y, long o, long stride)
     {

@@ -507,9 +507,11 @@ public static class Conv2dWinograd
     /// M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t] for 16 channels k0..k0+15 × 16 tiles per thread: for each c one vector of
     /// 16 tile values and 16 filter values feed 256 multiply-adds, 16 sums of 16 tiles (on PoCL 16 AVX-512 registers, each
     /// multiply-add of a channel one vector FMA with the filter value broadcast, as in the direct kernels).
-    /// Grid (⌈TileBlocks / group⌉, α²·OutCPadded/16), groups along the tile blocks, which share U. A barrier after every
-    /// `channelsPerBarrier` channels makes PoCL run the group's threads chunk by chunk, so that the chunk of U they share stays
-    /// in L1. Threads past the last tile block compute the last again (their reads stay in bounds) and store nothing.
+    /// Grid (⌈TileBlocks / group⌉, α²·OutCPadded/16), groups along the tile blocks, which share U; a barrier after every
+    /// `channelsPerBarrier` channels keeps a group's threads on the same chunk of U. On PoCL the group is one thread and
+    /// `channelsPerBarrier` all channels, so no barrier runs (DevicePolicy.WinogradProductGroup: a barrier there saves and
+    /// reloads every thread's sums). Threads past the last tile block compute the last again (their reads stay in bounds)
+    /// and store nothing.
     /// </summary>
     [KernelName("winograd_multiply_16x16")]
     public static void Multiply16x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
