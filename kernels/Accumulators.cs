@@ -83,6 +83,12 @@ public struct Accumulator16x4 : IProductAccumulator
         P2.StoreStrided(y, o + 2 * rowStride, stride); P3.StoreStrided(y, o + 3 * rowStride, stride);
     }
 
+    /// <summary>Row i's 16 sums at y[o + i·rowStride …], one vector store each (<see cref="Accumulator16.StoreVector"/>).</summary>
+    public readonly void StoreVectors(ArrayView<float> y, long o, long rowStride)
+    {
+        P0.StoreVector(y, o); P1.StoreVector(y, o + rowStride); P2.StoreVector(y, o + 2 * rowStride); P3.StoreVector(y, o + 3 * rowStride);
+    }
+
     /// <summary>One filter row over four pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
     public void Row(float x0, float x1, float x2, float x3, float x4, float x5, ArrayView<float> w, int tap, int k)
     {

@@ -72,6 +72,9 @@ public struct WinogradGeometry
     /// <summary>Output tile side m (2 or 4); the input tile is α = m + 2 wide.</summary>
     public int M;
     public int N, InC, H, W, OutC, OutCPadded, TilesY, TilesX;
+    /// <summary>Output channels side by side in a row of U (<see cref="FilterOffset"/>): all of them (OutCPadded), or the 4 of
+    /// the 4-channel product, whose thread then reads its U as one run.</summary>
+    public int FilterBlock;
     /// <summary>The chunk: its first tile and its number of tiles.</summary>
     public int First, Count;
 
@@ -79,6 +82,7 @@ public struct WinogradGeometry
     {
         M = m; N = n; InC = inC; H = h; W = w; OutC = outC;
         OutCPadded = (outC + channelBlock - 1) / channelBlock * channelBlock;
+        FilterBlock = channelBlock == 4 ? 4 : OutCPadded;
         TilesY = (h + m - 1) / m; TilesX = (w + m - 1) / m;
         First = 0; Count = N * TilesY * TilesX;
     }
@@ -94,6 +98,9 @@ public struct WinogradGeometry
     public readonly int TileBlocks => (Count + TileBlock - 1) / TileBlock;
     public readonly int TilesPadded => TileBlocks * TileBlock;
     public readonly long FilterLength => (long)Positions * InC * OutCPadded;
+    /// <summary>Where input channel c, output channel k, position 0 lies in U: U[ξν][k/b][c][k%b] with b =
+    /// <see cref="FilterBlock"/> (with b = OutCPadded, U[ξν][c][k]); position ξν is InC·OutCPadded further.</summary>
+    public readonly long FilterOffset(int c, int k) => ((long)(k / FilterBlock) * InC + c) * FilterBlock + k % FilterBlock;
     /// <summary>Input channels side by side in V: a group of 8 channels' rows of 16 tiles for one position, then the next position.</summary>
     public const int ChannelGroup = 8;
     /// <summary>Input channels rounded up to whole groups of <see cref="ChannelGroup"/>.</summary>
@@ -185,7 +192,7 @@ public static class Conv2dWinograd
     public static void TransformFilters2x2(Index1D i, WinogradGeometry g, WeightLayout layout, ArrayView<float> w, ArrayView<float> u)
     {
         int kp = g.OutCPadded, k = i % kp, c = i / kp;
-        long plane = (long)g.InC * kp, o = (long)c * kp + k;
+        long plane = (long)g.InC * kp, o = g.FilterOffset(c, k);
         if (k >= g.OutC)
         {
             for (int p = 0; p < 16; p++) u[p * plane + o] = 0f;
@@ -206,7 +213,7 @@ public static class Conv2dWinograd
     public static void TransformFilters4x4(Index1D i, WinogradGeometry g, WeightLayout layout, ArrayView<float> w, ArrayView<float> u)
     {
         int kp = g.OutCPadded, k = i % kp, c = i / kp;
-        long plane = (long)g.InC * kp, o = (long)c * kp + k;
+        long plane = (long)g.InC * kp, o = g.FilterOffset(c, k);
         if (k >= g.OutC)
         {
             for (int p = 0; p < 36; p++) u[p * plane + o] = 0f;
@@ -536,6 +543,25 @@ public static class Conv2dWinograd
         StoreProducts(g, acc, m, b, 0);
     }
 
+    /// <summary>As <see cref="Multiply16x16"/> with 4 channels × 16 tiles per thread (OutCPadded a multiple of 4): the block that
+    /// fits AVX2's 16 registers of 8 floats, 8 of sums with 2 for V's 16 tiles and 1 for the broadcast filter value (the 8×16
+    /// block's 16 registers of sums leave none for them, and 5 of its sums are spilled to the stack on AVX2). The shape of
+    /// the FMA microbenchmark on such devices (kernels/Peak.cs, `peak_fma_product_16x4`). With so few channels per thread
+    /// the order of the work decides its speed: the grid runs along the channel blocks (<see cref="ProductBlock.OfChannelsFirst"/>),
+    /// so that consecutive threads take the same 16 tiles of V (C·16 floats, in L1 after the first), and U is laid out in
+    /// blocks of 4 channels (<see cref="WinogradGeometry.FilterBlock"/>), so that a thread's U is one run of 4·C floats, every
+    /// cache line it loads used whole. Along the tile blocks, with U[ξν][c][k], it ran no faster than the 8-channel block
+    /// (each V read once per 4 channels, each U line a quarter used: conv3_1 at 256² 11.1 against 7.0 ms on a Zen 3).</summary>
+    [KernelName("winograd_multiply_4x16")]
+    public static void Multiply4x16(WinogradGeometry g, ArrayView<float> u, ArrayView<float> v, ArrayView<float> m, int channelsPerBarrier)
+    {
+        var acc = new Accumulator16x4();
+        var b = ProductBlock.OfChannelsFirst(g, 4);
+        SumChannels(ref acc, g, u, v, b.UBase, b.VBase, channelsPerBarrier);
+        if (!b.Stores) return;
+        acc.StoreVectors(m, ProductStart(g, b, 0), ProductChannelStride(g));
+    }
+
     /// <summary>Which block of M thread (q, position·blocks + kb) computes: tile block Tb (the last again past the end, with
     /// Stores false), output channels K0.. of one position, and where its U and V begin.</summary>
     struct ProductBlock
@@ -548,7 +574,21 @@ public static class Conv2dWinograd
             int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / channels;
             var b = new ProductBlock { Stores = q < g.TileBlocks, Tb = Math.Min(q, g.TileBlocks - 1), Position = Grid.IdxY / blocks };
             b.K0 = (Grid.IdxY - b.Position * blocks) * channels;
-            b.UBase = b.Position * g.InC * g.OutCPadded + b.K0;
+            b.UBase = (int)(b.Position * (long)g.InC * g.OutCPadded + g.FilterOffset(0, b.K0));
+            b.VBase = (int)g.InputOffset(b.Tb * WinogradGeometry.TileBlock, 0) + b.Position * WinogradGeometry.InputPositionStride;
+            return b;
+        }
+
+        /// <summary>As <see cref="Of"/> with the grid's axes the other way round: (⌈α²·OutCPadded/channels / group⌉, TileBlocks),
+        /// groups along the channel blocks, which share V; threads past the last channel block compute the last again.</summary>
+        public static ProductBlock OfChannelsFirst(in WinogradGeometry g, int channels)
+        {
+            int blocks = g.OutCPadded / channels, all = g.Positions * blocks, q = Grid.IdxY, x = Grid.IdxX * Group.DimX + Group.IdxX;
+            var b = new ProductBlock { Stores = x < all, Tb = q };
+            x = Math.Min(x, all - 1);
+            b.Position = x / blocks;
+            b.K0 = (x - b.Position * blocks) * channels;
+            b.UBase = (int)(b.Position * (long)g.InC * g.OutCPadded + g.FilterOffset(0, b.K0));
             b.VBase = (int)g.InputOffset(b.Tb * WinogradGeometry.TileBlock, 0) + b.Position * WinogradGeometry.InputPositionStride;
             return b;
         }
@@ -561,7 +601,7 @@ public static class Conv2dWinograd
         int channelsPerBarrier) where TAcc : struct, IProductAccumulator
     {
         const int G = WinogradGeometry.ChannelGroup, B = WinogradGeometry.TileBlock;
-        int kp = g.OutCPadded, step = Math.Max(G, channelsPerBarrier / G * G);
+        int kp = g.FilterBlock, step = Math.Max(G, channelsPerBarrier / G * G);
         for (int c0 = 0; c0 < g.InC; c0 += step)
         {
             int c1 = Math.Min(c0 + step, g.InC), c = c0;
@@ -581,12 +621,15 @@ public static class Conv2dWinograd
 
     /// <summary>M[k0 + i][tb][position][t] = acc.P_i[t] for the block's channels from K0 + k: channel i's 16 tiles, one vector
     /// store (VectorStore.cs).</summary>
-    static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, in ProductBlock b, int k)
-    {
-        long tp = (long)g.TileBlocks * g.Positions * WinogradGeometry.TileBlock;   // from one channel to the next
-        long o = g.ProductOffset(b.K0 + k, b.Tb * WinogradGeometry.TileBlock) + b.Position * WinogradGeometry.TileBlock;
-        acc.StoreVectors(m, o, tp);
-    }
+    static void StoreProducts(in WinogradGeometry g, in Accumulator16x8 acc, ArrayView<float> m, in ProductBlock b, int k) =>
+        acc.StoreVectors(m, ProductStart(g, b, k), ProductChannelStride(g));
+
+    /// <summary>Where channel K0 + k of the block's 16 tiles begins in M.</summary>
+    static long ProductStart(in WinogradGeometry g, in ProductBlock b, int k) =>
+        g.ProductOffset(b.K0 + k, b.Tb * WinogradGeometry.TileBlock) + b.Position * WinogradGeometry.TileBlock;
+
+    /// <summary>From one channel to the next in M.</summary>
+    static long ProductChannelStride(in WinogradGeometry g) => (long)g.TileBlocks * g.Positions * WinogradGeometry.TileBlock;
 
     // ---------------------------------------------------------------- outputs: Y = Aᵀ M A (+ bias, ReLU)
 

@@ -12,7 +12,8 @@ public readonly record struct ConvKernel(string Name, KernelVariant Variant, Dir
         new("naive", KernelVariant.Naive), new("blocked", KernelVariant.Blocked), new("tiled", KernelVariant.Tiled),
         new("direct 4px", KernelVariant.Direct, DirectTile.Px4), new("direct 8px", KernelVariant.Direct, DirectTile.Px8),
         new("direct 32x8", KernelVariant.Direct, DirectTile.Wide32x8), new("rows", KernelVariant.Rows),
-    }.Concat(Enum.GetValues<WinogradTile>().Select(t => new ConvKernel(t.LabName(), KernelVariant.Winograd, Winograd: t))).ToList();
+    }.Concat(Enum.GetValues<WinogradTile>().OrderBy(t => t.OutputTile()).ThenBy(t => t.ChannelBlock())
+        .Select(t => new ConvKernel(t.LabName(), KernelVariant.Winograd, Winograd: t))).ToList();
 
     public static ConvKernel Direct(DirectTile tile) => All.First(k => k.Tile == tile);
     public static ConvKernel Of(WinogradTile tile) => All.First(k => k.Winograd == tile);

@@ -23,7 +23,7 @@ public enum DirectTile
 }
 
 /// <summary>The Winograd convolution's tile: F(2×2, 3×3) or F(4×4, 3×3), and output channels per thread of its batched
-/// product (8 or 16, × 16 tiles). The two products of one F sum in the same order (same bits); F(2) and F(4) differ in the
+/// product (4, 8 or 16, × 16 tiles). The products of one F sum in the same order (same bits); F(2) and F(4) differ in the
 /// last bits (kernels/Conv2dWinograd.cs).</summary>
 public enum WinogradTile
 {
@@ -35,15 +35,24 @@ public enum WinogradTile
     F4x4By8,
     /// <summary>F(4×4, 3×3), 16 channels × 16 tiles per thread.</summary>
     F4x4By16,
+    /// <summary>F(2×2, 3×3), 4 channels × 16 tiles per thread (the block that fits 16 registers of 8 floats, AVX2's).</summary>
+    F2x2By4,
+    /// <summary>F(4×4, 3×3), 4 channels × 16 tiles per thread.</summary>
+    F4x4By4,
 }
 
 public static class WinogradTiles
 {
     /// <summary>The output tile side m.</summary>
-    public static int OutputTile(this WinogradTile t) => t is WinogradTile.F2x2By8 or WinogradTile.F2x2By16 ? 2 : 4;
+    public static int OutputTile(this WinogradTile t) => t is WinogradTile.F2x2By4 or WinogradTile.F2x2By8 or WinogradTile.F2x2By16 ? 2 : 4;
 
     /// <summary>Output channels per thread of the batched product.</summary>
-    public static int ChannelBlock(this WinogradTile t) => t is WinogradTile.F2x2By8 or WinogradTile.F4x4By8 ? 8 : 16;
+    public static int ChannelBlock(this WinogradTile t) => t switch
+    {
+        WinogradTile.F2x2By4 or WinogradTile.F4x4By4 => 4,
+        WinogradTile.F2x2By8 or WinogradTile.F4x4By8 => 8,
+        _ => 16,
+    };
 
     /// <summary>The lab's name: "winograd 4x4 16x16" (output tile, then channels × tiles per thread of the product).</summary>
     public static string LabName(this WinogradTile t) => $"winograd {t.OutputTile()}x{t.OutputTile()} {t.ChannelBlock()}x16";

@@ -23,7 +23,7 @@ public sealed class TileTuner
     }
 
     /// <summary>The cache: device → shape → kernel name.</summary>
-    public static string CachePath => IO.CacheFiles.PathOf("conv-kernels-v2.json");
+    public static string CachePath => IO.CacheFiles.PathOf("conv-kernels-v3.json");   // v3: the 4-channel Winograd product among the candidates (v2 choices were made without it)
 
     /// <summary>What was chosen so far on this device, by shape.</summary>
     public IReadOnlyDictionary<string, string> Choices => choices;

@@ -56,7 +56,7 @@ public static partial class Op
         var first = g.Chunk(0, Math.Min(chunk, g.Tiles));
         var v = d.Memory.Scratch(ScratchBuffer.WinogradInput, first.InputLength);
         var products = d.Memory.Scratch(ScratchBuffer.WinogradProducts, first.ProductLength);
-        string multiplyName = name + "_winograd_" + m + (tile.ChannelBlock() == 16 ? "_16x16" : "_8x16");
+        string multiplyName = name + "_winograd_" + m + "_" + tile.ChannelBlock() + "x16";
         for (int t0 = 0; t0 < g.Tiles; t0 += chunk)
         {
             var c = g.Chunk(t0, Math.Min(chunk, g.Tiles - t0));
@@ -90,16 +90,23 @@ public static partial class Op
             kernel(c.InC * c.TileBlocks, c, xp, v);
     }
 
-    /// <summary>M = U·V of one chunk, `block` (16 or 8) output channels × 16 tiles per thread: groups of up to
+    /// <summary>M = U·V of one chunk, `block` (16, 8 or 4) output channels × 16 tiles per thread: groups of up to
     /// <see cref="DevicePolicy.WinogradProductGroup"/> threads along the tile blocks (one: no barriers), one row of groups per
     /// position and channel block.</summary>
     static void Multiply(ComputeDevice d, string name, int block, WinogradGeometry c, ArrayView<float> u, ArrayView<float> v, ArrayView<float> products)
     {
-        var kernel = block == 16
-            ? d.Kernel(Conv2dWinograd.Multiply16x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x16))
-            : d.Kernel(Conv2dWinograd.Multiply8x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply8x16));
-        int group = Math.Min(Math.Min(d.Policy.WinogradProductGroup, c.TileBlocks), d.Accelerator.MaxNumThreadsPerGroup);
-        var config = new KernelConfig(new Index2D((c.TileBlocks + group - 1) / group, c.Positions * c.OutCPadded / block), new Index2D(group, 1));
+        var kernel = block switch
+        {
+            16 => d.Kernel(Conv2dWinograd.Multiply16x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply16x16)),
+            8 => d.Kernel(Conv2dWinograd.Multiply8x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply8x16)),
+            _ => d.Kernel(Conv2dWinograd.Multiply4x16, a => a.LoadStreamKernel<WinogradGeometry, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Conv2dWinograd.Multiply4x16)),
+        };
+        // The 4-channel product runs along the channel blocks (a thread's V then stays in L1 for the next ones, its U a run of
+        // 4·InC floats): along the tile blocks it read V once per 4 channels, and ran no faster than the 8-channel one.
+        bool channelsFirst = block == 4;
+        int along = channelsFirst ? c.Positions * c.OutCPadded / block : c.TileBlocks, across = channelsFirst ? c.TileBlocks : c.Positions * c.OutCPadded / block;
+        int group = Math.Min(Math.Min(d.Policy.WinogradProductGroup, along), d.Accelerator.MaxNumThreadsPerGroup);
+        var config = new KernelConfig(new Index2D((along + group - 1) / group, across), new Index2D(group, 1));
         using (d.Launch(name, c.MultiplyFlops, (u.Length + c.InputLength + c.ProductLength) * sizeof(float)))
             kernel(config, c, u, v, products, group == 1 ? c.InC : d.DirectChannelsPerBarrier ?? c.InC);
     }

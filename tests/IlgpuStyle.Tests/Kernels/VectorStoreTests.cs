@@ -53,6 +53,7 @@ public class VectorStoreTests
                  {
                      (typeof(Conv2dWinograd).GetMethod(nameof(Conv2dWinograd.Multiply16x16))!, 16),
                      (typeof(Conv2dWinograd).GetMethod(nameof(Conv2dWinograd.Multiply8x16))!, 8),
+                     (typeof(Conv2dWinograd).GetMethod(nameof(Conv2dWinograd.Multiply4x16))!, 4),
                      (typeof(Gram).GetMethod(nameof(Gram.ForwardBlocks))!, 16),
                  })
         {
