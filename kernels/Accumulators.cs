@@ -89,6 +89,12 @@ public struct Accumulator16x4 : IProductAccumulator
         P0.StoreVector(y, o); P1.StoreVector(y, o + rowStride); P2.StoreVector(y, o + 2 * rowStride); P3.StoreVector(y, o + 3 * rowStride);
     }
 
+    /// <summary>One input channel over four pixels (a 1×1 filter): p_i += x_i · w[tap + j].</summary>
+    public void Column(float x0, float x1, float x2, float x3, ArrayView<float> w, int tap)
+    {
+        P0.Fma(x0, w, tap); P1.Fma(x1, w, tap); P2.Fma(x2, w, tap); P3.Fma(x3, w, tap);
+    }
+
     /// <summary>One filter row over four pixels: p_i += Σ_kx x[i + kx] · w[tap + kx·k + j].</summary>
     public void Row(float x0, float x1, float x2, float x3, float x4, float x5, ArrayView<float> w, int tap, int k)
     {

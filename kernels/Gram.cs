@@ -15,6 +15,11 @@
 //             79 GFLOP/s, 16 + 5 ms.)
 //   backward: S[n,j,i] = s·(dG[n,i,j] + dG[n,j,i]) (i padded to a multiple of 32); thread (q, i0) computes
 //             dF[n,i0+t,8q+u] += Σ_j S[n,j,i0+t]·F[n,j,8q+u] for 32 channels t and 8 pixels u (a 1×1 convolution).
+//   Both hold 256 sums per thread: 16 AVX-512 registers, but 32 of AVX2's 16. Where vectors hold fewer than 16 floats
+//   (DevicePolicy.NarrowSumBlocks) a thread takes a quarter: 4 rows × 16 of a block pair (forward), 16 channels × 4
+//   pixels (backward); each sum the same multiply-adds in the same order, so the same bits. On a Zen 3, 2 cores, fastest
+//   of 25 launches, ms, narrow / wide: forward C=64 256² 8.5 / 11.2, C=128 128² 5.0 / 12.2, C=512 32² 4.9 / 6.5;
+//   backward 11.5 / 14.1, 8.3 / 11.7, 7.1 / 10.9.
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 
@@ -97,11 +102,37 @@ public static class Gram
     [KernelName("gram_fwd_blocks")]
     public static void ForwardBlocks(int n, int cPad, int m, int pairs, ArrayView<float> ft, ArrayView<float> partials)
     {
-        int p = Grid.IdxX * Group.DimX + Group.IdxX, blocks = cPad / Block;
-        int image = Grid.IdxY % n, slice = Grid.IdxY / n;
-        int ib = PairRow(Math.Min(p, pairs - 1), blocks, out int jb), i0 = ib * Block, j0 = jb * Block;
-        int k0 = slice * SliceSteps, k1 = Math.Min(k0 + SliceSteps, m), row = (image * m + k0) * cPad;
+        int p = Grid.IdxX * Group.DimX + Group.IdxX;
         var acc = new Accumulator32x8();
+        long o = SumBlock(ref acc, n, cPad, m, pairs, p, 0, ft);
+        if (p >= pairs) return;
+        acc.Lo.StoreVectors(partials, o, Block);
+        acc.Hi.StoreVectors(partials, o + 8 * Block, Block);
+    }
+
+    /// <summary>As <see cref="ForwardBlocks"/> with a quarter of a block pair per thread, rows 4r … 4r + 3 of its 16 × 16 sums
+    /// (thread 4p + r): 8 registers of sums where vectors hold 8 floats (AVX2's 16 registers; the whole block's 256 sums are
+    /// 32 such registers, most of them spilled). The same sums in the same order as <see cref="ForwardBlocks"/>: the same bits.</summary>
+    [KernelName("gram_fwd_blocks_4x16")]
+    public static void ForwardBlocks4x16(int n, int cPad, int m, int pairs, ArrayView<float> ft, ArrayView<float> partials)
+    {
+        int x = Grid.IdxX * Group.DimX + Group.IdxX, p = x / 4, r = x % 4;
+        var acc = new Accumulator16x4();
+        long o = SumBlock(ref acc, n, cPad, m, pairs, p, 4 * r, ft);
+        if (p >= pairs) return;
+        acc.StoreVectors(partials, o + 4 * r * Block, Block);
+    }
+
+    /// <summary>acc += Σ_{m in slice} Ft[n,m,i0 + rows..]ᵀ·Ft[n,m,j0..] for block pair p (the last again past the end) of the
+    /// thread's slice, from row `first` of the block; a barrier after every 64 pixels. Returns where its block of partial
+    /// sums begins.</summary>
+    static long SumBlock<TAcc>(ref TAcc acc, int n, int cPad, int m, int pairs, int p, int first, ArrayView<float> ft)
+        where TAcc : struct, IProductAccumulator
+    {
+        int blocks = cPad / Block;
+        int image = Grid.IdxY % n, slice = Grid.IdxY / n;
+        int ib = PairRow(Math.Min(p, pairs - 1), blocks, out int jb), i0 = ib * Block + first, j0 = jb * Block;
+        int k0 = slice * SliceSteps, k1 = Math.Min(k0 + SliceSteps, m), row = (image * m + k0) * cPad;
         int k = k0;
         for (; k + 64 <= k1; k += 64)
         {
@@ -111,10 +142,7 @@ public static class Gram
         }
         for (; k < k1; k++, row += cPad) acc.Product(ft, row + i0, ft, row + j0);
         Group.Barrier();
-        if (p >= pairs) return;
-        long o = ((long)Grid.IdxY * pairs + p) * Block * Block;
-        acc.Lo.StoreVectors(partials, o, Block);
-        acc.Hi.StoreVectors(partials, o + 8 * Block, Block);
+        return ((long)Grid.IdxY * pairs + p) * Block * Block;
     }
 
     /// <summary>Block pair `pair` of `blocks` blocks, numbered row by row over ib ≤ jb: its row ib, and jb.</summary>
@@ -169,6 +197,54 @@ public static class Gram
         long f0 = (long)n * c * m;
         AddColumns(acc.Lo, c, m, f0, i0, p0, gradF);
         AddColumns(acc.Hi, c, m, f0, i0 + Block, p0, gradF);
+    }
+
+    /// <summary>As <see cref="BackwardRows"/> with 16 channels × 4 pixels per thread (p0 = 4q; thread (q, n·cPad/16 + b)):
+    /// 8 registers of sums where vectors hold 8 floats (AVX2), against 32 for the 32 × 8 block. Each sum the same
+    /// multiply-adds in the same order as in <see cref="BackwardRows"/>: the same bits.</summary>
+    [KernelName("gram_bwd_rows_16x4")]
+    public static void BackwardRows16x4(int c, int cPad, int m, ArrayView<float> sym, ArrayView<float> f, ArrayView<float> gradF)
+    {
+        int quads = (m + 3) / 4;
+        int q = Grid.IdxX * Group.DimX + Group.IdxX;
+        int blocks = cPad / Block;
+        int n = Grid.IdxY / blocks, i0 = (Grid.IdxY - n * blocks) * Block;
+        int p0 = Math.Min(q, quads - 1) * 4;
+        bool whole = (Grid.IdxX + 1) * Group.DimX * 4 <= m;
+        var acc = whole ? SumColumns4(c, cPad, m, n, i0, p0, 1, 2, 3, sym, f)
+            : SumColumns4(c, cPad, m, n, i0, p0, Math.Min(1, m - 1 - p0), Math.Min(2, m - 1 - p0), Math.Min(3, m - 1 - p0), sym, f);
+        if (q >= quads) return;
+        long f0 = (long)n * c * m;
+        for (int t = 0; t < Block; t++)
+        {
+            int i = i0 + t;
+            if (i >= c) break;
+            long r = f0 + (long)i * m + p0;
+            gradF[r] += acc.P0.Get(t);
+            if (p0 + 1 < m) gradF[r + 1] += acc.P1.Get(t);
+            if (p0 + 2 < m) gradF[r + 2] += acc.P2.Get(t);
+            if (p0 + 3 < m) gradF[r + 3] += acc.P3.Get(t);
+        }
+    }
+
+    /// <summary>acc[t][u] = Σ_j S[n,j,i0+t]·F[n,j,p0+o_u] (o_0 = 0) for 16 channels and 4 pixels, with a barrier after every
+    /// 32 values of j.</summary>
+    static Accumulator16x4 SumColumns4(int c, int cPad, int m, int n, int i0, int p0, int o1, int o2, int o3,
+        ArrayView<float> sym, ArrayView<float> f)
+    {
+        var acc = new Accumulator16x4();
+        int fr = n * c * m + p0, sr = n * c * cPad + i0;
+        for (int j0 = 0; j0 < c; j0 += 32)
+        {
+            int j1 = Math.Min(j0 + 32, c);
+            for (int j = j0; j < j1; j++)
+            {
+                acc.Column(f[fr], f[fr + o1], f[fr + o2], f[fr + o3], sym, sr);
+                fr += m; sr += cPad;
+            }
+            Group.Barrier();
+        }
+        return acc;
     }
 
     /// <summary>acc[t][u] = Σ_j S[n,j,i0+t]·F[n,j,p0+o_u] (o_0 = 0), with a barrier after every 32 values of j.</summary>

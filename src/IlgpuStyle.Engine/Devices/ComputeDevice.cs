@@ -69,6 +69,9 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Winograd F(4×4)'s transforms in runs of tiles (the policy's, unless changed: the tests run both forms).</summary>
     public bool WinogradTransformRuns { get; set; }
 
+    /// <summary>The Rows Gram kernels' narrow blocks (the policy's, unless changed: the tests run both forms).</summary>
+    public bool NarrowSumBlocks { get; set; }
+
     /// <summary>The Winograd tile to use instead of the policy's choice; null: the policy's.</summary>
     public WinogradTile? WinogradTileOverride { get; set; }
 
@@ -88,6 +91,7 @@ public sealed class ComputeDevice : IDisposable
         GramVariant = Policy.GramVariant;
         DirectChannelsPerBarrier = Policy.DirectChannelsPerBarrier;
         WinogradTransformRuns = Policy.WinogradTransformRuns;
+        NarrowSumBlocks = Policy.NarrowSumBlocks;
         Memory = new DeviceMemory(accelerator, Policy.ReductionPartials ?? Policy.StrideThreads);
     }
 

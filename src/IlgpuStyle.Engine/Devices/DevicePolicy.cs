@@ -89,6 +89,12 @@ public sealed record DevicePolicy
     /// 55.7 / 49.8 / 50.1 (docs/performance.md).</summary>
     public int WinogradProductGroup { get; init; } = 16;
 
+    /// <summary>The Rows Gram kernels with a quarter of the sums per thread, 4 × 16 (forward) and 16 channels × 4 pixels
+    /// (backward) rather than 16 × 16 and 32 × 8: where the device's vectors hold fewer than 16 floats (AVX2's 16 registers
+    /// of 8: 256 sums are 32 registers, most of them spilled to the stack; 64 are 8). Derived from the vector width the
+    /// device reports (`ilgpustyle devices`); the same bits either way.</summary>
+    public bool NarrowSumBlocks { get; init; }
+
     /// <summary>The 32-channel × 8-pixel Direct kernel where a layer has 32 output channels or more: 16 vector registers of
     /// sums, which AVX-512's 32 registers hold (CPUs only; GPUs keep 16 channels, fewer registers per thread).</summary>
     public required bool WideDirect { get; init; }
@@ -153,6 +159,7 @@ public sealed record DevicePolicy
             {
                 Class = kind, ConvVariant = KernelVariant.Direct, GramVariant = KernelVariant.Rows, DirectChannelsPerBarrier = 32,
                 WideDirect = true, AutotuneDirectTiles = true, WinogradTransformRuns = true, WinogradProductGroup = 1, ChunkedElementwise = true, StrideThreads = 1 << 20, ReductionPartials = 1 << 12,
+                NarrowSumBlocks = info.VectorWidthFloat is > 0 and < 16,
                 GemmTile = (side, side, 8),
             },
             _ => new DevicePolicy

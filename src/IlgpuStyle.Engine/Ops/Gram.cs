@@ -43,10 +43,15 @@ public static partial class Op
             // One triangle of 16×16 blocks, the sum over pixels split into slices (partial blocks), then the slices added.
             int pairs = blocks * (blocks + 1) / 2, slices = Math.Max(1, (m + Gram.SliceSteps - 1) / Gram.SliceSteps);
             var partials = d.Memory.Scratch(ScratchBuffer.GramPartials, (long)slices * s.N * pairs * Gram.Block * Gram.Block);
-            var sliced = d.Kernel(Gram.ForwardBlocks, a => a.LoadStreamKernel<int, int, int, int, ArrayView<float>, ArrayView<float>>(Gram.ForwardBlocks));
-            int group = Math.Min(Math.Min(16, pairs), d.Accelerator.MaxNumThreadsPerGroup);
-            var config = new KernelConfig(new Index2D((pairs + group - 1) / group, slices * s.N), new Index2D(group, 1));
-            using (d.Launch("gram_fwd_blocks", 2L * s.N * m * pairs * Gram.Block * Gram.Block, (ft.Length + partials.Length) * sizeof(float)))
+            // A whole 16×16 block per thread, or a quarter of one where the device's vectors are narrow (DevicePolicy.NarrowSumBlocks, ComputeDevice.NarrowSumBlocks).
+            bool narrow = d.NarrowSumBlocks;
+            var sliced = narrow
+                ? d.Kernel(Gram.ForwardBlocks4x16, a => a.LoadStreamKernel<int, int, int, int, ArrayView<float>, ArrayView<float>>(Gram.ForwardBlocks4x16))
+                : d.Kernel(Gram.ForwardBlocks, a => a.LoadStreamKernel<int, int, int, int, ArrayView<float>, ArrayView<float>>(Gram.ForwardBlocks));
+            int threads = narrow ? 4 * pairs : pairs;
+            int group = Math.Min(Math.Min(16, threads), d.Accelerator.MaxNumThreadsPerGroup);
+            var config = new KernelConfig(new Index2D((threads + group - 1) / group, slices * s.N), new Index2D(group, 1));
+            using (d.Launch(narrow ? "gram_fwd_blocks_4x16" : "gram_fwd_blocks", 2L * s.N * m * pairs * Gram.Block * Gram.Block, (ft.Length + partials.Length) * sizeof(float)))
                 sliced(config, s.N, cPad, m, pairs, ft, partials);
             var sum = d.Kernel(Gram.SumSlices, a => a.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, float, ArrayView<float>, ArrayView<float>>(Gram.SumSlices));
             using (d.Launch("gram_fwd_slices", partials.Length, (partials.Length + gram.Length) * sizeof(float)))
@@ -81,12 +86,16 @@ public static partial class Op
             // S = scale·(dG + dGᵀ) as (N, C, cPad) in scratch slot 3, then dF += S·F, 32 channels × 8 pixels per thread.
             int cPad = (c + Gram.BackwardBlock - 1) / Gram.BackwardBlock * Gram.BackwardBlock, blocks = cPad / Gram.BackwardBlock;
             var sym = d.Memory.Scratch(ScratchBuffer.SymmetricGramGradient, (long)s.N * c * cPad);
-            var rows = d.Kernel(Gram.BackwardRows, a => a.LoadStreamKernel<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardRows));
+            bool narrow = d.NarrowSumBlocks;   // 16 channels × 4 pixels per thread rather than 32 × 8
+            var rows = narrow
+                ? d.Kernel(Gram.BackwardRows16x4, a => a.LoadStreamKernel<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardRows16x4))
+                : d.Kernel(Gram.BackwardRows, a => a.LoadStreamKernel<int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gram.BackwardRows));
             if (features.Length == 0) return;
             d.Stride(Gram.SymmetrizeGradient, sym.Length, 3 * sym.Length, (gradGram.Length * 2 + sym.Length) * sizeof(float), c, cPad, scale, gradGram.View, sym);
-            int quads = (m + 7) / 8, group = Math.Min(16, d.Accelerator.MaxNumThreadsPerGroup);
-            var config = new KernelConfig(new Index2D((quads + group - 1) / group, s.N * blocks), new Index2D(group, 1));
-            using (d.Launch("gram_bwd_rows", GramFlops(s), bytes)) rows(config, c, cPad, m, sym, features.View, gradFeatures.View);
+            int pixels = narrow ? 4 : 8, quads = (m + pixels - 1) / pixels, group = Math.Min(16, d.Accelerator.MaxNumThreadsPerGroup);
+            int channelBlocks = narrow ? cPad / Gram.Block : blocks;
+            var config = new KernelConfig(new Index2D((quads + group - 1) / group, s.N * channelBlocks), new Index2D(group, 1));
+            using (d.Launch(narrow ? "gram_bwd_rows_16x4" : "gram_bwd_rows", GramFlops(s), bytes)) rows(config, c, cPad, m, sym, features.View, gradFeatures.View);
             return;
         }
         if (v == KernelVariant.Naive)

@@ -55,6 +55,7 @@ public class VectorStoreTests
                      (typeof(Conv2dWinograd).GetMethod(nameof(Conv2dWinograd.Multiply8x16))!, 8),
                      (typeof(Conv2dWinograd).GetMethod(nameof(Conv2dWinograd.Multiply4x16))!, 4),
                      (typeof(Gram).GetMethod(nameof(Gram.ForwardBlocks))!, 16),
+                     (typeof(Gram).GetMethod(nameof(Gram.ForwardBlocks4x16))!, 4),
                  })
         {
             var source = ((CLCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), default)).Source;
