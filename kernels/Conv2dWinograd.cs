@@ -48,8 +48,9 @@
 // tiles over an input padded once to whole tiles (PadToTiles, TransformInputRuns4x4, TransformOutputRuns4x4), whose loops
 // a CPU compiler vectorizes. Both do the same arithmetic: the same bits.
 //
-// Layouts (T = tiles of a chunk, TP = T rounded up to a multiple of 16, KP = output channels rounded up to 8 or 16):
-//     U[ξν][c][k]            k contiguous: the 8 or 16 filter values a thread needs per c are neighbours
+// Layouts (T = tiles of a chunk, TP = T rounded up to a multiple of 16, KP = output channels rounded up to 4, 8 or 16):
+//     U[ξν][c][k]            k contiguous: the 8 or 16 filter values a thread needs per c are neighbours; for the
+//                            4-channel product U[ξν][k/4][c][k%4], a thread's filter values one run (Multiply4x16)
 //     V[t/16][c/8][ξν][c%8][t%16]   16 tiles side by side: one vector load (AVX-512's 16 floats) per c in the product,
 //                            8 channels after each other (the product reads a stream of 512 bytes, then jumps); the 36
 //                            positions of a tile at a constant distance (8·16 floats), so that a transform's 36 stores are
