@@ -572,23 +572,24 @@ public static class Conv2dWinograd
 
         public static ProductBlock Of(in WinogradGeometry g, int channels)
         {
-            int q = Grid.IdxX * Group.DimX + Group.IdxX, blocks = g.OutCPadded / channels;
-            var b = new ProductBlock { Stores = q < g.TileBlocks, Tb = Math.Min(q, g.TileBlocks - 1), Position = Grid.IdxY / blocks };
-            b.K0 = (Grid.IdxY - b.Position * blocks) * channels;
-            b.UBase = (int)(b.Position * (long)g.InC * g.OutCPadded + g.FilterOffset(0, b.K0));
-            b.VBase = (int)g.InputOffset(b.Tb * WinogradGeometry.TileBlock, 0) + b.Position * WinogradGeometry.InputPositionStride;
-            return b;
+            int q = Grid.IdxX * Group.DimX + Group.IdxX;
+            return At(g, channels, Math.Min(q, g.TileBlocks - 1), Grid.IdxY, q < g.TileBlocks);
         }
 
         /// <summary>As <see cref="Of"/> with the grid's axes the other way round: (⌈α²·OutCPadded/channels / group⌉, TileBlocks),
         /// groups along the channel blocks, which share V; threads past the last channel block compute the last again.</summary>
         public static ProductBlock OfChannelsFirst(in WinogradGeometry g, int channels)
         {
-            int blocks = g.OutCPadded / channels, all = g.Positions * blocks, q = Grid.IdxY, x = Grid.IdxX * Group.DimX + Group.IdxX;
-            var b = new ProductBlock { Stores = x < all, Tb = q };
-            x = Math.Min(x, all - 1);
-            b.Position = x / blocks;
-            b.K0 = (x - b.Position * blocks) * channels;
+            int all = g.Positions * (g.OutCPadded / channels), x = Grid.IdxX * Group.DimX + Group.IdxX;
+            return At(g, channels, Grid.IdxY, Math.Min(x, all - 1), x < all);
+        }
+
+        /// <summary>Tile block tb, and channel block `row` = position·blocks + kb.</summary>
+        static ProductBlock At(in WinogradGeometry g, int channels, int tb, int row, bool stores)
+        {
+            int blocks = g.OutCPadded / channels;
+            var b = new ProductBlock { Stores = stores, Tb = tb, Position = row / blocks };
+            b.K0 = (row - b.Position * blocks) * channels;
             b.UBase = (int)(b.Position * (long)g.InC * g.OutCPadded + g.FilterOffset(0, b.K0));
             b.VBase = (int)g.InputOffset(b.Tb * WinogradGeometry.TileBlock, 0) + b.Position * WinogradGeometry.InputPositionStride;
             return b;
