@@ -36,6 +36,7 @@ public sealed class DeviceCatalog : IDisposable
     {
         // The CPU accelerator simulates groups of up to 4 warps × 4 lanes on one multiprocessor per core.
         var cpu = new CPUDevice(4, 4, Math.Max(1, Environment.ProcessorCount));
+        QuietPoclCompiler();
         context = Context.Create(builder =>
         {
             builder.CPU(cpu).EnableAlgorithms().Optimize(OptimizationLevel.O2);
@@ -85,6 +86,25 @@ public sealed class DeviceCatalog : IDisposable
         System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 16
         : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? 8
         : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? 4 : 1;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setenv", CharSet = System.Runtime.InteropServices.CharSet.Ansi)]
+    static extern int SetNativeEnvironment(string name, string value, int overwrite);
+
+    /// <summary>
+    /// PoCL compiles each kernel with its own clang and writes clang's "N warnings generated." to stderr, between a
+    /// command's lines; on AVX2 machines every OpenCL C `vstore16` (kernels/VectorStore.cs) draws a harmless warning
+    /// that a 16-float vector argument changes the ABI without AVX-512. `-w` through PoCL's POCL_EXTRA_BUILD_FLAGS
+    /// silences them (the compiled code is the same). It must be in the native environment before the OpenCL
+    /// platform loads, which Environment.SetEnvironmentVariable does not reach on Unix. A value the user set,
+    /// empty included, is kept: `POCL_EXTRA_BUILD_FLAGS= ilgpustyle …` shows the warnings.
+    /// </summary>
+    static void QuietPoclCompiler()
+    {
+        const string name = "POCL_EXTRA_BUILD_FLAGS";
+        if (OperatingSystem.IsWindows() || Environment.GetEnvironmentVariable(name) is not null) return;
+        try { SetNativeEnvironment(name, "-w", 0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
 
     static void TryRegister(Action register)
     {
