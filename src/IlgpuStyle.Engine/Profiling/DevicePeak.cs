@@ -33,8 +33,9 @@ public sealed record DevicePeak(string Device, double GflopPerSecond, double GBP
         cache[key] = peak;
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(CachePath)!);
-            File.WriteAllText(CachePath, JsonSerializer.Serialize(cache, new JsonSerializerOptions { WriteIndented = true }));
+            // Through a temporary file, as the tuner's cache: another process reading it half-written would find no entry
+            // and measure again, perhaps while the machine is busy, and keep that low figure.
+            IO.AtomicFile.WriteAllText(CachePath, JsonSerializer.Serialize(cache, new JsonSerializerOptions { WriteIndented = true }));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the cache is a convenience */ }
         return peak;
