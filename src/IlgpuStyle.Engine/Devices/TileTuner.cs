@@ -35,6 +35,13 @@ public sealed class TileTuner
     /// <summary>The kernel chosen for the shape so far, if any (a cached name that is no kernel any more counts as none).</summary>
     public ConvKernel? Chosen(string key) => choices.TryGetValue(key, out var name) ? ConvKernel.Named(name) : null;
 
+    /// <summary>
+    /// Told once, in one line, when this tuner is about to time candidates (a shape this device has not run before, or a
+    /// forgotten cache): a style transfer sets it to its listener's Info, so that a first run says why its first iteration
+    /// takes longer. Cleared once called; null: nobody is told.
+    /// </summary>
+    public Action<string>? FirstTiming { get; set; }
+
     /// <summary>Timed launches of each candidate, taken in rounds.</summary>
     public const int Rounds = 3;
 
@@ -45,6 +52,11 @@ public sealed class TileTuner
     {
         timed = false;
         if (Chosen(key) is { } known && candidates.Contains(known)) return known;
+        if (FirstTiming is { } tell)
+        {
+            FirstTiming = null;
+            tell($"timing the 3×3 convolution kernels for layer shapes this device has not run before (once; kept in {CachePath})");
+        }
         // Rounds over all candidates, each candidate's fastest launch counted: a burst of load on a shared machine then slows
         // one launch of every candidate, not every launch of one.
         var fastest = candidates.ToDictionary(c => c, _ => double.MaxValue);

@@ -65,10 +65,16 @@ public static partial class StyleTransfer
     /// <summary>The run as a pipeline: open it (inputs, network, checkpoint), optimize each scale, write what it made.</summary>
     static TransferResult RunUnprofiled(StyleTransferOptions o, ComputeDevice device, ITransferListener listener, CancellationToken cancel)
     {
-        using var run = TransferRun.Open(o, device, listener, cancel);
-        for (int scale = run.FirstScale; scale < o.Scales && !run.Cancelled; scale++)
-            run.OptimizeScale(scale);
-        return run.WriteOutputs();
+        var previous = device.Tiles.FirstTiming;
+        device.Tiles.FirstTiming = listener.Info;   // the autotuner's first timing makes the first iteration slow: say so
+        try
+        {
+            using var run = TransferRun.Open(o, device, listener, cancel);
+            for (int scale = run.FirstScale; scale < o.Scales && !run.Cancelled; scale++)
+                run.OptimizeScale(scale);
+            return run.WriteOutputs();
+        }
+        finally { device.Tiles.FirstTiming = previous; }
     }
 
     /// <summary>

@@ -98,6 +98,35 @@ public class KernelLabTests(ITestOutputHelper output)
         tuner.Forget();
     }
 
+    /// <summary>A run hears once, before the first timing, that the tuner is timing kernels; a cached shape says nothing.</summary>
+    [Fact]
+    public void TheTunersFirstTimingIsToldOnce()
+    {
+        var tuner = Accelerators.Get(new AcceleratorCase(DeviceKind.Cpu)).Tiles;
+        string key = TileTuner.Key(true, 5, 3, 9, 7) + " (test)", other = TileTuner.Key(true, 3, 5, 9, 7) + " (test)";
+        var direct = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
+        var told = new List<string>();
+        tuner.Forget();   // only this test's choices: the ILGPU CPU accelerator tunes nothing itself
+        try
+        {
+            tuner.For(key, direct, _ => 1.0, out _);   // nobody listening: nothing told, nothing kept for later
+            tuner.FirstTiming = told.Add;
+            tuner.For(key, direct, _ => 1.0, out bool timed);   // cached
+            Assert.False(timed);
+            Assert.Empty(told);
+            tuner.For(other, direct, _ => 1.0, out timed);
+            Assert.True(timed);
+            tuner.Forget();
+            tuner.For(key, direct, _ => 1.0, out _);
+            tuner.For(other, direct, _ => 1.0, out _);
+            Assert.Single(told);
+            Assert.Contains("timing the 3×3 convolution kernels", told[0]);
+            Assert.Contains(TileTuner.CachePath, told[0]);
+            Assert.Null(tuner.FirstTiming);
+        }
+        finally { tuner.FirstTiming = null; tuner.Forget(); }
+    }
+
     [Fact]
     public void AWrongOrMissingOutputFailsAndIsNotTimed()
     {
