@@ -168,8 +168,13 @@ public static partial class Cli
                         r.MedianMs?.ToString("F2") ?? "-", r.ExecutedGflops?.ToString("F1") ?? "-", r.EffectiveGflops?.ToString("F1") ?? "-",
                         r.FractionOfPeak?.ToString("P0") ?? "-", r.Checked > 0 ? r.MaxAbsError.ToString("G2") : "-", r.Checked > 0 ? r.RelativeError.ToString("G2") : "-");
                 AnsiConsole.Write(t);
-                AnsiConsole.MarkupLine("kernels of one launch (profiled, each synchronized), ms: " + Markup.Escape(string.Join("; ",
-                    rows.Where(r => r.Kernels is { Count: > 0 }).Select(r => $"{r.Variant}: " + string.Join(", ", r.Kernels!.Select(k => $"{k.Kernel} {k.Ms:F2}"))))));
+                // One line per variant: its kernels in launch order, so that a variant's transforms and product read side by side.
+                var profiled = rows.Where(r => r.Kernels is { Count: > 0 }).ToList();
+                if (profiled.Count > 0) AnsiConsole.MarkupLine("kernels of one launch (profiled, each synchronized), ms:");
+                int nameWidth = profiled.Select(r => r.Variant.Length).DefaultIfEmpty(0).Max();
+                foreach (var r in profiled)
+                    AnsiConsole.MarkupLine(Markup.Escape($"  {(r.Variant + ":").PadRight(nameWidth + 1)} " +
+                                                         string.Join(", ", r.Kernels!.Select(k => $"{k.Kernel} {k.Ms:F2}"))));
             });
             return rows.Any(r => !r.Valid && r.Failure != "no kernel for this shape") ? 1 : 0;
         }));
