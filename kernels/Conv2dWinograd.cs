@@ -27,7 +27,7 @@
 //     M[ξν][k][t] = Σ_c U[ξν][c][k] · V[ξν][c][t]      U = G g_{k,c} Gᵀ (per filter), V = Bᵀ d_{c,t} B (per input tile t)
 //     y[k][tile t] = Aᵀ M[··][k][t] A (+ bias, ReLU)
 // Four steps: TransformFilters (once per weight set: frozen weights keep U as the direct kernels keep their transposed
-// filters), TransformInput, Multiply (the batched product: 16 or 8 output channels × 16 tiles per thread in registers, the
+// filters), TransformInput, Multiply (the batched product: 16, 8 or 4 output channels × 16 tiles per thread in registers, the
 // accumulators of the direct kernels, Accumulators.cs) and TransformOutput. The multiply holds all but a few percent of
 // the work when there are many channels: α²·C·K·T multiply-adds, against 9·m²·C·K·T for the direct sum.
 //
