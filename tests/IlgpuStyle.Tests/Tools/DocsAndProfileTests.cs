@@ -46,7 +46,7 @@ public class DocsAndProfileTests
         }
         finally
         {
-            if (remeasures && peaks is not null) IlgpuStyle.IO.AtomicFile.WriteAllText(DevicePeak.CachePath, peaks);
+            if (peaks is not null) IlgpuStyle.IO.AtomicFile.WriteAllText(DevicePeak.CachePath, peaks);
             else if (remeasures) File.Delete(DevicePeak.CachePath);
         }
     }

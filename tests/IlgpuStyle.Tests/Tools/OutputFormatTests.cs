@@ -57,18 +57,26 @@ public class OutputFormatTests(ITestOutputHelper output)
     [Fact]
     public void PipedTextHasNoEscapesAndNoWrappedRows()
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "ilgpustyle.dll");
+        var (code, stdout, stderr) = RunProgram(new[] { "gradcheck", "--op", "relu", "--device", "cpu" }, env => env.Remove("NO_COLOR"));
+        output.WriteLine(stdout);
+        Assert.True(code == 0, $"exit {code}\n{stderr}");
+        Assert.DoesNotContain('\u001b', stdout + stderr);
+        Assert.Contains(stdout.Split('\n'), l => l.Contains("relu") && l.Contains("pass") && l.Contains("E-"));
+    }
+
+    /// <summary>`dotnet ilgpustyle.dll ARGS` as its own process, stdout and stderr to pipes, its environment changed by
+    /// `environment`; at most 2 minutes.</summary>
+    static (int Code, string Stdout, string Stderr) RunProgram(string[] args, Action<IDictionary<string, string?>> environment)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { cli, "gradcheck", "--op", "relu", "--device", "cpu" }) start.ArgumentList.Add(a);
-        start.Environment.Remove("NO_COLOR");
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ilgpustyle.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        environment(start.Environment);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(120_000), "gradcheck did not finish in 2 minutes");
-        output.WriteLine(stdout);
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{stderr.Result}");
-        Assert.DoesNotContain('\u001b', stdout + stderr.Result);
-        Assert.Contains(stdout.Split('\n'), l => l.Contains("relu") && l.Contains("pass") && l.Contains("E-"));
+        Assert.True(process.WaitForExit(120_000), $"{args[0]} did not finish in 2 minutes");
+        return (process.ExitCode, stdout, stderr.Result);
     }
 
     /// <summary>
@@ -95,20 +103,16 @@ public class OutputFormatTests(ITestOutputHelper output)
         string cache = Directory.CreateTempSubdirectory("ilgpustyle-pocl-cache-").FullName;
         try
         {
-            string cli = Path.Combine(AppContext.BaseDirectory, "ilgpustyle.dll");
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { cli, "kernels", "--layer", "conv5_1", "--image-size", "32", "--repeats", "1",
-                                      "--variant", "winograd 4x4 4x16", "--device", "opencl" })
-                start.ArgumentList.Add(a);
-            start.Environment["POCL_CACHE_DIR"] = cache;
-            if (flags is null) start.Environment.Remove("POCL_EXTRA_BUILD_FLAGS");
-            else start.Environment["POCL_EXTRA_BUILD_FLAGS"] = flags;
-            using var process = Process.Start(start)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            string stdout = process.StandardOutput.ReadToEnd();
-            Assert.True(process.WaitForExit(120_000), "kernels did not finish in 2 minutes");
-            Assert.True(process.ExitCode == 0, $"kernels: exit {process.ExitCode}\n{stdout}\n{stderr.Result}");
-            return stderr.Result;
+            var (code, stdout, stderr) = RunProgram(
+                new[] { "kernels", "--layer", "conv5_1", "--image-size", "32", "--repeats", "1", "--variant", "winograd 4x4 4x16", "--device", "opencl" },
+                env =>
+                {
+                    env["POCL_CACHE_DIR"] = cache;
+                    if (flags is null) env.Remove("POCL_EXTRA_BUILD_FLAGS");
+                    else env["POCL_EXTRA_BUILD_FLAGS"] = flags;
+                });
+            Assert.True(code == 0, $"kernels: exit {code}\n{stdout}\n{stderr}");
+            return stderr;
         }
         finally { Directory.Delete(cache, recursive: true); }
     }
