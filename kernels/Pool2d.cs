@@ -8,7 +8,15 @@
 //             dL/dx[n,c,iy,ix] += ¼ dL/dy[n,c,iy/2,ix/2]   (inside the floored region)
 //
 // Windows do not overlap, so each input element has at most one output: backward is a gather
-// over input elements, no atomics. Every kernel is a grid-stride loop (thread t takes elements
+// over input elements, no atomics.
+//
+// Windowed max pooling (ResNet's stem: K = 3, stride S = 2, padding P = 1), windows that overlap:
+//   Ho = (H + 2P − K) / S + 1            (floor; padding counts as −∞, never the maximum)
+//   y[n,c,oy,ox] = max_{ky,kx < K} x[n,c, oy·S − P + ky, ox·S − P + kx]
+//   dL/dx[n,c,iy,ix] += Σ over every output (oy,ox) whose window holds (iy,ix) and whose first maximum
+//                       (scan order ky, kx) it is, of dL/dy[n,c,oy,ox]
+// An input can be the maximum of up to ⌈K/S⌉² windows, so its gradient is a sum: the backward still
+// gathers per input element (recomputing each window's argmax), and accumulates, with no atomics. Every kernel is a grid-stride loop (thread t takes elements
 // t, t + T, …): on ILGPU's CPU accelerator one thread per element costs a microsecond each.
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
@@ -22,6 +30,17 @@ public struct Pool2dGeometry
     public Pool2dGeometry(int n, int c, int inH, int inW)
     {
         N = n; C = c; InH = inH; InW = inW; OutH = inH / 2; OutW = inW / 2;
+    }
+}
+
+/// <summary>Sizes of one K×K pooling with stride S and padding P, windows that may overlap.</summary>
+public struct PoolWindowGeometry
+{
+    public int N, C, InH, InW, OutH, OutW, K, S, P;
+    public PoolWindowGeometry(int n, int c, int inH, int inW, int k, int s, int p)
+    {
+        N = n; C = c; InH = inH; InW = inW; K = k; S = s; P = p;
+        OutH = (inH + 2 * p - k) / s + 1; OutW = (inW + 2 * p - k) / s + 1;
     }
 }
 
@@ -86,6 +105,63 @@ public static class Pool2d
             long i = row * g.InW, o = (plane * g.OutH + oy) * g.OutW;
             for (int ix = 0; ix < 2 * g.OutW; ix++)
                 gradIn[i + ix] += 0.25f * gradOut[o + ix / 2];
+        }
+    }
+
+    // ---------------------------------------------------------------- windowed max: K×K, stride S, padding P
+
+    [KernelName("maxpool2d_window_fwd")]
+    public static void MaxWindowForward(Index1D t, int stride, PoolWindowGeometry g, ArrayView<float> x, ArrayView<float> y)
+    {
+        for (int index = t; index < y.Length; index += stride)
+        {
+            int ox = index % g.OutW, oy = index / g.OutW % g.OutH, plane = index / (g.OutW * g.OutH);
+            float m = float.NegativeInfinity;
+            for (int ky = 0; ky < g.K; ky++)
+            {
+                int iy = oy * g.S - g.P + ky;
+                if (iy < 0 || iy >= g.InH) continue;
+                for (int kx = 0; kx < g.K; kx++)
+                {
+                    int ix = ox * g.S - g.P + kx;
+                    if (ix >= 0 && ix < g.InW) m = MathF.Max(m, x[(plane * g.InH + iy) * g.InW + ix]);
+                }
+            }
+            y[index] = m;
+        }
+    }
+
+    /// <summary>One thread per input element: the outputs whose windows hold it are oy ∈ [⌈(iy + P − K + 1)/S⌉, ⌊(iy + P)/S⌋].</summary>
+    [KernelName("maxpool2d_window_bwd")]
+    public static void MaxWindowBackward(Index1D t, int stride, PoolWindowGeometry g, ArrayView<float> x, ArrayView<float> gradOut, ArrayView<float> gradIn)
+    {
+        for (int index = t; index < gradIn.Length; index += stride)
+        {
+            int ix = index % g.InW, iy = index / g.InW % g.InH, plane = index / (g.InW * g.InH);
+            int oy0 = Math.Max(0, (iy + g.P - g.K + g.S) / g.S), oy1 = Math.Min(g.OutH - 1, (iy + g.P) / g.S);
+            int ox0 = Math.Max(0, (ix + g.P - g.K + g.S) / g.S), ox1 = Math.Min(g.OutW - 1, (ix + g.P) / g.S);
+            float sum = 0f;
+            for (int oy = oy0; oy <= oy1; oy++)
+                for (int ox = ox0; ox <= ox1; ox++)
+                {
+                    // First maximum of this output's window, in scan order (as PyTorch breaks ties).
+                    int best = -1;
+                    float m = 0f;
+                    for (int ky = 0; ky < g.K; ky++)
+                    {
+                        int wy = oy * g.S - g.P + ky;
+                        if (wy < 0 || wy >= g.InH) continue;
+                        for (int kx = 0; kx < g.K; kx++)
+                        {
+                            int wx = ox * g.S - g.P + kx;
+                            if (wx < 0 || wx >= g.InW) continue;
+                            int i = (plane * g.InH + wy) * g.InW + wx;
+                            if (best < 0 || x[i] > m) { best = i; m = x[i]; }
+                        }
+                    }
+                    if (best == index) sum += gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+                }
+            gradIn[index] += sum;
         }
     }
 }

@@ -127,6 +127,49 @@ public static class Reference
         return gradIn;
     }
 
+    /// <summary>Windowed max pooling: K×K windows with stride S and padding P (padding never the maximum); ties go to the first in scan order.</summary>
+    public static double[] MaxPoolWindowForward(PoolWindowGeometry g, double[] x)
+    {
+        var y = new double[g.N * g.C * g.OutH * g.OutW];
+        for (int plane = 0; plane < g.N * g.C; plane++)
+        for (int oy = 0; oy < g.OutH; oy++)
+        for (int ox = 0; ox < g.OutW; ox++)
+            y[(plane * g.OutH + oy) * g.OutW + ox] = x[WindowArgmax(g, x, plane, oy, ox)];
+        return y;
+    }
+
+    /// <summary>Each output's gradient goes to its window's first maximum; windows overlap, so an input can receive several.</summary>
+    public static double[] MaxPoolWindowBackward(PoolWindowGeometry g, double[] x, double[] gradOut)
+    {
+        var gradIn = new double[x.Length];
+        for (int plane = 0; plane < g.N * g.C; plane++)
+        for (int oy = 0; oy < g.OutH; oy++)
+        for (int ox = 0; ox < g.OutW; ox++)
+            gradIn[WindowArgmax(g, x, plane, oy, ox)] += gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+        return gradIn;
+    }
+
+    static int WindowArgmax(PoolWindowGeometry g, double[] x, int plane, int oy, int ox)
+    {
+        int best = -1;
+        for (int ky = 0; ky < g.K; ky++)
+        for (int kx = 0; kx < g.K; kx++)
+        {
+            int iy = oy * g.S - g.P + ky, ix = ox * g.S - g.P + kx;
+            if (iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW) continue;
+            int i = (plane * g.InH + iy) * g.InW + ix;
+            if (best < 0 || x[i] > x[best]) best = i;
+        }
+        return best;
+    }
+
+    // ------------------------------------------------------------------ Residual (kernels/Residual.cs)
+
+    public static double[] AddReluForward(double[] a, double[] b) => a.Select((v, i) => Math.Max(0, v + b[i])).ToArray();
+
+    /// <summary>The gradient both inputs receive: dy·[y &gt; 0] (the same array for a and b).</summary>
+    public static double[] AddReluBackward(double[] y, double[] gradOut) => ReluBackward(y, gradOut);
+
     // ------------------------------------------------------------------ Guidance (kernels/Guidance.cs)
 
     /// <summary>y[n,c,p] = x[n,c,p] · t[n,p] (x: n·c·m values, t: n·m).</summary>

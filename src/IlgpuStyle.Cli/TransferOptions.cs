@@ -10,24 +10,28 @@ namespace IlgpuStyle.Cli;
 /// <summary>The options of `ilgpustyle transfer`, named as jcjohnson/neural-style names them.</summary>
 sealed class TransferOptions
 {
-    static readonly StyleTransferOptions Defaults = new() { ContentPath = "", StylePaths = Array.Empty<string>() };
+    static StyleTransferOptions Defaults(NetworkDescription network) => new() { ContentPath = "", StylePaths = Array.Empty<string>(), Network = network };
+
+    static string Layers(NetworkDescription vgg, Func<TransferDefaults, string[]> pick) =>
+        $"{string.Join(",", pick(vgg.Defaults))} for VGG19, {string.Join(",", pick(ResNet18Layers.Description.Defaults))} for ResNet18";
 
     readonly Option<string> content = new("--content", "-c", "-content_image") { Description = "Content image", Required = true };
     readonly Option<string[]> style = new("--style", "-s", "-style_image") { Description = "Style image (repeat, or a comma-separated list, for several)", AllowMultipleArgumentsPerToken = false };
     readonly Option<string?> blend = new("--style-blend-weights", "-style_blend_weights") { Description = "Weights of the styles, e.g. 3,1 (default equal)" };
-    readonly Option<string> output = new("--output", "-o", "-output_image") { Description = "Output image (.png, .jpg)", DefaultValueFactory = _ => Defaults.OutputPath };
-    readonly Option<int> imageSize = new("--image-size", "-image_size") { Description = "Longest side of the output in pixels", DefaultValueFactory = _ => Defaults.ImageSize };
+    readonly Option<string> output = new("--output", "-o", "-output_image") { Description = "Output image (.png, .jpg)", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).OutputPath };
+    readonly Option<int> imageSize = new("--image-size", "-image_size") { Description = "Longest side of the output in pixels", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).ImageSize };
     readonly Option<double> styleScale = new("--style-scale", "-style_scale") { Description = "Style images are resized to image-size × this", DefaultValueFactory = _ => 1.0 };
-    readonly Option<double> contentWeight = new("--content-weight", "-content_weight") { Description = "α: weight of ½Σ(F−P)²", DefaultValueFactory = _ => Defaults.ContentWeight };
-    readonly Option<double> styleWeight = new("--style-weight", "-style_weight") { Description = "β: weight of Σ_l w_l·¼Σ(G−A)² (G = FFᵀ/CHW)", DefaultValueFactory = _ => Defaults.StyleWeight };
-    readonly Option<double> tvWeight = new("--tv-weight", "-tv_weight") { Description = "γ: total-variation weight", DefaultValueFactory = _ => Defaults.TvWeight };
-    readonly Option<string> contentLayers = new("--content-layers", "-content_layers") { Description = "Comma-separated layers (conv4_2 or relu4_2: the activation after the ReLU)", DefaultValueFactory = _ => string.Join(",", Defaults.ContentLayers) };
-    readonly Option<string> styleLayers = new("--style-layers", "-style_layers") { Description = "Comma-separated layers (conv1_1 or relu1_1, …)", DefaultValueFactory = _ => string.Join(",", Defaults.StyleLayers) };
+    readonly Option<string?> model = new("--model") { Description = "The network: vgg19|resnet18 (default: VGG19 where a VGG19 weights file is given or found, else the bundled trained ResNet18)" };
+    readonly Option<double?> contentWeight = new("--content-weight", "-content_weight") { Description = $"α: weight of ½Σ(F−P)² (default {Defaults(Vgg19Layers.Description).ContentWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).ContentWeight:G} for ResNet18)" };
+    readonly Option<double?> styleWeight = new("--style-weight", "-style_weight") { Description = $"β: weight of Σ_l w_l·¼Σ(G−A)² (G = FFᵀ/CHW; default {Defaults(Vgg19Layers.Description).StyleWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).StyleWeight:G} for ResNet18)" };
+    readonly Option<double?> tvWeight = new("--tv-weight", "-tv_weight") { Description = $"γ: total-variation weight (default {Defaults(Vgg19Layers.Description).TvWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).TvWeight:G} for ResNet18)" };
+    readonly Option<string?> contentLayers = new("--content-layers", "-content_layers") { Description = $"Comma-separated layers (VGG19: conv4_2 or relu4_2, the activation after the ReLU; ResNet18: layer3, layer2.1.conv1, …); default {Layers(Vgg19Layers.Description, d => d.ContentLayers)}" };
+    readonly Option<string?> styleLayers = new("--style-layers", "-style_layers") { Description = $"Comma-separated layers; default {Layers(Vgg19Layers.Description, d => d.StyleLayers)}" };
     readonly Option<string?> styleLayerWeights = new("--style-layer-weights") { Description = "w_l per style layer, comma-separated, or auto (∝ 1/C_l², Gatys's weighting); default 1/L each" };
-    readonly Option<string> pooling = new("--pooling", "-pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
+    readonly Option<string?> pooling = new("--pooling", "-pooling") { Description = "max|avg: VGG19's 2×2 poolings (default avg; ResNet18's pooling is its trained max)" };
     readonly Option<string> optimizer = new("--optimizer", "-optimizer") { Description = "lbfgs|adam", DefaultValueFactory = _ => "lbfgs" };
     readonly Option<double?> learningRate = new("--learning-rate", "-learning_rate") { Description = "Adam step in pixel units (default 10); L-BFGS first step (default 1)" };
-    readonly Option<int> iterations = new("--iterations", "-n", "-num_iterations") { Description = "Optimizer iterations per scale (at least 1)", DefaultValueFactory = _ => Defaults.Iterations };
+    readonly Option<int> iterations = new("--iterations", "-n", "-num_iterations") { Description = "Optimizer iterations per scale (at least 1)", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).Iterations };
     readonly Option<string> init = new("--init", "-init") { Description = "random|content|image (image: --init-image, or the content image without it)", DefaultValueFactory = _ => "content" };
     readonly Option<string?> initImage = new("--init-image", "-init_image") { Description = "Starting image for --init image" };
     readonly Option<int> seed = new("--seed", "-seed") { Description = "Seed of the random start (same seed, same device: same image)", DefaultValueFactory = _ => 0 };
@@ -37,7 +41,7 @@ sealed class TransferOptions
     readonly Option<int?> gpu = new("-gpu") { Description = "neural-style's device choice: GPU N (CUDA, else OpenCL), -1 for the CPU" };
     readonly Option<string?> backend = new("-backend") { Description = "neural-style's backend: nn (any device), cudnn (CUDA), clnn (OpenCL)" };
     readonly Option<int> scales = new("--scales") { Description = "Coarse-to-fine scales, each twice the last", DefaultValueFactory = _ => 1 };
-    readonly Option<string?> weights = new("--weights") { Description = "VGG19 HDF5 weights (default: weights/*.h5, else random weights)" };
+    readonly Option<string?> weights = new("--weights") { Description = "VGG19 HDF5 weights (default: weights/*.h5, else random weights), or a ResNet18 ONNX file" };
     readonly Option<string?> device = new("--device") { Description = "cuda|opencl|cpu, optionally :N (default: the fastest found)" };
     readonly Option<int> printEvery = new("--print-every", "-print_iter") { Description = "Print losses every N iterations when not on a terminal (0: quiet)", DefaultValueFactory = _ => 10 };
     readonly Option<int> saveEvery = new("--save-every", "-save_iter") { Description = "Write an intermediate image every N iterations, and a contact sheet of them (<output>_sheet.png)", DefaultValueFactory = _ => 0 };
@@ -52,7 +56,7 @@ sealed class TransferOptions
     readonly Option<string[]> styleMask = new("--style-mask") { Description = "Guidance image of each style image, one per --style: the part of it that counts (white)", AllowMultipleArgumentsPerToken = false };
     readonly Option<string?> fineStyle = new("--fine-style") { Description = "Scale control: style of the layers before --style-split (with --coarse-style, instead of --style)" };
     readonly Option<string?> coarseStyle = new("--coarse-style") { Description = "Scale control: style of --style-split and the layers after it" };
-    readonly Option<string> styleSplit = new("--style-split") { Description = "The first style layer that takes the coarse style", DefaultValueFactory = _ => Defaults.StyleSplitLayer };
+    readonly Option<string?> styleSplit = new("--style-split") { Description = $"The first style layer that takes the coarse style (default {Vgg19Layers.Description.Defaults.StyleSplitLayer} for VGG19, {ResNet18Layers.Description.Defaults.StyleSplitLayer} for ResNet18)" };
     readonly Option<bool> normalizeGradients = new("--normalize-gradients", "-normalize_gradients") { Description = "Divide each loss layer's gradient by its L1 norm (neural-style's -normalize_gradients)" };
     readonly Option<string?> profile = new("--profile") { Description = "Profile the run: time every launch (synchronized, so slower), write a Chrome trace to PATH and print the per-kernel and per-layer tables" };
     readonly Option<bool> noPlot = new("--no-plot") { Description = "Do not draw the loss plot (<output>_loss.png)" };
@@ -72,7 +76,7 @@ sealed class TransferOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { content, style, blend, output, imageSize, styleScale, contentWeight, styleWeight, tvWeight,
+        foreach (var o in new Option[] { content, style, blend, output, model, imageSize, styleScale, contentWeight, styleWeight, tvWeight,
                      contentLayers, styleLayers, styleLayerWeights, pooling, optimizer, learningRate, lbfgsHistory, iterations, init, initImage, seed,
                      originalColors, scales, weights, device, printEvery, saveEvery, checkpointEvery, resume, log, conv, gram,
                      colorControl, histogramMode, contentMask, styleMask, fineStyle, coarseStyle, styleSplit, normalizeGradients, keepBest, noPlot, profile, gpu, backend })
@@ -134,22 +138,30 @@ sealed class TransferOptions
     static IReadOnlyList<string> Paths(string[]? values) =>
         (values ?? Array.Empty<string>()).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
-    public StyleTransferOptions Read(ParseResult p) => new()
+    /// <summary>The network a run uses: --model, else chosen from the weights there are (<see cref="Networks.Choose"/>).</summary>
+    public NetworkDescription Network(ParseResult p) => Networks.Choose(p.GetValue(model), p.GetValue(weights));
+
+    public StyleTransferOptions Read(ParseResult p)
     {
+        var network = Network(p);
+        var defaults = Defaults(network);
+        return new()
+    {
+        Network = network,
         ContentPath = p.GetValue(content)!,
         StylePaths = Paths(p.GetValue(style)),
         StyleBlendWeights = Numbers(p.GetValue(blend), "--style-blend-weights"),
         OutputPath = p.GetValue(output)!,
         ImageSize = p.GetValue(imageSize),
         StyleScale = p.GetValue(styleScale),
-        ContentWeight = p.GetValue(contentWeight),
-        StyleWeight = p.GetValue(styleWeight),
-        TvWeight = p.GetValue(tvWeight),
-        ContentLayers = Layers(p.GetValue(contentLayers)),
-        StyleLayers = Layers(p.GetValue(styleLayers)),
+        ContentWeight = p.GetValue(contentWeight) ?? defaults.ContentWeight,
+        StyleWeight = p.GetValue(styleWeight) ?? defaults.StyleWeight,
+        TvWeight = p.GetValue(tvWeight) ?? defaults.TvWeight,
+        ContentLayers = p.GetValue(contentLayers) is { } cl ? Layers(network, cl) : defaults.ContentLayers,
+        StyleLayers = p.GetValue(styleLayers) is { } sl ? Layers(network, sl) : defaults.StyleLayers,
         StyleLayerWeights = IsAuto(p.GetValue(styleLayerWeights)) ? null : Numbers(p.GetValue(styleLayerWeights), "--style-layer-weights"),
         AutoStyleLayerWeights = IsAuto(p.GetValue(styleLayerWeights)),
-        Pooling = Cli.ParsePooling(p.GetValue(pooling)!),
+        Pooling = p.GetValue(pooling) is { } pool ? PoolingFor(network, pool) : defaults.Pooling,
         Optimizer = p.GetValue(optimizer)!.ToLowerInvariant() switch
         {
             "lbfgs" or "l-bfgs" => OptimizerKind.Lbfgs,
@@ -159,7 +171,7 @@ sealed class TransferOptions
         LearningRate = p.GetValue(learningRate),
         LbfgsHistory = p.GetValue(lbfgsHistory) switch
         {
-            0 => Defaults.LbfgsHistory,
+            0 => Defaults(Vgg19Layers.Description).LbfgsHistory,
             > 0 and var h => h,
             var h => throw new ArgumentException($"--lbfgs-history must be positive (0: the default), got {h}"),
         },
@@ -200,19 +212,29 @@ sealed class TransferOptions
         StyleMasks = NullIfEmpty(p.GetValue(styleMask)),
         FineStylePath = p.GetValue(fineStyle),
         CoarseStylePath = p.GetValue(coarseStyle),
-        StyleSplitLayer = p.GetValue(styleSplit)!,
+        StyleSplitLayer = p.GetValue(styleSplit) ?? defaults.StyleSplitLayer,
         NormalizeGradients = p.GetValue(normalizeGradients),
         KeepBest = p.GetValue(keepBest),
         WriteLossCurve = !p.GetValue(noPlot),
         ProfilePath = p.GetValue(profile),
     };
+    }
+
+    /// <summary>--pooling for the chosen network: VGG19 takes max or avg; ResNet18 has one trained max pooling.</summary>
+    static Pooling PoolingFor(NetworkDescription network, string value)
+    {
+        var pooling = Cli.ParsePooling(value);
+        if (network == ResNet18Layers.Description && pooling != Pooling.Max)
+            throw new ArgumentException("--pooling avg is for VGG19's 2×2 poolings; ResNet18 keeps the max pooling it was trained with");
+        return pooling;
+    }
 
     static bool IsAuto(string? s) => string.Equals(s?.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
 
     static IReadOnlyList<string>? NullIfEmpty(string[]? values) => values is { Length: > 0 } ? values : null;
 
-    /// <summary>Layer names as the engine spells them (relu4_2 and block4_conv2 are conv4_2).</summary>
-    static IReadOnlyList<string> Layers(string? s) => Names(s).Select(Vgg19Layers.Canonical).ToList();
+    /// <summary>Layer names as the network spells them (VGG19's relu4_2 and block4_conv2 are conv4_2); another network's are refused.</summary>
+    static IReadOnlyList<string> Layers(NetworkDescription network, string s) => Names(s).Select(network.Canonical).ToList();
 
     static IReadOnlyList<string> Names(string? s) =>
         (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -1,5 +1,5 @@
 // The suite's outside oracle: VGG19 losses and the image gradient computed by libtorch (TorchSharp), on the same seeded
-// random weights our engine uses (IlgpuStyle's Vgg19Weights.Random, read through a project reference, copied into torch
+// random weights our engine uses (IlgpuStyle's NetworkWeights.Random, read through a project reference, copied into torch
 // tensors, computed in float64 so that the oracle's own rounding is negligible). For a 32×48 image, a 32×48 content image and a 40×40 style image (integer patterns in caffe space, written
 // into the fixture so the test reads the very same inputs), average and max pooling: the content loss ½Σ(F − P)² at
 // conv4_2 and the style loss 10⁴ · Σ_l ⅕ · ¼Σ(G − A)² (G = FFᵀ/(C·H·W)) at conv1_1 … conv5_1, and d(content + style)/dx.
@@ -17,7 +17,7 @@ const double styleWeight = 1e4;
 string[] styleLayers = { "conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1" };
 torch.set_num_threads(Environment.ProcessorCount);
 
-var weights = Vgg19Weights.Random(seed);
+var weights = NetworkWeights.Random(seed);
 var convolutions = Vgg19Layers.Convolutions.Take(13).ToList();   // conv1_1 … conv5_1
 var layers = convolutions.Select(c => (c.Name,
     W: torch.tensor(weights.Kernels[c.Name], new long[] { c.OutChannels, c.InChannels, 3, 3 }, ScalarType.Float32).to_type(ScalarType.Float64),

@@ -156,6 +156,35 @@ public sealed class Tape : IDisposable
             "dx[window] += dy/4", () => Op.AvgPool2dBackward(Gradient(y), Gradient(x)));
     }
 
+    /// <summary>K×K max pooling with stride and padding, windows that overlap (ResNet's stem pool; kernels/Pool2d.cs).</summary>
+    public void MaxPoolWindow(string label, Tensor x, Tensor y, int k, int stride, int pad)
+    {
+        Begin(label, x);
+        Op.MaxPoolWindowForward(x, y, k, stride, pad);
+        Record("maxpool2d", label, new[] { x }, y, (long)k * k * y.Length, (x.Length + y.Length) * sizeof(float),
+            $"dx[argmax of each {k}×{k} window] += dy   (windows overlap: an input can be the maximum of several)",
+            () => Op.MaxPoolWindowBackward(x, Gradient(y), Gradient(x), k, stride, pad));
+    }
+
+    /// <summary>
+    /// y = max(0, a + b): a residual block's last convolution a plus its shortcut b, then ReLU (kernels/Residual.cs). The
+    /// sum's gradient goes to both inputs; where b is the block's input, that tensor also feeds the block's first
+    /// convolution, so its gradient buffer receives both contributions (+=).
+    /// </summary>
+    public void AddRelu(string label, Tensor a, Tensor b, Tensor y)
+    {
+        Begin(label, a);
+        Op.AddReluForward(a, b, y);
+        Record("add+relu", label, new[] { a, b }, y, 2 * y.Length, 3 * y.Length * sizeof(float),
+            $"g = dy·[y>0];  d{a.Name} += g,  d{b.Name} += g   (a sum passes its gradient to both branches)",
+            () =>
+            {
+                bool da = NeedsGradient(a), db = NeedsGradient(b);
+                if (da && db) Op.AddReluBackward(y, Gradient(y), Gradient(a), Gradient(b));
+                else Op.ReluBackward(y, Gradient(y), Gradient(da ? a : b));
+            });
+    }
+
     /// <summary>G = scale·F·Fᵀ (kernels/Gram.cs).</summary>
     public void Gram(string label, Tensor f, Tensor gram, float scale, KernelVariant? variant = null)
     {
@@ -263,9 +292,10 @@ public sealed class Tape : IDisposable
         ("+=", "accumulates: a tensor read by two ops (conv4_2 by conv4_3 and the content loss) gets both contributions", null),
         ("W, b", "a convolution's filters (C_out×C_in×3×3) and bias; frozen in a style transfer, so dW and db are not computed", new[] { "conv2d", "conv2d+relu" }),
         ("⊛", "cross-correlation, what CNNs call convolution; Wᵀ⊛ the transposed one (filters flipped, in and out channels swapped)", new[] { "conv2d", "conv2d+relu" }),
-        ("[y>0]", "the ReLU mask: 1 where the output is positive, 0 elsewhere", new[] { "conv2d+relu", "relu" }),
+        ("[y>0]", "the ReLU mask: 1 where the output is positive, 0 elsewhere", new[] { "conv2d+relu", "relu", "add+relu" }),
         ("Σg", "a sum over every pixel (the bias gradient)", new[] { "conv2d", "conv2d+relu" }),
-        ("argmax", "the position of a 2×2 window's largest input, where max pooling sends the gradient", new[] { "maxpool2d" }),
+        ("argmax", "the position of a window's largest input, where max pooling sends the gradient", new[] { "maxpool2d" }),
+        ("g", "the gradient of a residual sum, dy·[y>0]: both inputs of the sum receive all of it", new[] { "add+relu" }),
         ("/4", "average pooling spreads each output's gradient over its 2×2 window", new[] { "avgpool2d" }),
         ("F", "a layer's features read as a C×(H·W) matrix", new[] { "gram", "content_loss" }),
         ("G, s", "the Gram matrix G = s·F·Fᵀ with s = 1/(C·H·W), or 1/(C·Σt²) for a masked region", new[] { "gram", "style_loss" }),

@@ -19,7 +19,7 @@ public static class Vgg19WeightsFile
 {
     static readonly byte[] Signature = { 0x89, (byte)'H', (byte)'D', (byte)'F', 0x0d, 0x0a, 0x1a, 0x0a };
 
-    public static Vgg19Weights Load(string path)
+    public static NetworkWeights Load(string path)
     {
         string file = Path.GetFileName(path);
         if (Directory.Exists(path)) throw new WeightsFileException($"weights file '{path}' is a directory, not an HDF5 file");
@@ -46,7 +46,7 @@ public static class Vgg19WeightsFile
                 kernels[spec.Name] = ToOutInKhKw(ReadFloats(kernel.Dataset, kernel.Path, file), spec);
                 biases[spec.Name] = ReadFloats(bias.Dataset, bias.Path, file);
             }
-            return new Vgg19Weights { Kernels = kernels, Biases = biases, Source = path };
+            return new NetworkWeights { Kernels = kernels, Biases = biases, Source = path };
         }
     }
 

@@ -41,4 +41,42 @@ public static partial class Op
         if (gradIn.Length > 0)
             gradIn.Device.Stride(Pool2d.AverageBackward, (long)g.N * g.C * g.InH, gradIn.Length, Bytes(2 * gradIn.Length + gradOut.Length, 1), g, gradOut.View, gradIn.View);
     }
+
+    // ---------------------------------------------------------------- windowed: K×K, stride S, padding P (ResNet's stem pool)
+
+    public static PoolWindowGeometry PoolWindow(Shape4 x, int k, int stride, int pad)
+    {
+        if (k < 1 || stride < 1 || pad < 0 || pad >= k)
+            throw new ArgumentException($"pooling window {k}×{k}, stride {stride}, padding {pad}: needs k ≥ 1, stride ≥ 1 and 0 ≤ padding < k");
+        return new PoolWindowGeometry(x.N, x.C, x.H, x.W, k, stride, pad);
+    }
+
+    public static Shape4 PoolWindowOutputShape(Shape4 x, int k, int stride, int pad)
+    {
+        var g = PoolWindow(x, k, stride, pad);
+        return new Shape4(x.N, x.C, Math.Max(0, g.OutH), Math.Max(0, g.OutW));
+    }
+
+    public static void MaxPoolWindowForward(Tensor x, Tensor y, int k, int stride, int pad)
+    {
+        const string op = "MaxPoolWindowForward";
+        Check.Shape(op, y, PoolWindowOutputShape(x.Shape, k, stride, pad), "output");
+        Check.SameDevice(op, x, y);
+        var g = PoolWindow(x.Shape, k, stride, pad);
+        if (y.Length > 0) x.Device.Stride(Pool2d.MaxWindowForward, y.Length, (long)k * k * y.Length, Bytes(x.Length + y.Length, 1), g, x.View, y.View);
+    }
+
+    /// <summary>gradIn += what each window's maximum receives (windows overlap: an input can receive from several).</summary>
+    public static void MaxPoolWindowBackward(Tensor x, Tensor gradOut, Tensor gradIn, int k, int stride, int pad)
+    {
+        const string op = "MaxPoolWindowBackward";
+        Check.Shape(op, gradOut, PoolWindowOutputShape(x.Shape, k, stride, pad), "output gradient");
+        Check.SameShape(op, x, gradIn);
+        Check.SameDevice(op, x, gradOut); Check.SameDevice(op, x, gradIn);
+        var g = PoolWindow(x.Shape, k, stride, pad);
+        int windows = (k + stride - 1) / stride;
+        if (x.Length > 0)
+            x.Device.Stride(Pool2d.MaxWindowBackward, x.Length, (long)windows * windows * k * k * x.Length, Bytes(2 * x.Length + gradOut.Length, 1) + x.Length * sizeof(float),
+                g, x.View, gradOut.View, gradIn.View);
+    }
 }

@@ -36,7 +36,7 @@ public static class IterationBenchmark
         float[] Noise(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = (float)(random.NextDouble() * 255 - 128); return a; }
 
         var shape = new Shape4(1, 3, size, size);
-        using var vgg = new Vgg19(device, Vgg19Weights.Random(1), pooling, "conv5_1") { ConvVariant = conv };
+        using var vgg = new Network(device, NetworkWeights.Random(1), pooling, "conv5_1") { ConvVariant = conv };
         using var content = Tensor.FromArray(device, shape, Noise(shape.Length), "content");
         using var style = Tensor.FromArray(device, shape, Noise(shape.Length), "style");
         using var x = Tensor.FromArray(device, shape, Noise(shape.Length), "image");

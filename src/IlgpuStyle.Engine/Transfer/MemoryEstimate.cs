@@ -5,7 +5,7 @@ namespace IlgpuStyle.Transfer;
 
 /// <summary>
 /// Device memory a transfer needs at one image size, counted from the same plan the run allocates:
-/// VGG19's weights (and the layouts derived from them: at most Winograd F(4×4)'s transformed filters for both passes, 36/9
+/// the network's weights (and the layouts derived from them: at most Winograd F(4×4)'s transformed filters for both passes, 36/9
 /// of the weights each, where the tuner picks Winograd; the direct convolution's transposed copies are smaller), the
 /// Winograd chunk's transformed inputs and products, the activations and
 /// their gradients, the content targets, per style layer a Gram matrix, its target and gradient,
@@ -16,22 +16,27 @@ public static class MemoryEstimate
 {
     public static long Bytes(StyleTransferOptions o, int width, int height, int styleLongest)
     {
-        int last = Vgg19Layers.IndexOf(o.DeepestLayer);
+        var network = o.Network;
+        var layers = network.Through(o.DeepestLayer);
         long floats = 0;
-        foreach (var c in Vgg19Layers.Convolutions.Where(c => Vgg19Layers.IndexOf(c.Name) <= last))
-            floats += 9L * c.OutChannels * c.InChannels * 9L + 3L * c.OutChannels + 16L * c.InChannels * 9;   // w, and 2 × 4 × w derived
+        foreach (var c in layers.Where(l => l.Op == LayerOp.Conv))
+        {
+            long taps = (long)c.Kernel * c.Kernel;
+            floats += 9L * c.OutChannels * c.InChannels * taps + 3L * c.OutChannels + 16L * c.InChannels * taps;   // w, and 2 × 4 × w derived
+        }
         floats += Devices.DevicePolicy.MaxWinogradChunkBytes / sizeof(float);
 
         long Activations(int w, int h, out long largest, out Dictionary<string, long> channels)
         {
             long sum = 0; largest = 3L * w * h; channels = new();
-            int c = 3;
-            foreach (var layer in Vgg19Layers.Order.Take(last + 1))
+            var shapes = new Dictionary<string, Shape4> { [NetworkDescription.Input] = new(1, 3, h, w) };
+            foreach (var layer in layers)
             {
-                if (Vgg19Layers.IsPooling(layer)) { w /= 2; h /= 2; }
-                else c = Vgg19Layers.Convolutions.First(s => s.Name == layer).OutChannels;
-                long n = (long)c * Math.Max(w, 1) * Math.Max(h, 1);
-                sum += n; largest = Math.Max(largest, n); channels[layer] = c;
+                var y = NetworkDescription.OutputShape(layer, shapes[layer.Inputs[0]]);
+                y = y with { H = Math.Max(y.H, 1), W = Math.Max(y.W, 1) };
+                shapes[layer.Name] = y;
+                long n = (long)y.C * y.W * y.H;
+                sum += n; largest = Math.Max(largest, n); channels[layer.Name] = y.C;
             }
             return sum;
         }
@@ -39,26 +44,24 @@ public static class MemoryEstimate
         long image = 3L * width * height;
         long acts = Activations(width, height, out long largestAct, out var channels);
         floats += 2 * acts + 2 * image;                                   // activations and gradients, the image and its gradient
-        floats += o.ContentLayers.Sum(l => acts > 0 ? (long)channels[Vgg19Layers.Canonical(l)] * width * height / (1L << (2 * Pools(l))) : 0);
+        floats += o.ContentLayers.Sum(l => acts > 0 ? (long)channels[network.Canonical(l)] * width * height / (1L << (2 * network.HalvingsThrough(l))) : 0);
         int regions = o.ContentMasks?.Count ?? 1;
-        floats += regions * o.StyleLayers.Sum(l => 3L * channels[Vgg19Layers.Canonical(l)] * channels[Vgg19Layers.Canonical(l)]);
-        long LayerSize(string l) => (long)channels[Vgg19Layers.Canonical(l)] * width * height / (1L << (2 * Pools(l)));
+        floats += regions * o.StyleLayers.Sum(l => 3L * channels[network.Canonical(l)] * channels[network.Canonical(l)]);
+        long LayerSize(string l) => (long)channels[network.Canonical(l)] * width * height / (1L << (2 * network.HalvingsThrough(l)));
         if (o.ContentMasks is not null)                                   // per region: masked features and the mask
-            floats += regions * o.StyleLayers.Sum(l => LayerSize(l) + LayerSize(l) / channels[Vgg19Layers.Canonical(l)]);
+            floats += regions * o.StyleLayers.Sum(l => LayerSize(l) + LayerSize(l) / channels[network.Canonical(l)]);
         if (o.NormalizeGradients)                                         // the normalization's copy of each loss layer
             floats += o.ContentLayers.Concat(o.StyleLayers).Sum(LayerSize);
         int sw = styleLongest, sh = styleLongest;
         floats += Activations(sw, sh, out long largestStyle, out _);     // the style image's pass (freed afterwards)
         floats += 2 * Math.Max(largestAct, largestStyle);                 // padded-input scratch (with its border)
         floats += Math.Max(largestAct, largestStyle);                     // the Gram's transposed features (Rows variant)
-        floats += o.StyleLayers.Select(l => GramPartials((int)channels[Vgg19Layers.Canonical(l)],   // and its partial blocks
-            Math.Max(LayerSize(l), (long)channels[Vgg19Layers.Canonical(l)] * sw * sh / (1L << (2 * Pools(l)))) / channels[Vgg19Layers.Canonical(l)])).DefaultIfEmpty(0).Max();
+        floats += o.StyleLayers.Select(l => GramPartials((int)channels[network.Canonical(l)],   // and its partial blocks
+            Math.Max(LayerSize(l), (long)channels[network.Canonical(l)] * sw * sh / (1L << (2 * network.HalvingsThrough(l)))) / channels[network.Canonical(l)])).DefaultIfEmpty(0).Max();
         floats += image * (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4);
         floats += (o.KeepBest ? 3 : 2) * image;                            // the content image, the last good image (and the best)
         return floats * sizeof(float);
     }
-
-    static int Pools(string layer) => Vgg19Layers.PoolingsThrough(layer);
 
     /// <summary>Floats of the Rows Gram forward's partial blocks for c channels and m pixels (kernels/Gram.cs, ForwardBlocks).</summary>
     static long GramPartials(int c, long m)
@@ -72,7 +75,38 @@ public static class MemoryEstimate
     /// 64 × (H + 2) × (W + 2) (plus a row's slack), for the content image or a (square, at most) style image.
     /// </summary>
     public static long LargestTensorElements(int width, int height, int styleLongest) =>
-        Math.Max(64L * (width + 2) * (height + 2), 64L * (styleLongest + 2) * (styleLongest + 2)) + 64;
+        LargestTensorElements(Vgg19Layers.Description, "conv5_1", width, height, styleLongest);
+
+    /// <summary>
+    /// The elements of the largest buffer a run of this network allocates (plus a row's slack): over its convolutions, the
+    /// zero-padded input of a stride-1 one or of its input gradient, or a layer's input or output, for the content image
+    /// or a (square, at most) style image. For VGG19 that is conv1_2's padded input, 64 × (H + 2) × (W + 2).
+    /// </summary>
+    public static long LargestTensorElements(NetworkDescription network, string deepest, int width, int height, int styleLongest)
+    {
+        var layers = network.Through(deepest);
+        long Largest(int w, int h)
+        {
+            long largest = 3L * w * h;
+            var shapes = new Dictionary<string, Shape4> { [NetworkDescription.Input] = new(1, 3, h, w) };
+            foreach (var l in layers)
+            {
+                var x = shapes[l.Inputs[0]];
+                var y = NetworkDescription.OutputShape(l, x);
+                y = y with { H = Math.Max(y.H, 1), W = Math.Max(y.W, 1) };
+                shapes[l.Name] = y;
+                largest = Math.Max(largest, (long)y.C * y.H * y.W);
+                if (l.Op == LayerOp.Conv && l.Stride == 1)
+                {
+                    int back = l.Kernel - 1 - l.Pad;
+                    largest = Math.Max(largest, (long)x.C * (x.H + 2 * l.Pad) * (x.W + 2 * l.Pad));
+                    largest = Math.Max(largest, (long)y.C * (y.H + 2 * back) * (y.W + 2 * back));
+                }
+            }
+            return largest;
+        }
+        return Math.Max(Largest(width, height), Largest(styleLongest, styleLongest)) + 64;
+    }
 
     /// <summary>
     /// No buffer may hold 2³¹ elements or more (<see cref="Devices.DeviceMemory.MaxBufferElements"/>); a device with the
@@ -92,7 +126,7 @@ public static class MemoryEstimate
             double s = (double)size / Math.Max(contentWidth, contentHeight);
             return (Math.Max(1, (int)(contentWidth * s)), Math.Max(1, (int)(contentHeight * s)), Math.Max(16, (int)(size * o.StyleScale)));
         }
-        long Elements(int size) { var (w, h, st) = Size(size); return LargestTensorElements(w, h, st); }
+        long Elements(int size) { var (w, h, st) = Size(size); return LargestTensorElements(o.Network, o.DeepestLayer, w, h, st); }
         if (Elements(o.ImageSize) > MaxTensorElements)
         {
             int low = 16, high = o.ImageSize;

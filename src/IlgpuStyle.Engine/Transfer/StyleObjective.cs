@@ -44,8 +44,8 @@ public sealed class StyleObjective : IObjective, IDisposable
     sealed record ContentTerm(string Layer, Tensor Target, float Weight, Tensor? Normalized);
     sealed record StyleTerm(string Layer, int Region, Tensor? Mask, Tensor? Masked, Tensor Gram, Tensor Target, float Weight, float GramScale);
 
-    readonly Vgg19 vgg;
-    readonly Vgg19Activations activations;
+    readonly Network vgg;
+    readonly Activations activations;
     readonly Tape tape = new();
     readonly List<ContentTerm> content = new();
     readonly List<StyleTerm> style = new();
@@ -66,7 +66,7 @@ public sealed class StyleObjective : IObjective, IDisposable
 
     /// <param name="contentImage">The preprocessed content image, same shape as X.</param>
     /// <param name="styleImages">Preprocessed style images (any sizes) with their blend weights (summing to 1).</param>
-    public StyleObjective(Vgg19 vgg, Tensor x, Tensor contentImage, IReadOnlyList<(Tensor Image, double Blend)> styleImages,
+    public StyleObjective(Network vgg, Tensor x, Tensor contentImage, IReadOnlyList<(Tensor Image, double Blend)> styleImages,
         StyleTransferOptions o)
         : this(vgg, x, contentImage, styleImages.Select(s => new StyleSource(s.Image, s.Blend)).ToList(), new[] { new StyleRegion(null, 1.0) }, o)
     {
@@ -74,15 +74,15 @@ public sealed class StyleObjective : IObjective, IDisposable
 
     /// <param name="sources">Style images, each feeding one region's targets at some layers.</param>
     /// <param name="regions">The output's regions (one unmasked region without spatial control).</param>
-    public StyleObjective(Vgg19 vgg, Tensor x, Tensor contentImage, IReadOnlyList<StyleSource> sources, IReadOnlyList<StyleRegion> regions,
+    public StyleObjective(Network vgg, Tensor x, Tensor contentImage, IReadOnlyList<StyleSource> sources, IReadOnlyList<StyleRegion> regions,
         StyleTransferOptions o)
     {
         this.vgg = vgg;
         X = x;
         tvWeight = (float)o.TvWeight;
         gramVariant = o.GramVariant;
-        var contentLayers = o.ContentLayers.Select(Vgg19Layers.Canonical).ToList();
-        var styleLayers = o.StyleLayers.Select(Vgg19Layers.Canonical).ToList();
+        var contentLayers = o.ContentLayers.Select(vgg.Description.Canonical).ToList();
+        var styleLayers = o.StyleLayers.Select(vgg.Description.Canonical).ToList();
         activations = vgg.Plan(x.Shape, o.DeepestLayer);
         AddContentTerms(o, contentImage, contentLayers);
         AddStyleTerms(o, styleLayers, regions);
@@ -133,7 +133,7 @@ public sealed class StyleObjective : IObjective, IDisposable
                 float scale = GramScale(f);
                 if (regions[r].Mask is { } guide)
                 {
-                    var values = GuideAt(guide, layer, f);
+                    var values = GuideAt(guide, vgg.Description, layer, f);
                     scale = GuidedGramScale(values, f.C);
                     mask = Own(Tensor.FromArray(device, new Shape4(1, 1, f.H, f.W), values, $"mask_{layer}{Suffix(r, regions)}"));
                     masked = Own(new Tensor(device, f, $"masked_{layer}{Suffix(r, regions)}"));
@@ -150,7 +150,7 @@ public sealed class StyleObjective : IObjective, IDisposable
         var device = X.Device;
         var used = styleLayers.Where(l => source.Layers is null || source.Layers.Contains(l)).ToList();
         if (used.Count == 0) return;
-        using var styleActs = vgg.Plan(source.Image.Shape, Vgg19Layers.Deepest(used));
+        using var styleActs = vgg.Plan(source.Image.Shape, vgg.Description.Deepest(used));
         using var targets = new Tape();
         vgg.Forward(targets, source.Image, styleActs);
         foreach (var term in style.Where(t => t.Region == source.Region && used.Contains(t.Layer)))
@@ -159,7 +159,7 @@ public sealed class StyleObjective : IObjective, IDisposable
             using var gram = new Tensor(device, term.Gram.Shape, "A_part");
             if (source.Mask is { } guide)
             {
-                var values = GuideAt(guide, term.Layer, f.Shape);
+                var values = GuideAt(guide, vgg.Description, term.Layer, f.Shape);
                 using var mask = Tensor.FromArray(device, new Shape4(1, 1, f.Shape.H, f.Shape.W), values, "style_mask");
                 using var masked = new Tensor(device, f.Shape, "style_masked");
                 Op.MaskForward(f, mask, masked);
@@ -179,7 +179,7 @@ public sealed class StyleObjective : IObjective, IDisposable
         if (!o.AutoStyleLayerWeights) return styleLayers.Select(_ => 1.0 / styleLayers.Count).ToList();
         var raw = styleLayers.Select(l =>
         {
-            int c = Vgg19Layers.Convolutions.First(s => s.Name == Vgg19Layers.Canonical(l)).OutChannels;
+            int c = o.Network.Channels(l);
             return 1.0 / ((double)c * c);
         }).ToList();
         double sum = raw.Sum();
@@ -187,24 +187,35 @@ public sealed class StyleObjective : IObjective, IDisposable
     }
 
     /// <summary>
-    /// The guidance mask at a layer's resolution: the mask (already at the image's size) average-pooled
-    /// 2×2 once per pooling layer before the layer, as the network shrinks its features. Fails with one
-    /// line if nothing of the region is left there.
+    /// The guidance mask at a layer's resolution: the mask (already at the image's size) average-pooled 2×2 once per halving
+    /// of the size on the way to the layer (VGG19's poolings; ResNet18's strided convolutions and pool), as the network
+    /// shrinks its features; where a halving rounds up (an odd side through a padded stride-2 layer), the last window
+    /// averages what it holds. Fails with one line if nothing of the region is left there.
     /// </summary>
-    public static float[] GuideAt(Guide guide, string layer, Shape4 features)
+    public static float[] GuideAt(Guide guide, string layer, Shape4 features) => GuideAt(guide, Vgg19Layers.Description, layer, features);
+
+    public static float[] GuideAt(Guide guide, NetworkDescription network, string layer, Shape4 features)
     {
         float[] values = guide.Values;
         int w = guide.Width, h = guide.Height;
-        int pools = Vgg19Layers.PoolingsThrough(layer);
-        for (int k = 0; k < pools; k++)
+        foreach (bool roundUp in network.Halvings(layer))
         {
-            int w2 = w / 2, h2 = h / 2;
+            int w2 = roundUp ? (w + 1) / 2 : w / 2, h2 = roundUp ? (h + 1) / 2 : h / 2;
             var next = new float[w2 * h2];
             for (int y = 0; y < h2; y++)
                 for (int xx = 0; xx < w2; xx++)
                 {
                     int i = 2 * y * w + 2 * xx;
-                    next[y * w2 + xx] = 0.25f * (values[i] + values[i + 1] + values[i + w] + values[i + w + 1]);
+                    if (2 * y + 1 < h && 2 * xx + 1 < w)
+                        next[y * w2 + xx] = 0.25f * (values[i] + values[i + 1] + values[i + w] + values[i + w + 1]);
+                    else
+                    {
+                        // A window cut by the border (a side rounded up): the mean of what it holds.
+                        double sum = 0; int count = 0;
+                        for (int dy = 0; dy < 2 && 2 * y + dy < h; dy++)
+                            for (int dx = 0; dx < 2 && 2 * xx + dx < w; dx++) { sum += values[i + dy * w + dx]; count++; }
+                        next[y * w2 + xx] = (float)(sum / count);
+                    }
                 }
             (values, w, h) = (next, w2, h2);
         }

@@ -87,7 +87,7 @@ public static partial class StyleTransfer
         var inputs = HostInputs.Load(o);
         MemoryEstimate.Check(o, inputs.Content.Width, inputs.Content.Height, device.MemoryBytes, device.ToString());
         var weights = LoadWeights(o, listener);
-        var vgg = Network(o, device, weights);
+        var vgg = Build(o, device, weights);
         ScaleInputs? input = null;
         Tensor? x = null;
         try
@@ -129,10 +129,10 @@ public static partial class StyleTransfer
         }
     }
 
-    /// <summary>VGG19 down to the deepest layer the losses read.</summary>
-    static Vgg19 Network(StyleTransferOptions o, ComputeDevice device, Vgg19Weights weights)
+    /// <summary>The network down to the deepest layer the losses read.</summary>
+    static Network Build(StyleTransferOptions o, ComputeDevice device, NetworkWeights weights)
     {
-        return new Vgg19(device, weights, o.Pooling, o.DeepestLayer) { ConvVariant = o.ConvVariant };
+        return new Network(device, weights, o.Pooling, o.DeepestLayer) { ConvVariant = o.ConvVariant };
     }
 
     /// <summary>The first scale's starting image: the content, the given image, or noise from the seed.</summary>
@@ -175,9 +175,9 @@ public static partial class StyleTransfer
             var content = inputs.Content.ResizeLongestSide(size);
             int w = content.Width, h = content.Height;
             string deepest = o.DeepestLayer;
-            int minimum = Vgg19Activations.MinimumSide(deepest);
+            int minimum = o.Network.MinimumSide(deepest);
             if (Math.Min(w, h) < minimum)
-                throw new ArgumentException($"at {w}×{h} (scale {scale + 1} of {o.Scales}) the image is too small for VGG19 down to {deepest}: " +
+                throw new ArgumentException($"at {w}×{h} (scale {scale + 1} of {o.Scales}) the image is too small for {o.Network.Name} down to {deepest}: " +
                                             $"the shorter side needs at least {minimum} pixels; raise --image-size or lower --scales");
 
             // Colour control: what the network sees of the content and the styles.
@@ -214,19 +214,8 @@ public static partial class StyleTransfer
         }
     }
 
-    static Vgg19Weights LoadWeights(StyleTransferOptions o, ITransferListener listener)
-    {
-        var path = Vgg19WeightsFile.Locate(o.WeightsPath);
-        if (path is not null)
-        {
-            listener.Info($"weights: {path}");
-            return Vgg19WeightsFile.Load(path);
-        }
-        var random = Vgg19Weights.Random(o.RandomWeightsSeed);
-        listener.Warning($"no VGG19 weights file found (--weights PATH or weights/*.h5): using {random.Source}. " +
-                         "Style still transfers, but pretrained weights give better results; see weights/README.md.");
-        return random;
-    }
+    static NetworkWeights LoadWeights(StyleTransferOptions o, ITransferListener listener) =>
+        Networks.Load(o.Network, o.WeightsPath, o.RandomWeightsSeed, listener.Info, listener.Warning);
 
     /// <summary>
     /// The style images as sources of the regions' targets: plain (one region, blended), spatial
@@ -239,10 +228,10 @@ public static partial class StyleTransfer
         Guide? StyleGuide(int i) => styleMasks is null ? null : ToGuide(styleMasks[i], images[i].Width, images[i].Height, o.StyleMasks![i]);
         if (o.ScaleControl)
         {
-            int split = Vgg19Layers.IndexOf(o.StyleSplitLayer);
-            var layers = o.StyleLayers.Select(Vgg19Layers.Canonical).ToList();
-            var fine = layers.Where(l => Vgg19Layers.IndexOf(l) < split).ToHashSet();
-            var coarse = layers.Where(l => Vgg19Layers.IndexOf(l) >= split).ToHashSet();
+            int split = o.Network.IndexOf(o.StyleSplitLayer);
+            var layers = o.StyleLayers.Select(o.Network.Canonical).ToList();
+            var fine = layers.Where(l => o.Network.IndexOf(l) < split).ToHashSet();
+            var coarse = layers.Where(l => o.Network.IndexOf(l) >= split).ToHashSet();
             return (new List<StyleSource> { new(tensors[0], 1.0, null, 0, fine), new(tensors[1], 1.0, null, 0, coarse) },
                 new List<StyleRegion> { new(null, 1.0) });
         }
@@ -332,11 +321,11 @@ public static partial class StyleTransfer
 /// <summary>A style objective with everything it stands on (network, targets, image), disposed together.</summary>
 public sealed class PreparedObjective : IDisposable
 {
-    readonly Vgg19 vgg;
+    readonly Network vgg;
     readonly IDisposable inputs;
     readonly Tensor image;
 
-    internal PreparedObjective(StyleObjective objective, Vgg19 vgg, IDisposable inputs, Tensor image, Vgg19Weights weights)
+    internal PreparedObjective(StyleObjective objective, Network vgg, IDisposable inputs, Tensor image, NetworkWeights weights)
     {
         Objective = objective;
         this.vgg = vgg;

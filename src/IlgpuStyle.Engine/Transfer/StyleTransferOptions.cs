@@ -37,14 +37,22 @@ public sealed record StyleTransferOptions
     /// <summary>Style images are resized to ImageSize·StyleScale (longest side).</summary>
     public double StyleScale { get; init; } = 1.0;
 
-    public double ContentWeight { get; init; } = 1.0;
-    public double StyleWeight { get; init; } = 1e4;
-    public double TvWeight { get; init; } = 1e-3;
-    public IReadOnlyList<string> ContentLayers { get; init; } = new[] { "conv4_2" };
-    public IReadOnlyList<string> StyleLayers { get; init; } = new[] { "conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1" };
+    /// <summary>The network whose features the losses compare: VGG19 (a weights file, or seeded random weights) or ResNet18
+    /// (the bundled ONNX). Layers, loss weights and pooling not given default to its <see cref="NetworkDescription.Defaults"/>.</summary>
+    public NetworkDescription Network { get; init; } = Vgg19Layers.Description;
+
+    double? contentWeight, styleWeight, tvWeight;
+    IReadOnlyList<string>? contentLayers, styleLayers;
+    Pooling? pooling;
+    public double ContentWeight { get => contentWeight ?? Network.Defaults.ContentWeight; init => contentWeight = value; }
+    public double StyleWeight { get => styleWeight ?? Network.Defaults.StyleWeight; init => styleWeight = value; }
+    public double TvWeight { get => tvWeight ?? Network.Defaults.TvWeight; init => tvWeight = value; }
+    public IReadOnlyList<string> ContentLayers { get => contentLayers ?? Network.Defaults.ContentLayers; init => contentLayers = value; }
+    public IReadOnlyList<string> StyleLayers { get => styleLayers ?? Network.Defaults.StyleLayers; init => styleLayers = value; }
     /// <summary>w_l per style layer; null: 1/L each.</summary>
     public IReadOnlyList<double>? StyleLayerWeights { get; init; }
-    public Pooling Pooling { get; init; } = Pooling.Average;
+    /// <summary>VGG19's 2×2 poolings: max or average (ResNet18's one pooling is always its trained max).</summary>
+    public Pooling Pooling { get => pooling ?? Network.Defaults.Pooling; init => pooling = value; }
 
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Lbfgs;
     /// <summary>L-BFGS: the line search's first step (1); Adam: the step in pixel units (default 10).</summary>
@@ -86,7 +94,8 @@ public sealed record StyleTransferOptions
     public string? FineStylePath { get; init; }
     /// <summary>…and this one those of the split layer and deeper.</summary>
     public string? CoarseStylePath { get; init; }
-    public string StyleSplitLayer { get; init; } = "conv3_1";
+    string? styleSplitLayer;
+    public string StyleSplitLayer { get => styleSplitLayer ?? Network.Defaults.StyleSplitLayer; init => styleSplitLayer = value; }
     /// <summary>Divide each loss layer's gradient by its L1 norm in the backward pass (then multiply by the loss weight), as neural-style does.</summary>
     public bool NormalizeGradients { get; init; }
     /// <summary>w_l ∝ 1/C_l² (C_l the layer's channels, as Gatys's own code weights its layers), normalized to sum 1.</summary>
@@ -100,7 +109,7 @@ public sealed record StyleTransferOptions
     public IReadOnlyList<string> AllStylePaths => ScaleControl ? new[] { FineStylePath!, CoarseStylePath! } : StylePaths;
 
     /// <summary>The deepest layer a loss reads: VGG19 runs down to it and no further.</summary>
-    public string DeepestLayer => Vgg19Layers.Deepest(ContentLayers.Concat(StyleLayers));
+    public string DeepestLayer => Network.Deepest(ContentLayers.Concat(StyleLayers));
 
     /// <summary>The scalar slots the losses need: content layers, style layers × regions, TV (one slot is the gradient normalization's).</summary>
     public int LossSlots => ContentLayers.Count + StyleLayers.Count * Math.Max(1, ContentMasks?.Count ?? 1) + 1;
@@ -122,10 +131,10 @@ public sealed record StyleTransferOptions
             Require(StylePaths.Count == 0, "--style cannot be combined with --fine-style/--coarse-style (they are the styles)");
             Require(StyleBlendWeights is null, "--style-blend-weights cannot be combined with --fine-style/--coarse-style");
             Require(ContentMasks is null && StyleMasks is null, "masks cannot be combined with --fine-style/--coarse-style");
-            string split = Vgg19Layers.Canonical(StyleSplitLayer);
-            var canonical = StyleLayers.Select(Vgg19Layers.Canonical).ToList();
+            string split = Network.Canonical(StyleSplitLayer);
+            var canonical = StyleLayers.Select(Network.Canonical).ToList();
             Require(canonical.Contains(split), $"--style-split '{StyleSplitLayer}' is not one of the style layers ({string.Join(",", StyleLayers)})");
-            Require(canonical.Any(l => Vgg19Layers.IndexOf(l) < Vgg19Layers.IndexOf(split)),
+            Require(canonical.Any(l => Network.IndexOf(l) < Network.IndexOf(split)),
                 $"--style-split '{StyleSplitLayer}' leaves no style layer before it for the fine style");
         }
         else Require(StylePaths.Count > 0, "at least one --style image is needed");
@@ -154,9 +163,11 @@ public sealed record StyleTransferOptions
             Require(v >= 0, $"{name} must not be negative, got {v}");
         }
         Require(ContentLayers.Count + StyleLayers.Count > 0, "no content or style layer to optimize");
-        foreach (var l in ContentLayers.Concat(StyleLayers)) Vgg19Layers.Canonical(l);   // throws for unknown layers
+        foreach (var l in ContentLayers.Concat(StyleLayers)) Network.Canonical(l);   // throws for unknown layers
         foreach (var l in ContentLayers.Concat(StyleLayers))
-            Require(Vgg19Layers.Canonical(l).StartsWith("conv"), $"layer '{l}' is a pooling layer; losses read convolution (ReLU) outputs");
+            Require(Network[l].IsTap, Network[l].Op is LayerOp.Pool2x2 or LayerOp.MaxPoolWindow
+                ? $"layer '{l}' is a pooling layer; losses read convolution (ReLU) outputs"
+                : $"layer '{l}' has no ReLU after it; losses read ReLU outputs ({Network.Name}: {Network.NamesHelp[4..]})");
         Require(!(AutoStyleLayerWeights && StyleLayerWeights is not null), "--style-layer-weights is either auto or a list of numbers");
         if (StyleLayerWeights is not null)
         {

@@ -29,8 +29,8 @@ public static partial class StyleTransfer
         readonly List<(string Label, RgbImage Image)> frames = new();
         readonly Random random;
         HostInputs inputs = null!;
-        Vgg19Weights weights = null!;
-        Vgg19 vgg = null!;
+        NetworkWeights weights = null!;
+        Network vgg = null!;
         Checkpoint.Header? resume;
         BinaryReader? resumeReader;
         RgbImage? current;
@@ -59,7 +59,7 @@ public static partial class StyleTransfer
                 // Will it fit? Checked before anything is allocated on the device.
                 MemoryEstimate.Check(o, run.inputs.Content.Width, run.inputs.Content.Height, device.MemoryBytes, device.ToString());
                 run.weights = LoadWeights(o, listener);
-                run.vgg = Network(o, device, run.weights);
+                run.vgg = Build(o, device, run.weights);
                 run.OpenCheckpoint();
                 return run;
             }

@@ -169,7 +169,7 @@ public class Conv2dWinogradTests(ITestOutputHelper output)
         var o = new IlgpuStyle.Transfer.StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), TvWeight = 0 };
         double[] image = r.Floats(3 * h * w, 100), content = r.Floats(3 * h * w, 100), style = r.Floats(3 * 32 * 32, 100);
         var results = new List<(double Content, double Style, float[] Gradient)>();
-        using var vgg = new IlgpuStyle.Model.Vgg19(d, IlgpuStyle.Model.Vgg19Weights.Random(r.Seed), IlgpuStyle.Model.Pooling.Average, "conv5_1");
+        using var vgg = new IlgpuStyle.Model.Network(d, IlgpuStyle.Model.NetworkWeights.Random(r.Seed), IlgpuStyle.Model.Pooling.Average, "conv5_1");
         using var x = d.Upload(new Shape4(1, 3, h, w), image, "x");
         using var c = d.Upload(new Shape4(1, 3, h, w), content, "content");
         using var s = d.Upload(new Shape4(1, 3, 32, 32), style, "style");

@@ -33,7 +33,7 @@ public class LibtorchFixtureTests
                 ContentPath = "", StylePaths = Array.Empty<string>(), Pooling = pooling, TvWeight = 0, ContentWeight = 1,
                 StyleWeight = root.GetProperty("style_weight").GetDouble(), ContentLayers = new[] { root.GetProperty("content_layer").GetString()! },
             };
-            using var vgg = new Vgg19(d, Vgg19Weights.Random(root.GetProperty("weights_seed").GetInt32()), pooling, "conv5_1");
+            using var vgg = new Network(d, NetworkWeights.Random(root.GetProperty("weights_seed").GetInt32()), pooling, "conv5_1");
             using var x = Tensor.FromArray(d, new Shape4(1, 3, h, w), Floats(root.GetProperty("x")), "x");
             using var content = Tensor.FromArray(d, new Shape4(1, 3, h, w), Floats(root.GetProperty("content")), "content");
             using var style = Tensor.FromArray(d, new Shape4(1, 3, side, side), Floats(root.GetProperty("style")), "style");

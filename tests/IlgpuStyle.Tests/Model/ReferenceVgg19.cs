@@ -7,7 +7,7 @@ namespace IlgpuStyle.Tests.Model;
 /// VGG19 plus the style-transfer losses as a float64 composition of the reference ops: the oracle
 /// for the tape. Loss = Σ_content wc·½Σ(F−P)² + Σ_style ws·d·Σ(G−A)² + wtv·TV(x), with G = s·F·Fᵀ.
 /// </summary>
-public sealed class ReferenceVgg19(Vgg19Weights weights, Pooling pooling)
+public sealed class ReferenceVgg19(NetworkWeights weights, Pooling pooling)
 {
     public sealed record Loss(string Layer, double[] Target, double Weight, bool Style, double GramScale = 1, double D = 1);
 

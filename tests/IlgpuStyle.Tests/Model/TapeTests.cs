@@ -27,7 +27,7 @@ public class TapeTests
         return (losses, 1e-4);
     }
 
-    static void RecordOnTape(Tape tape, Vgg19 vgg, Vgg19Activations acts, Tensor image, List<ReferenceVgg19.Loss> losses, double tv,
+    static void RecordOnTape(Tape tape, Network vgg, Activations acts, Tensor image, List<ReferenceVgg19.Loss> losses, double tv,
         List<Tensor> owned)
     {
         vgg.Forward(tape, image, acts);
@@ -56,7 +56,7 @@ public class TapeTests
     {
         var d = Accelerators.Get(accelerator);
         var r = new Rand();
-        var weights = Vgg19Weights.Random(r.Next(1000));
+        var weights = NetworkWeights.Random(r.Next(1000));
         foreach (var pooling in new[] { Pooling.Average, Pooling.Max })
         {
             string where = $"{accelerator} {pooling} {r}";
@@ -64,7 +64,7 @@ public class TapeTests
             var (losses, tv) = Problem(reference, r);
             var image = r.Floats(3 * H * W, 100);
 
-            using var vgg = new Vgg19(d, weights, pooling, "conv5_1");
+            using var vgg = new Network(d, weights, pooling, "conv5_1");
             using var acts = vgg.Plan(new Shape4(1, 3, H, W), "conv5_1");
             using var tImage = Tensor.FromArray(d, acts.InputShape, image.ToFloat(), "image");
             using var tape = new Tape();
@@ -77,12 +77,12 @@ public class TapeTests
                 RecordOnTape(tape, vgg, acts, tImage, losses, tv, owned);
                 float total = Op.ReadScalars(d, losses.Count + 1).Sum();
                 reference.Forward(image, H, W, "conv5_1");
-                foreach (var layer in acts.Layers)
+                foreach (var layer in acts.Layers.Select(l => l.Name))
                     Compare.RelativeL2($"activation {layer}", reference.Activations[layer], acts[layer].ToArray(), Tolerance.Network, where);
                 Compare.Scalar("total loss", reference.Evaluate(image, H, W, losses, tv), total, Tolerance.Network, where);
 
                 tape.Backward();
-                var deviceActivations = acts.Layers.ToDictionary(l => l, l => acts[l].ToArray().ToDouble());
+                var deviceActivations = acts.Layers.ToDictionary(l => l.Name, l => acts[l.Name].ToArray().ToDouble());
                 var (dImage, dW11) = reference.Gradient(image, H, W, losses, tv, deviceActivations);
                 Compare.RelativeL2("dLoss/dimage", dImage, tape.Gradient(tImage).ToArray(), Tolerance.Network, where);
                 Compare.RelativeL2("dLoss/dw conv1_1", dW11, tape.Gradient(w11).ToArray(), Tolerance.Network, where);
@@ -108,7 +108,7 @@ public class TapeTests
     public void TapePrintsForwardAndBackward(AcceleratorCase accelerator)
     {
         var d = Accelerators.Get(accelerator);
-        using var vgg = new Vgg19(d, Vgg19Weights.Random(1), Pooling.Average, "conv2_1");
+        using var vgg = new Network(d, NetworkWeights.Random(1), Pooling.Average, "conv2_1");
         using var acts = vgg.Plan(new Shape4(1, 3, 8, 8), "conv2_1");
         using var image = new Tensor(d, acts.InputShape, "image");
         using var tape = new Tape();

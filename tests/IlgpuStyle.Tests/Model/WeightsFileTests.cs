@@ -102,7 +102,7 @@ public class WeightsFileTests(KerasWeightsFixture source) : IClassFixture<KerasW
         return path;
     }
 
-    void AssertEveryTensorInPlace(Vgg19Weights w)
+    void AssertEveryTensorInPlace(NetworkWeights w)
     {
         foreach (var c in Vgg19Layers.Convolutions)
         {

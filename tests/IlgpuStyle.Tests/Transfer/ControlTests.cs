@@ -66,7 +66,7 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         }
     }
 
-    static Vgg19 Network(ComputeDevice d, string deepest = "conv3_1") => new(d, Vgg19Weights.Random(1), Pooling.Average, deepest);
+    static IlgpuStyle.Model.Network Network(ComputeDevice d, string deepest = "conv3_1") => new(d, NetworkWeights.Random(1), Pooling.Average, deepest);
 
     static Tensor Image(ComputeDevice d, RgbImage image, string name) => Preprocessing.Upload(d, image, name);
 

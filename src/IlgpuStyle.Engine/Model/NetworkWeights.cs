@@ -1,11 +1,14 @@
 namespace IlgpuStyle.Model;
 
 /// <summary>
-/// VGG19's convolution weights on the host, in our layout: weights (Co, Ci, 3, 3), bias (Co).
-/// From an HDF5 file (<see cref="Vgg19WeightsFile"/>) or seeded random (<see cref="Random"/>).
+/// A network's convolution weights on the host, in our layout: weights (Co, Ci, K, K), bias (Co), by layer name.
+/// VGG19's from an HDF5 file (<see cref="Vgg19WeightsFile"/>) or seeded random (<see cref="Random"/>); ResNet18's from
+/// its ONNX file with BatchNorm folded in (<see cref="ResNet18WeightsFile"/>).
 /// </summary>
-public sealed class Vgg19Weights
+public sealed class NetworkWeights
 {
+    /// <summary>The table these weights fill.</summary>
+    public NetworkDescription Network { get; init; } = Vgg19Layers.Description;
     public required IReadOnlyDictionary<string, float[]> Kernels { get; init; }
     public required IReadOnlyDictionary<string, float[]> Biases { get; init; }
     /// <summary>Where they came from: a file path, or "random (seed N)".</summary>
@@ -13,17 +16,17 @@ public sealed class Vgg19Weights
     public bool IsRandom { get; init; }
 
     /// <summary>
-    /// He-initialized weights, w ~ N(0, 2/(Ci·9)), biases 0, from a seeded generator. Each ReLU layer
+    /// VGG19 with He-initialized weights, w ~ N(0, 2/(Ci·9)), biases 0, from a seeded generator. Each ReLU layer
     /// then keeps the activations' scale, so every layer's Gram matrix carries signal: random
     /// convolutions still respond to edges, colours and textures at growing receptive fields,
     /// which is what the style loss compares. Pretrained weights give better results.
     /// Made once per seed and process (20 million normal draws) and shared: treat the arrays as read-only.
     /// </summary>
-    public static Vgg19Weights Random(int seed) => randomBySeed.GetOrAdd(seed, s => new Lazy<Vgg19Weights>(() => MakeRandom(s))).Value;
+    public static NetworkWeights Random(int seed) => randomBySeed.GetOrAdd(seed, s => new Lazy<NetworkWeights>(() => MakeRandom(s))).Value;
 
-    static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<Vgg19Weights>> randomBySeed = new();
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<NetworkWeights>> randomBySeed = new();
 
-    static Vgg19Weights MakeRandom(int seed)
+    static NetworkWeights MakeRandom(int seed)
     {
         var rng = new Random(seed);
         var kernels = new Dictionary<string, float[]>();
@@ -41,6 +44,6 @@ public sealed class Vgg19Weights
             kernels[c.Name] = w;
             biases[c.Name] = new float[c.OutChannels];
         }
-        return new Vgg19Weights { Kernels = kernels, Biases = biases, Source = $"random He-initialized weights (seed {seed})", IsRandom = true };
+        return new NetworkWeights { Kernels = kernels, Biases = biases, Source = $"random He-initialized weights (seed {seed})", IsRandom = true };
     }
 }

@@ -1,0 +1,54 @@
+namespace IlgpuStyle.Model;
+
+/// <summary>The networks a run can use, and which one it uses when none is named.</summary>
+public static class Networks
+{
+    public static readonly NetworkDescription[] All = { Vgg19Layers.Description, ResNet18Layers.Description };
+
+    /// <summary>vgg19 or resnet18 (any case); one clear line for another name.</summary>
+    public static NetworkDescription Named(string name) =>
+        All.FirstOrDefault(n => string.Equals(n.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"--model must be {string.Join(" or ", All.Select(n => n.Name.ToLowerInvariant()))}, got '{name}'");
+
+    /// <summary>
+    /// The network of a run: the one named; else VGG19 when a VGG19 weights file is given (--weights) or found
+    /// (weights/*.h5), ResNet18 when an ONNX file is given, and otherwise the bundled ResNet18 (the random VGG19 is
+    /// what --model vgg19 gives without a file). Where the bundled ResNet18 is missing too, VGG19 with random weights,
+    /// which the run then says.
+    /// </summary>
+    public static NetworkDescription Choose(string? model, string? weightsPath)
+    {
+        if (model is not null) return Named(model);
+        if (weightsPath is not null)
+            return weightsPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? ResNet18Layers.Description : Vgg19Layers.Description;
+        if (Vgg19WeightsFile.Locate(null) is not null) return Vgg19Layers.Description;
+        return ResNet18WeightsFile.Locate() is not null ? ResNet18Layers.Description : Vgg19Layers.Description;
+    }
+
+    /// <summary>
+    /// The weights of a run's network, with where they came from said through `info` (and, for the random VGG19, through
+    /// `warning`): VGG19 from --weights or weights/*.h5, else seeded random; ResNet18 from --weights (an .onnx) or the
+    /// bundled file.
+    /// </summary>
+    public static NetworkWeights Load(NetworkDescription network, string? weightsPath, int randomSeed, Action<string> info, Action<string> warning)
+    {
+        if (network == ResNet18Layers.Description)
+        {
+            var path = weightsPath ?? ResNet18WeightsFile.Locate() ?? throw new WeightsFileException(ResNet18WeightsFile.MissingMessage);
+            var weights = ResNet18WeightsFile.Load(path);
+            info($"network: ResNet18, trained on ImageNet, BatchNorm folded into its convolutions ({(weightsPath is null ? "bundled from the NuGet package " + ResNet18WeightsFile.PackageId + " " + ResNet18WeightsFile.PackageVersion + ", MIT: " : "")}{path})");
+            return weights;
+        }
+        var file = Vgg19WeightsFile.Locate(weightsPath);
+        if (file is not null)
+        {
+            info($"network: VGG19, weights {file}");
+            return Vgg19WeightsFile.Load(file);
+        }
+        var random = NetworkWeights.Random(randomSeed);
+        warning($"network: VGG19 with {random.Source}, not trained: no VGG19 weights file found (--weights PATH or weights/*.h5). " +
+                "Style still transfers, but as colour speckle more than strokes; leave out --model for the bundled trained ResNet18, " +
+                "or see weights/README.md.");
+        return random;
+    }
+}
