@@ -141,7 +141,7 @@ public static partial class Cli
                 Console.WriteLine($"One style-transfer evaluation at {prepared.Width}×{prepared.Height} on {d}: content {string.Join(",", o.ContentLayers)}, " +
                                   $"style {string.Join(",", o.StyleLayers)}, {o.Pooling.ToString().ToLowerInvariant()} pooling" +
                                   $"{(o.NormalizeGradients ? ", normalized gradients" : "")}{(o.ContentMasks is null ? "" : $", {o.ContentMasks.Count} masked regions")}; " +
-                                  $"weights: {prepared.WeightsSource}.");
+                                  $"network: {o.Network.Name}, weights: {prepared.WeightsSource}.");
                 Console.WriteLine($"content {Path.GetFileName(o.ContentPath)}, style {string.Join(", ", o.AllStylePaths.Select(Path.GetFileName))}");
                 Console.WriteLine();
                 Console.Write(tape.Describe(scalars));
@@ -183,6 +183,8 @@ public static partial class Cli
         bool slow = info.Kind == DeviceKind.Cpu;
         var options = new StyleTransferOptions
         {
+            // VGG19 where its weights are (--weights is not a demo option: weights/*.h5), else the bundled ResNet18.
+            Network = Networks.Choose(null, null),
             ContentPath = Path.Combine(dir, "chelsea.png"),
             StylePaths = new[] { Path.Combine(dir, "brush_strokes.png") },
             OutputPath = Path.Combine("out", "demo.png"),
@@ -192,7 +194,7 @@ public static partial class Cli
             LogPath = Path.Combine("out", "demo.csv"),
         };
         AnsiConsole.MarkupLine($"[bold]IlgpuStyle demo[/]: {Markup.Escape(Path.GetFileName(options.ContentPath))} in the style of " +
-                               $"{Markup.Escape(Path.GetFileName(options.StylePaths[0]))}, {options.ImageSize} px, {options.Iterations} L-BFGS iterations.");
+                               $"{Markup.Escape(Path.GetFileName(options.StylePaths[0]))}, {options.ImageSize} px, {options.Iterations} L-BFGS iterations, {options.Network.Name}.");
         return RunTransfer(options, info.Id, 10);
     }
 

@@ -1,3 +1,4 @@
+using IlgpuStyle.Model;
 using System.CommandLine;
 using IlgpuStyle.Devices;
 using IlgpuStyle.Profiling;
@@ -11,15 +12,24 @@ public static partial class Cli
     sealed class BenchOptions
     {
         public readonly Option<string?> Device = new("--device") { Description = "cuda|opencl|cpu[:N]" };
-        public readonly Option<string> Pooling = new("--pooling") { Description = "max|avg", DefaultValueFactory = _ => "avg" };
+        public readonly Option<string> Model = new("--model") { Description = "vgg19 (random weights: the work is the same) or resnet18 (the bundled file)", DefaultValueFactory = _ => "vgg19" };
+        public readonly Option<string> Pooling = new("--pooling") { Description = "max|avg (VGG19's poolings)", DefaultValueFactory = _ => "avg" };
         public readonly Option<string?> Conv = new("--conv") { Description = "naive|blocked|tiled|direct|rows|winograd (default: per device)" };
         public readonly Option<string?> Gram = new("--gram") { Description = "naive|blocked|tiled|rows (default: per device)" };
 
-        public void AddTo(Command c) { c.Options.Add(Device); c.Options.Add(Pooling); c.Options.Add(Conv); c.Options.Add(Gram); }
+        public void AddTo(Command c) { c.Options.Add(Model); c.Options.Add(Device); c.Options.Add(Pooling); c.Options.Add(Conv); c.Options.Add(Gram); }
 
-        public IterationTimings Run(ParseResult p, ComputeDevice device, int size, int repeats) =>
-            IterationBenchmark.Run(device, size, repeats, ParsePooling(p.GetValue(Pooling)!),
-                TransferOptions.Variant(p.GetValue(Conv), "--conv"), TransferOptions.Variant(p.GetValue(Gram), "--gram"));
+        /// <summary>The network's weights: VGG19's seeded random ones (the same work as trained ones), or the bundled ResNet18.</summary>
+        public NetworkWeights Weights(ParseResult p) => Networks.Named(p.GetValue(Model)!) == ResNet18Layers.Description
+            ? ResNet18WeightsFile.Load(ResNet18WeightsFile.Locate() ?? throw new WeightsFileException(ResNet18WeightsFile.MissingMessage))
+            : NetworkWeights.Random(1);
+
+        /// <summary>--pooling: VGG19's choice; ResNet18 runs its own max pooling.</summary>
+        public Pooling PoolingOf(ParseResult p) => Networks.Named(p.GetValue(Model)!) == ResNet18Layers.Description ? IlgpuStyle.Model.Pooling.Max : ParsePooling(p.GetValue(Pooling)!);
+
+        public IterationTimings Run(ParseResult p, ComputeDevice device, int size, int repeats, int profiledIterations = 1) =>
+            IterationBenchmark.Run(device, size, repeats, PoolingOf(p),
+                TransferOptions.Variant(p.GetValue(Conv), "--conv"), TransferOptions.Variant(p.GetValue(Gram), "--gram"), profiledIterations, Weights(p));
     }
 
     internal static Command BenchCommand()
@@ -28,7 +38,7 @@ public static partial class Cli
         var repeats = new Option<int>("--repeats") { Description = "Timed iterations (the median is reported)", DefaultValueFactory = _ => 5 };
         var common = new BenchOptions();
         var format = Report.FormatOption();
-        var command = new Command("bench", "Time one style-transfer iteration (VGG19 to conv5_1, losses, backward to the image, optimizer step).") { size, repeats, format };
+        var command = new Command("bench", "Time one style-transfer iteration (the network to its deepest default loss layer: VGG19 to conv5_1, ResNet18 to layer4; losses, backward to the image, optimizer step).") { size, repeats, format };
         common.AddTo(command);
         command.SetAction(p => Guard(() =>
         {
@@ -39,8 +49,8 @@ public static partial class Cli
             var gram = TransferOptions.Variant(p.GetValue(common.Gram), "--gram") ?? device.GramVariant;
             var summary = new (string, object?)[]
             {
-                ("device", t.Device), ("conv", conv.ToString().ToLowerInvariant()), ("gram", gram.ToString().ToLowerInvariant()),
-                ("size", t.Size), ("pooling", p.GetValue(common.Pooling)), ("median_ms", t.MedianMs), ("min_ms", t.MinMs), ("max_ms", t.MaxMs),
+                ("device", t.Device), ("model", p.GetValue(common.Model)!.ToLowerInvariant()), ("conv", conv.ToString().ToLowerInvariant()), ("gram", gram.ToString().ToLowerInvariant()),
+                ("size", t.Size), ("pooling", common.PoolingOf(p).ToString().ToLowerInvariant()), ("median_ms", t.MedianMs), ("min_ms", t.MinMs), ("max_ms", t.MaxMs),
                 ("repeats", t.Repeats), ("gflop_per_iteration", t.FlopsPerIteration / 1e9), ("gflops", t.GflopPerSecond),
                 ("peak_device_mib", t.PeakDeviceBytes / 1048576.0), ("setup_ms", t.SetupMs), ("first_iteration_ms", t.FirstIterationMs),
             };
@@ -48,7 +58,8 @@ public static partial class Cli
             {
                 Console.WriteLine($"device:            {t.Device}");
                 Console.WriteLine($"variants:          conv {conv}, gram {gram}");
-                Console.WriteLine($"image:             {t.Size}×{t.Size}, {p.GetValue(common.Pooling)} pooling");
+                Console.WriteLine($"network:           {Networks.Named(p.GetValue(common.Model)!).Name}, {common.PoolingOf(p).ToString().ToLowerInvariant()} pooling");
+                Console.WriteLine($"image:             {t.Size}×{t.Size}");
                 Console.WriteLine($"ms per iteration:  {t.MedianMs:F1} (median of {t.Repeats}; min {t.MinMs:F1}, max {t.MaxMs:F1})");
                 Console.WriteLine($"work:              {t.FlopsPerIteration / 1e9:F2} GFLOP per iteration, {t.GflopPerSecond:F1} GFLOP/s");
                 Console.WriteLine($"peak device memory:{t.PeakDeviceBytes / 1048576.0,8:F1} MiB (tensors we allocate)");
@@ -78,8 +89,7 @@ public static partial class Cli
             int n = p.GetValue(iterations);
             if (n < 1) throw new ArgumentException($"--iterations must be at least 1, got {n}");
             var device = SharedDevices.Open(p.GetValue(common.Device));
-            var t = IterationBenchmark.Run(device, p.GetValue(size), 1, ParsePooling(p.GetValue(common.Pooling)!),
-                TransferOptions.Variant(p.GetValue(common.Conv), "--conv"), TransferOptions.Variant(p.GetValue(common.Gram), "--gram"), n);
+            var t = common.Run(p, device, p.GetValue(size), 1, n);
             var profile = t.Profile;
             var peak = DevicePeak.For(device, p.GetValue(remeasure));
             double iterationMs = profile.Launches.Sum(l => l.DurationUs) / 1000 / n;
@@ -116,7 +126,8 @@ public static partial class Cli
     internal static Command KernelsCommand()
     {
         var op = new Option<string>("--op") { Description = "conv (forward, bias and ReLU fused) or conv-input (the input gradient)", DefaultValueFactory = _ => "conv" };
-        var layer = new Option<string>("--layer") { Description = "A VGG19 convolution (conv1_1 … conv5_4): its channels, and its size at --image-size", DefaultValueFactory = _ => "conv3_1" };
+        var model = new Option<string>("--model") { Description = "vgg19|resnet18: the network whose --layer is meant", DefaultValueFactory = _ => "vgg19" };
+        var layer = new Option<string?>("--layer") { Description = "A convolution (VGG19: conv1_1 … conv5_4; ResNet18: stem, layer2.0.conv1, layer2.0.shortcut, …): its channels, kernel, stride and its size at --image-size (default conv3_1, or layer2.0.conv1 for ResNet18)" };
         var size = new Option<int>("--image-size") { Description = "The image's side, which sets the layer's", DefaultValueFactory = _ => 256 };
         var shape = new Option<string?>("--shape") { Description = "Explicit sizes instead of a layer: Cin,H,W,Cout (3×3, stride 1, pad 1)" };
         var repeats = new Option<int>("--repeats") { Description = "Timed launches per variant (the median is reported)", DefaultValueFactory = _ => 5 };
@@ -125,7 +136,7 @@ public static partial class Cli
         var retune = new Option<bool>("--retune") { Description = "Forget this device's autotuned 3×3 kernels, Direct tiles and Winograd (the next run of each shape times them again)" };
         var format = Report.FormatOption();
         var command = new Command("kernels", "The kernel lab: every variant of one op at one layer's shape, checked against float64 (sampled outputs), then timed: ms, GFLOP/s executed and effective, % of the device's measured peak, errors.")
-            { op, layer, size, shape, repeats, variant, device, retune, format };
+            { op, model, layer, size, shape, repeats, variant, device, retune, format };
         command.SetAction(p => Guard(() =>
         {
             var how = Report.Format(p, format);
@@ -135,7 +146,7 @@ public static partial class Cli
                 "conv-input" or "conv_input" => LabOp.ConvInput,
                 var other => throw new ArgumentException($"--op must be conv or conv-input, got '{other}'"),
             };
-            var g = p.GetValue(shape) is { } sizes ? ExplicitShape(sizes) : KernelLab.LayerGeometry(p.GetValue(layer)!, p.GetValue(size));
+            var g = p.GetValue(shape) is { } sizes ? ExplicitShape(sizes) : LabLayer(Networks.Named(p.GetValue(model)!), p.GetValue(layer), p.GetValue(size));
             var names = KernelLab.Variants().Select(v => v.Name).ToList();
             var only = p.GetValue(variant) is { Length: > 0 } picked ? picked.Select(v => v.Trim().ToLowerInvariant()).ToList() : null;
             foreach (var v in only ?? new List<string>())
@@ -145,7 +156,8 @@ public static partial class Cli
             var peak = DevicePeak.For(d);
             var rows = KernelLab.Run(d, which, g, p.GetValue(repeats), peak.GflopPerSecond, only: only);
             string chosen = KernelLab.DefaultFor(d, g, which);
-            string what = $"{(which == LabOp.Conv ? "conv forward (bias, ReLU)" : "conv input gradient")} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},3,3)";
+            string what = $"{(which == LabOp.Conv ? "conv forward (bias, ReLU)" : "conv input gradient")} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},{g.KH},{g.KW})" +
+                          (g.Stride != 1 ? $" stride {g.Stride}" : "") + (g.Pad != 1 ? $" pad {g.Pad}" : "");
             var table = new ReportTable("variants", "variant", "default", "valid", "median_ms", "min_ms", "executed_gflops", "effective_gflops",
                 "fraction_of_peak", "max_abs_error", "relative_error", "checked", "failure");
             foreach (var r in rows)
@@ -189,6 +201,9 @@ public static partial class Cli
         var n = parts.Select(int.Parse).ToArray();
         return new Kernels.Conv2dGeometry(1, n[0], n[1], n[2], n[3], 3, 3, 1, 1);
     }
+
+    static Kernels.Conv2dGeometry LabLayer(NetworkDescription network, string? layer, int size) =>
+        KernelLab.LayerGeometry(network, layer ?? (network == ResNet18Layers.Description ? "layer2.0.conv1" : "conv3_1"), size);
 
     internal static Command GradCheckCommand()
     {

@@ -162,7 +162,7 @@ public sealed class Tape : IDisposable
         Begin(label, x);
         Op.MaxPoolWindowForward(x, y, k, stride, pad);
         Record("maxpool2d", label, new[] { x }, y, (long)k * k * y.Length, (x.Length + y.Length) * sizeof(float),
-            $"dx[argmax of each {k}×{k} window] += dy   (windows overlap: an input can be the maximum of several)",
+            $"dx[argmax of window] += dy   ({k}×{k} windows, stride {stride}, overlap: an input can be the maximum of several)",
             () => Op.MaxPoolWindowBackward(x, Gradient(y), Gradient(x), k, stride, pad));
     }
 
@@ -176,7 +176,7 @@ public sealed class Tape : IDisposable
         Begin(label, a);
         Op.AddReluForward(a, b, y);
         Record("add+relu", label, new[] { a, b }, y, 2 * y.Length, 3 * y.Length * sizeof(float),
-            $"g = dy·[y>0];  d{a.Name} += g,  d{b.Name} += g   (a sum passes its gradient to both branches)",
+            "g = dy·[y>0];  da += g,  db += g   (a sum passes its gradient to both branches)",
             () =>
             {
                 bool da = NeedsGradient(a), db = NeedsGradient(b);
@@ -290,12 +290,13 @@ public sealed class Tape : IDisposable
         ("x, y", "an op's input and output tensors (the names in the inputs column); L the total loss", null),
         ("dx, dy", "their gradients ∂L/∂x, ∂L/∂y, kept in buffers named d<tensor> (dimage is the image's)", null),
         ("+=", "accumulates: a tensor read by two ops (conv4_2 by conv4_3 and the content loss) gets both contributions", null),
-        ("W, b", "a convolution's filters (C_out×C_in×3×3) and bias; frozen in a style transfer, so dW and db are not computed", new[] { "conv2d", "conv2d+relu" }),
+        ("W, b", "a convolution's filters (C_out×C_in×K×K; 3×3 in VGG19) and bias; frozen in a style transfer, so dW and db are not computed", new[] { "conv2d", "conv2d+relu" }),
         ("⊛", "cross-correlation, what CNNs call convolution; Wᵀ⊛ the transposed one (filters flipped, in and out channels swapped)", new[] { "conv2d", "conv2d+relu" }),
         ("[y>0]", "the ReLU mask: 1 where the output is positive, 0 elsewhere", new[] { "conv2d+relu", "relu", "add+relu" }),
         ("Σg", "a sum over every pixel (the bias gradient)", new[] { "conv2d", "conv2d+relu" }),
         ("argmax", "the position of a window's largest input, where max pooling sends the gradient", new[] { "maxpool2d" }),
-        ("g", "the gradient of a residual sum, dy·[y>0]: both inputs of the sum receive all of it", new[] { "add+relu" }),
+        ("a, b", "a residual add's inputs: the block's last convolution, and its shortcut (the block's input, or its 1×1 projection)", new[] { "add+relu" }),
+        ("g", "the gradient of the sum, dy·[y>0]: both inputs receive all of it; the block's input, also read by its first convolution, collects both paths' (+=)", new[] { "add+relu" }),
         ("/4", "average pooling spreads each output's gradient over its 2×2 window", new[] { "avgpool2d" }),
         ("F", "a layer's features read as a C×(H·W) matrix", new[] { "gram", "content_loss" }),
         ("G, s", "the Gram matrix G = s·F·Fᵀ with s = 1/(C·H·W), or 1/(C·Σt²) for a masked region", new[] { "gram", "style_loss" }),

@@ -87,6 +87,18 @@ public static class GradCheck
                 d => WithTensors(d, s, x, os, ro, s, null, t => Op.MaxPool2dBackward(t[0], t[1], t[2]))));
             cases.Add(new("avgpool2d", "-", x, xv => Contract(Reference.AvgPool2dForward(pg, xv), ro), () => Reference.AvgPool2dBackward(pg, ro),
                 d => WithTensors(d, os, ro, s, null, t => Op.AvgPool2dBackward(t[0], t[1]))));
+            // ResNet18's stem pool: 3×3 windows, stride 2, padding 1; they overlap, so an input can collect several outputs' gradients.
+            var wg = Op.PoolWindow(s, 3, 2, 1);
+            var ws = Op.PoolWindowOutputShape(s, 3, 2, 1);
+            double[] rw = Random(ws.Length);
+            cases.Add(new("maxpool2d 3×3/2", "-", x, xv => Contract(Reference.MaxPoolWindowForward(wg, xv), rw), () => Reference.MaxPoolWindowBackward(wg, x, rw),
+                d => WithTensors(d, s, x, ws, rw, s, null, t => Op.MaxPoolWindowBackward(t[0], t[1], t[2], 3, 2, 1))));
+            // The residual add with its ReLU: y = max(0, a + b); both inputs receive dy·[y > 0] (the kernel writes both in
+            // one pass; the case reads b's buffer, which must equal dL/da).
+            double[] b = Random(s.Length).Select((v, i) => v + (x[i] + v > 0 ? 0.1 : -0.1)).ToArray();
+            var sum = Reference.AddReluForward(x, b);
+            cases.Add(new("add+relu", "-", x, xv => Contract(Reference.AddReluForward(xv, b), r), () => Reference.AddReluBackward(sum, r),
+                d => WithTensors(d, new[] { (s, (double[]?)sum), (s, r), (s, null), (s, null) }, t => Op.AddReluBackward(t[0], t[1], t[2], t[3]))));
         }
 
         // Gram matrix and the losses on features (1, 6, 5, 3).

@@ -42,7 +42,7 @@ public static class Networks
         var file = Vgg19WeightsFile.Locate(weightsPath);
         if (file is not null)
         {
-            info($"network: VGG19, weights {file}");
+            info($"network: VGG19, weights: {file}");
             return Vgg19WeightsFile.Load(file);
         }
         var random = NetworkWeights.Random(randomSeed);

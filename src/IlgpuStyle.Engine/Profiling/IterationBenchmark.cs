@@ -7,7 +7,7 @@ using IlgpuStyle.Transfer;
 
 namespace IlgpuStyle.Profiling;
 
-/// <summary>Timings of one style-transfer iteration (VGG19 forward to the deepest loss layer, losses, backward to the image, an Adam step).</summary>
+/// <summary>Timings of one style-transfer iteration (the network forward to the deepest loss layer, losses, backward to the image, an Adam step).</summary>
 public sealed record IterationTimings(
     int Size, string Device, double MedianMs, double MinMs, double MaxMs, int Repeats, long FlopsPerIteration,
     double GflopPerSecond, long PeakDeviceBytes, double FirstIterationMs, double SetupMs, KernelProfiler Profile)
@@ -18,25 +18,26 @@ public sealed record IterationTimings(
 /// <summary>
 /// The benchmark behind `ilgpustyle bench` and `ilgpustyle profile`: a square image of the given
 /// size (seeded noise for content and style, so no files are needed), random-weight VGG19 (weights
-/// do not change the work), the default layers. First the time to the first iteration (kernel
+/// do not change the work) or the bundled ResNet18, the network's default layers. First the time to the first iteration (kernel
 /// compilation included), then one profiled iteration (per-kernel times, FLOPs), then `repeats`
 /// unprofiled iterations, of which the median is reported.
 /// </summary>
 public static class IterationBenchmark
 {
     public static IterationTimings Run(ComputeDevice device, int size, int repeats, Pooling pooling = Pooling.Average,
-        KernelVariant? conv = null, KernelVariant? gram = null, int profiledIterations = 1)
+        KernelVariant? conv = null, KernelVariant? gram = null, int profiledIterations = 1, NetworkWeights? weights = null)
     {
+        weights ??= NetworkWeights.Random(1);
         if (size < 16) throw new ArgumentException($"--size must be at least 16, got {size}");
         if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, got {repeats}");
         var setup = Stopwatch.StartNew();
         device.Memory.ResetPeak();
-        var options = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), Pooling = pooling, ConvVariant = conv, GramVariant = gram };
+        var options = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), Network = weights.Network, Pooling = pooling, ConvVariant = conv, GramVariant = gram };
         var random = new Random(1);
         float[] Noise(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = (float)(random.NextDouble() * 255 - 128); return a; }
 
         var shape = new Shape4(1, 3, size, size);
-        using var vgg = new Network(device, NetworkWeights.Random(1), pooling, "conv5_1") { ConvVariant = conv };
+        using var vgg = new Network(device, weights, pooling, options.DeepestLayer) { ConvVariant = conv };
         using var content = Tensor.FromArray(device, shape, Noise(shape.Length), "content");
         using var style = Tensor.FromArray(device, shape, Noise(shape.Length), "style");
         using var x = Tensor.FromArray(device, shape, Noise(shape.Length), "image");

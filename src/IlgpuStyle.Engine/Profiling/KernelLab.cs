@@ -41,13 +41,22 @@ public static class KernelLab
     public const int Samples = 4096;
 
     /// <summary>The geometry of a VGG19 layer at an image size (square image, batch 1).</summary>
-    public static Conv2dGeometry LayerGeometry(string layer, int imageSize)
+    public static Conv2dGeometry LayerGeometry(string layer, int imageSize) => LayerGeometry(Vgg19Layers.Description, layer, imageSize);
+
+    /// <summary>The geometry of a network's convolution at an image size (square image, batch 1): its kernel, stride and padding,
+    /// and its input's size from the network's table.</summary>
+    public static Conv2dGeometry LayerGeometry(NetworkDescription network, string layer, int imageSize)
     {
-        var spec = Vgg19Layers.Convolutions.FirstOrDefault(c => c.Name == Vgg19Layers.Canonical(layer))
-                   ?? throw new ArgumentException($"--layer must be a convolution (conv1_1 … conv5_4), got '{layer}'");
-        int side = imageSize >> Vgg19Layers.PoolingsThrough(spec.Name);
-        if (side < 1) throw new ArgumentException($"at --image-size {imageSize}, {spec.Name} has no pixels left");
-        return new Conv2dGeometry(1, spec.InChannels, side, side, spec.OutChannels, 3, 3, 1, 1);
+        var convolutions = network.Convolutions.ToList();
+        string names = network == Vgg19Layers.Description ? "conv1_1 … conv5_4"
+            : $"{convolutions[0].Name}, {convolutions[1].Name} … {convolutions[^1].Name}";
+        var spec = network.Has(layer) ? network[layer] : null;
+        if (spec is not { Op: LayerOp.Conv })
+            throw new ArgumentException($"--layer must be a {network.Name} convolution ({names}), got '{layer}'");
+        var input = spec.Inputs[0] == NetworkDescription.Input ? new Shape4(1, 3, imageSize, imageSize)
+            : network.Shapes(new Shape4(1, 3, imageSize, imageSize), spec.Name)[spec.Inputs[0]];
+        if (input.H < 1 || input.W < 1) throw new ArgumentException($"at --image-size {imageSize}, {spec.Name} has no pixels left");
+        return new Conv2dGeometry(1, spec.InChannels, input.H, input.W, spec.OutChannels, spec.Kernel, spec.Kernel, spec.Stride, spec.Pad);
     }
 
     /// <summary>Every variant with its name; the Direct ones once per tile.</summary>

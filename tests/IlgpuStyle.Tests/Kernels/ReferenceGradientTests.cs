@@ -43,6 +43,23 @@ public class ReferenceGradientTests
         CheckGradient("Relu", v => Contract(Reference.ReluForward(v), R), x, Reference.ReluBackward(Reference.ReluForward(x), R), r);
         CheckGradient("MaxPool2d", v => Contract(Reference.MaxPool2dForward(g, v), Ro), x, Reference.MaxPool2dBackward(g, x, Ro), r);
         CheckGradient("AvgPool2d", v => Contract(Reference.AvgPool2dForward(g, v), Ro), x, Reference.AvgPool2dBackward(g, Ro), r);
+        // ResNet's stem pool: 3×3 windows, stride 2, padding 1, so windows overlap and an input can be the maximum of several.
+        var wg = new PoolWindowGeometry(2, 3, 7, 5, 3, 2, 1);
+        double[] Rw = r.Doubles(2 * 3 * wg.OutH * wg.OutW);
+        CheckGradient("MaxPoolWindow", v => Contract(Reference.MaxPoolWindowForward(wg, v), Rw), x, Reference.MaxPoolWindowBackward(wg, x, Rw), r);
+    }
+
+    [Fact]
+    public void ResidualAddRelu()
+    {
+        var r = new Rand();
+        int n = 2 * 3 * 7 * 5;
+        // a + b kept away from 0, the ReLU's kink.
+        double[] a = r.Doubles(n), b = r.Doubles(n).Select((v, i) => v + (a[i] + v > 0 ? 0.1 : -0.1)).ToArray(), R = r.Doubles(n);
+        var y = Reference.AddReluForward(a, b);
+        var g = Reference.AddReluBackward(y, R);
+        CheckGradient("AddRelu da", v => Contract(Reference.AddReluForward(v, b), R), a, g, r);
+        CheckGradient("AddRelu db", v => Contract(Reference.AddReluForward(a, v), R), b, g, r);
     }
 
     [Fact]

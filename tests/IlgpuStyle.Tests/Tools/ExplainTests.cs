@@ -21,8 +21,10 @@ public class ExplainTests(ITestOutputHelper output)
         return (stdout[f..b], stdout[b..s], stdout[s..(r < 0 ? stdout.Length : r)], r < 0 ? "" : stdout[r..]);
     }
 
+    /// <summary>explain with the given options, on VGG19 unless they name --model (without a weights file the default is ResNet18).</summary>
     static string Explain(params string[] args)
     {
+        if (!args.Contains("--model")) args = new[] { "--model", "vgg19" }.Concat(args).ToArray();
         var (code, stdout, stderr) = CliRunner.Run(new[] { "explain" }.Concat(args).ToArray());
         Assert.True(code == 0, $"explain {string.Join(' ', args)}: exit {code}\n{stderr}\n{stdout}");
         return stdout;
@@ -59,6 +61,33 @@ public class ExplainTests(ITestOutputHelper output)
         var (forward, backward, symbols, _) = Sections(stdout);
         foreach (var op in new[] { "conv2d+relu", "maxpool2d", "gram", "mask", "normalize", "content_loss", "style_loss", "tv_loss" })
             Assert.True(forward.Contains($" {op} "), $"no {op} node:\n{forward}");
+        AssertSymbolsDefined(backward, symbols);
+    }
+
+    /// <summary>
+    /// ResNet18's tape: its nine residual adds say that both inputs receive the sum's gradient, the stride-2 convolutions
+    /// and the overlapping pool are on it, and the fan-out is visible: `pool` is read by block layer1.0's first convolution
+    /// and by its add. Every symbol is defined.
+    /// </summary>
+    [Fact]
+    public void ResNetsResidualAddsShowTheFanOut()
+    {
+        Model.ResNet18Tests.RequireModel();
+        string stdout = Explain("--model", "resnet18", "--image-size", "64");
+        output.WriteLine(stdout);
+        Assert.Contains("network: ResNet18", stdout);
+        var (forward, backward, symbols, _) = Sections(stdout);
+        var adds = forward.Split('\n').Where(l => l.Contains(" add+relu ")).ToList();
+        Assert.Equal(9, adds.Count);
+        Assert.Contains(" maxpool2d ", forward);
+        Assert.Contains(" conv2d ", forward);   // conv2 of a block and the shortcuts: no ReLU of their own
+        Assert.Equal(2, forward.Split('\n').Count(l => Regex.IsMatch(l, @"\spool\(1, 64, \d+, \d+\)")));   // pool feeds conv1 and the add
+        Assert.Equal(9, backward.Split('\n').Count(l => l.Contains("da += g,  db += g")));
+        AssertSymbolsDefined(backward, symbols);
+    }
+
+    static void AssertSymbolsDefined(string backward, string symbols)
+    {
         var defined = symbols.Split('\n').Skip(1).Where(l => l.Length > 12)
             .SelectMany(l => l[..12].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .SelectMany(s => Regex.Matches(s, "[A-Za-z_]+").Select(m => m.Value)).ToHashSet();

@@ -70,9 +70,12 @@ public class PackageInstallTests(ITestOutputHelper output)
             Assert.True(help.Code == 0 && help.Output.Contains("transfer") && help.Output.Contains("--content"), "ilgpustyle --help:\n" + help.Output);
 
             string demo = Path.Combine(root, "src", "IlgpuStyle.Cli", "demo"), result = Path.Combine(work, "out", "tiny.png");
+            // The package carries the trained ResNet18 (models/ResNet18.onnx): the installed tool uses it with no weights file.
             var transfer = Run(command, "-c", Path.Combine(demo, "chelsea.png"), "-s", Path.Combine(demo, "brush_strokes.png"), "-o", result,
-                "--image-size", "16", "--iterations", "1", "--content-layers", "conv1_1", "--style-layers", "conv1_1", "--device", "cpu");
+                "--image-size", "16", "--iterations", "1", "--content-layers", "stem", "--style-layers", "stem", "--device", "cpu");
             Assert.True(transfer.Code == 0, "the installed ilgpustyle's transfer failed:\n" + transfer.Output);
+            Assert.Contains("network: ResNet18", transfer.Output);
+            Assert.Contains(Path.Combine("models", "ResNet18.onnx"), transfer.Output);
             Assert.True(File.Exists(result), $"no {result}");
             var image = IlgpuStyle.Imaging.RgbImage.Load(result);
             Assert.Equal(16, Math.Max(image.Width, image.Height));

@@ -27,7 +27,7 @@ public class NeuralStyleAliasTests
         { "-content_image c.png -style_image a.png -original_colors 1", "--content c.png --style a.png --original-colors" },
         { "-content_image c.png -style_image a.png -original_colors 0", "--content c.png --style a.png" },
         { "-content_image c.png -style_image a.png -pooling max -seed 7", "--content c.png --style a.png --pooling max --seed 7" },
-        { "-content_image c.png -style_image a.png -content_layers relu4_2 -style_layers relu1_1,relu2_1", "--content c.png --style a.png --content-layers conv4_2 --style-layers conv1_1,conv2_1" },
+        { "-content_image c.png -style_image a.png --model vgg19 -content_layers relu4_2 -style_layers relu1_1,relu2_1", "--content c.png --style a.png --model vgg19 --content-layers conv4_2 --style-layers conv1_1,conv2_1" },
         { "-content_image c.png -style_image a.png -normalize_gradients", "--content c.png --style a.png --normalize-gradients" },
         { "-content_image c.png -style_image a.png -backend cudnn -gpu 1", "--content c.png --style a.png --device cuda:1" },
         { "-content_image c.png -style_image a.png -backend clnn -gpu 0", "--content c.png --style a.png --device opencl:0" },

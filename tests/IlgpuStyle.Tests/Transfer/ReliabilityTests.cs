@@ -46,7 +46,7 @@ public class ReliabilityTests(TransferFixture images) : IClassFixture<TransferFi
         // A larger style scale reaches it sooner (style images are counted as squares of their longest side).
         Assert.Throws<ArgumentException>(() => MemoryEstimate.Check(o with { ImageSize = 4000, StyleScale = 1.5 }, 800, 400, huge, "a huge device"));
         // The same line through the command line, before any device memory is touched.
-        var (code, _, stderr) = CliRunner.Run("--content", images.Content, "--style", images.Stripes, "--image-size", "6000", "--output", images.Output("huge.png"));
+        var (code, _, stderr) = CliRunner.Run("--model", "vgg19", "--content", images.Content, "--style", images.Stripes, "--image-size", "6000", "--output", images.Output("huge.png"));
         Assert.Equal(1, code);
         Assert.Contains("beyond the 2^31 - 1 the kernels can index", stderr);
     }

@@ -86,6 +86,6 @@ public static class ShortNetwork
     public static StyleTransferOptions ToConv3(this StyleTransferOptions o) =>
         o with { ContentLayers = new[] { "conv3_1" }, StyleLayers = new[] { "conv1_1", "conv2_1", "conv3_1" } };
 
-    /// <summary>The same for the command line.</summary>
-    public const string Conv2Arguments = "--content-layers conv2_1 --style-layers conv1_1,conv2_1";
+    /// <summary>The same for the command line (VGG19 named: without a weights file the default network is ResNet18).</summary>
+    public const string Conv2Arguments = "--model vgg19 --content-layers conv2_1 --style-layers conv1_1,conv2_1";
 }
