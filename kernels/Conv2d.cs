@@ -139,6 +139,54 @@ public static class Conv2d
     }
 }
 
+/// <summary>
+/// A stride-S convolution run as the stride-1 one (whose fast kernels are tuned): its output is every S-th pixel of the
+/// stride-1 output ("full", FullH × FullW per plane), and its input gradient is the stride-1 input gradient of the output
+/// gradient spread onto that grid with zeros between. Planes = N·C of the strided output.
+/// </summary>
+public struct StridedGeometry
+{
+    public int Planes, OutH, OutW, FullH, FullW, S;
+}
+
+public static class Conv2dStrided
+{
+    /// <summary>y[plane, oy, ox] = full[plane, S·oy, S·ox]: the stride-S output from the stride-1 one (bias and ReLU already in it).</summary>
+    [KernelName("conv2d_subsample")]
+    public static void Subsample(Index1D t, int stride, StridedGeometry g, ArrayView<float> full, ArrayView<float> y)
+    {
+        for (long i = t; i < y.Length; i += stride)
+        {
+            long plane = i / ((long)g.OutH * g.OutW);
+            int p = (int)(i - plane * g.OutH * g.OutW), oy = p / g.OutW, ox = p - oy * g.OutW;
+            y[i] = full[(plane * g.FullH + g.S * oy) * g.FullW + g.S * ox];
+        }
+    }
+
+    /// <summary>
+    /// full[plane, i, j] = dy[plane, i/S, j/S] (times [y &gt; 0] of the ReLU output when mask ≠ 0) where S divides i and j and
+    /// the quotient is an output pixel, else 0: the output gradient on the stride-1 grid.
+    /// </summary>
+    [KernelName("conv2d_dilate")]
+    public static void Dilate(Index1D t, int stride, StridedGeometry g, ArrayView<float> gradOut, ArrayView<float> reluOutput, int mask,
+        ArrayView<float> full)
+    {
+        for (long i = t; i < full.Length; i += stride)
+        {
+            long plane = i / ((long)g.FullH * g.FullW);
+            int p = (int)(i - plane * g.FullH * g.FullW), fy = p / g.FullW, fx = p - fy * g.FullW;
+            int oy = fy / g.S, ox = fx / g.S;
+            float v = 0f;
+            if (fy == oy * g.S && fx == ox * g.S && oy < g.OutH && ox < g.OutW)
+            {
+                long o = (plane * g.OutH + oy) * g.OutW + ox;
+                v = mask != 0 && !(reluOutput[o] > 0f) ? 0f : gradOut[o];
+            }
+            full[i] = v;
+        }
+    }
+}
+
 // ------------------------------------------------------------------ implicit-GEMM operands
 
 /// <summary>A(co, k) = w[co, k]: the filters as a Co × (Ci·KH·KW) row-major matrix.</summary>

@@ -19,6 +19,8 @@ public enum ScratchBuffer
     WinogradProducts,
     /// <summary>The Rows Gram forward's partial blocks, one per slice of pixels (kernels/Gram.cs, ForwardBlocks).</summary>
     GramPartials,
+    /// <summary>A strided convolution's stride-1 output, or its output gradient spread onto that grid (kernels/Conv2d.cs, Conv2dStrided).</summary>
+    StridedFull,
 }
 
 /// <summary>

@@ -218,6 +218,57 @@ public static partial class Op
         }
     }
 
+    /// <summary>
+    /// Whether a stride-2 convolution runs as its stride-1 one on the fast kernels (forward: every other pixel of it; input
+    /// gradient: of the output gradient spread onto the stride-1 grid), where the device's default is Direct or Winograd
+    /// (CPU devices) and no variant was asked for. It computes 4× the products but at the tuned kernels' rate: on PoCL the
+    /// GEMM variants ran ResNet18's stride-2 input gradients at 0.1–1.5 GFLOP/s.
+    /// </summary>
+    static bool StridedThroughStrideOne(ComputeDevice d, KernelVariant? variant, Conv2dGeometry g) =>
+        variant is null && g.Stride > 1 && d.ConvVariant is KernelVariant.Direct or KernelVariant.Winograd
+        && ConvSupports(KernelVariant.Direct, StrideOne(g));
+
+    static Conv2dGeometry StrideOne(Conv2dGeometry g) => new(g.N, g.InC, g.InH, g.InW, g.OutC, g.KH, g.KW, 1, g.Pad);
+
+    static StridedGeometry Strided(Conv2dGeometry g, Conv2dGeometry g1, int channels) => new()
+    {
+        Planes = g.N * channels, OutH = g.OutH, OutW = g.OutW, FullH = g1.OutH, FullW = g1.OutW, S = g.Stride,
+    };
+
+    /// <summary>The forward pass on a Direct, Rows or Winograd kernel (the tuner's choice where it decides) into `output`.</summary>
+    static void ForwardFast(ComputeDevice d, KernelVariant v, bool asked, Conv2dGeometry g, Tensor x, Tensor w, Tensor bias, bool relu,
+        ArrayView<float> output, long bytes)
+    {
+        int flags = Conv2dDirect.UseBias | (relu ? Conv2dDirect.Relu : 0);
+        void Run(ConvKernel k, ArrayView<float> into)
+        {
+            if (k.Winograd is { } tile)
+                LaunchWinograd(d, "conv2d_fwd", tile, x, null, w, g.InC, g.OutC, WeightLayout.Forward, bias.View, into, flags);
+            else
+                LaunchDirect(d, "conv2d_fwd_direct", k.Variant == KernelVariant.Rows, k.Tile ?? d.Policy.TileFor(g.OutC, g.OutW), x, null, g.Pad, g.Pad, w,
+                    g.InC, g.OutC, g.KH, g.KW, WeightLayout.Forward, bias.View, into, flags, g.ForwardFlops, bytes);
+        }
+        Run(KernelFor(d, v, asked, false, g, w, output.Length, Run), output);
+    }
+
+    /// <summary>The input gradient on a Direct, Rows or Winograd kernel, accumulated into `gradIn` (stride 1).</summary>
+    static void BackwardInputFast(ComputeDevice d, KernelVariant v, bool asked, Conv2dGeometry g, Tensor w, Tensor gradOut, Tensor? reluOutput,
+        ArrayView<float> gradIn, long bytes)
+    {
+        // dx = stride-1 convolution of dy·[y > 0] (padded by K−1−P) with the flipped, transposed filters, in and out swapped.
+        void Run(ConvKernel k, ArrayView<float> into)
+        {
+            if (k.Winograd is { } tile)
+                LaunchWinograd(d, "conv2d_bwd_input", tile, gradOut, reluOutput, w, g.OutC, g.InC, WeightLayout.InputGradient, w.View, into,
+                    Conv2dDirect.Accumulate);
+            else
+                LaunchDirect(d, "conv2d_bwd_input_direct", k.Variant == KernelVariant.Rows, k.Tile ?? d.Policy.TileFor(g.InC, g.InW), gradOut, reluOutput,
+                    g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, WeightLayout.InputGradient, w.View, into, Conv2dDirect.Accumulate,
+                    g.ForwardFlops, bytes);
+        }
+        Run(KernelFor(d, v, asked, true, g, w, gradIn.Length, Run), gradIn);
+    }
+
     /// <summary>y = conv(x, w) + b, then ReLU if asked. y is overwritten.</summary>
     public static void Conv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, int stride, int pad, bool relu,
         KernelVariant? variant = null)
@@ -229,19 +280,20 @@ public static partial class Op
         Check.SameDevice(op, x, w); Check.SameDevice(op, x, bias); Check.SameDevice(op, x, y);
         var d = x.Device;
         long bytes = (x.Length + w.Length + y.Length) * sizeof(float);
+        if (StridedThroughStrideOne(d, variant, g))
+        {
+            // Every S-th pixel of the stride-1 convolution, which runs on the device's fast (tuned) kernels.
+            var g1 = StrideOne(g);
+            var full = d.Memory.Scratch(ScratchBuffer.StridedFull, (long)g.N * g.OutC * g1.OutH * g1.OutW);
+            ForwardFast(d, Pick(op, null, d.ConvVariant, g1), false, g1, x, w, bias, relu, full, bytes);
+            var sg = Strided(g, g1, g.OutC);
+            if (y.Length > 0) d.Stride(Conv2dStrided.Subsample, y.Length, 0, 2 * y.Length * sizeof(float), sg, full, y.View);
+            return;
+        }
         var v = Pick(op, variant, d.ConvVariant, g);
         if (v is KernelVariant.Direct or KernelVariant.Rows or KernelVariant.Winograd)
         {
-            int flags = Conv2dDirect.UseBias | (relu ? Conv2dDirect.Relu : 0);
-            void Run(ConvKernel k, ArrayView<float> output)
-            {
-                if (k.Winograd is { } tile)
-                    LaunchWinograd(d, "conv2d_fwd", tile, x, null, w, g.InC, g.OutC, WeightLayout.Forward, bias.View, output, flags);
-                else
-                    LaunchDirect(d, "conv2d_fwd_direct", k.Variant == KernelVariant.Rows, k.Tile ?? d.Policy.TileFor(g.OutC, g.OutW), x, null, pad, pad, w,
-                        g.InC, g.OutC, g.KH, g.KW, WeightLayout.Forward, bias.View, output, flags, g.ForwardFlops, bytes);
-            }
-            if (y.Length > 0) Run(KernelFor(d, v, variant is not null, false, g, w, y.Length, Run), y.View);
+            if (y.Length > 0) ForwardFast(d, v, variant is not null, g, x, w, bias, relu, y.View, bytes);
             return;
         }
         if (v == KernelVariant.Naive)
@@ -271,21 +323,23 @@ public static partial class Op
         if (reluOutput is not null) { Check.SameShape(op, gradOut, reluOutput); Check.SameDevice(op, w, reluOutput); }
         var d = w.Device;
         long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
+        if (StridedThroughStrideOne(d, variant, g))
+        {
+            // The output gradient (masked by the ReLU) spread onto the stride-1 grid, zeros between; then the stride-1 input gradient.
+            var g1 = StrideOne(g);
+            var sg = Strided(g, g1, g.OutC);
+            var fullShape = new Shape4(g.N, g.OutC, g1.OutH, g1.OutW);
+            var full = d.Memory.Scratch(ScratchBuffer.StridedFull, fullShape.Length);
+            d.Stride(Conv2dStrided.Dilate, fullShape.Length, 0, (fullShape.Length + 2 * gradOut.Length) * sizeof(float), sg, gradOut.View,
+                (reluOutput ?? gradOut).View, reluOutput is null ? 0 : 1, full);
+            using var spread = Tensor.Over(d, fullShape, full, gradOut.Name + "_spread");
+            if (gradIn.Length > 0) BackwardInputFast(d, Pick(op, null, d.ConvVariant, g1), false, g1, w, spread, null, gradIn.View, bytes);
+            return;
+        }
         var v = Pick(op, variant, d.ConvVariant, g);
         if (v is KernelVariant.Direct or KernelVariant.Rows or KernelVariant.Winograd)
         {
-            // dx = stride-1 convolution of dy·[y > 0] (padded by K−1−P) with the flipped, transposed filters, in and out swapped.
-            void Run(ConvKernel k, ArrayView<float> output)
-            {
-                if (k.Winograd is { } tile)
-                    LaunchWinograd(d, "conv2d_bwd_input", tile, gradOut, reluOutput, w, g.OutC, g.InC, WeightLayout.InputGradient, w.View, output,
-                        Conv2dDirect.Accumulate);
-                else
-                    LaunchDirect(d, "conv2d_bwd_input_direct", k.Variant == KernelVariant.Rows, k.Tile ?? d.Policy.TileFor(g.InC, g.InW), gradOut, reluOutput,
-                        g.KH - 1 - g.Pad, g.KW - 1 - g.Pad, w, g.OutC, g.InC, g.KH, g.KW, WeightLayout.InputGradient, w.View, output, Conv2dDirect.Accumulate,
-                        g.ForwardFlops, bytes);
-            }
-            if (gradIn.Length > 0) Run(KernelFor(d, v, variant is not null, true, g, w, gradIn.Length, Run), gradIn.View);
+            if (gradIn.Length > 0) BackwardInputFast(d, v, variant is not null, g, w, gradOut, reluOutput, gradIn.View, bytes);
             return;
         }
         if (reluOutput is not null) ReluMask(reluOutput, gradOut);

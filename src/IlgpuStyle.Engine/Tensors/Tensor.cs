@@ -17,7 +17,8 @@ public readonly record struct Shape4(int N, int C, int H, int W)
 /// </summary>
 public sealed class Tensor : IDisposable
 {
-    readonly MemoryBuffer1D<float, Stride1D.Dense> buffer;
+    readonly MemoryBuffer1D<float, Stride1D.Dense>? buffer;
+    readonly ArrayView<float> borrowed;
     bool disposed;
 
     public ComputeDevice Device { get; }
@@ -33,6 +34,17 @@ public sealed class Tensor : IDisposable
         Name = name;
         buffer = device.Memory.Allocate(shape.Length);
     }
+
+    Tensor(ComputeDevice device, Shape4 shape, ArrayView<float> view, string name)
+    {
+        Device = device;
+        Shape = shape;
+        Name = name;
+        borrowed = view.SubView(0, shape.Length);
+    }
+
+    /// <summary>A tensor over memory it does not own (a scratch buffer of the device): disposing it frees nothing.</summary>
+    internal static Tensor Over(ComputeDevice device, Shape4 shape, ArrayView<float> view, string name) => new(device, shape, view, name);
 
     public static Tensor FromArray(ComputeDevice device, Shape4 shape, ReadOnlySpan<float> data, string name = "")
     {
@@ -53,7 +65,7 @@ public sealed class Tensor : IDisposable
     public void Freeze() => Frozen = true;
 
     /// <summary>The device memory, for kernels.</summary>
-    public ArrayView<float> View => buffer.View.SubView(0, Shape.Length);
+    public ArrayView<float> View => buffer is null ? borrowed : buffer.View.SubView(0, Shape.Length);
 
     public void CopyFrom(ReadOnlySpan<float> data)
     {
@@ -84,6 +96,7 @@ public sealed class Tensor : IDisposable
         if (disposed) return;
         disposed = true;
         Device.Memory.ForgetDerived(this);
+        if (buffer is null) return;   // borrowed memory: its owner frees it
         buffer.Dispose();
         Device.Memory.Release(Shape.Length);
     }

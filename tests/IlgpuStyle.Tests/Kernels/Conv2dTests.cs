@@ -96,6 +96,56 @@ public class Conv2dTests
         finally { d.DirectChannelsPerBarrier = before; }
     }
 
+    /// <summary>
+    /// Stride-2 convolutions where the device's default is Direct (PoCL): run as the stride-1 convolution on the fast kernels,
+    /// every other pixel kept (forward), or of the output gradient spread onto the stride-1 grid (input gradient, with and
+    /// without the ReLU mask). ResNet18's three shapes (7×7 pad 3, 3×3 pad 1, 1×1 pad 0) at odd sizes, against float64.
+    /// </summary>
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void StrideTwoThroughTheStrideOneKernels(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand();
+        var before = d.ConvVariant;
+        try
+        {
+            d.ConvVariant = KernelVariant.Direct;
+            d.LaunchLog = new List<string>();
+            foreach (var g in new[] { new Conv2dGeometry(1, 3, 17, 12, 20, 7, 7, 2, 3), new Conv2dGeometry(2, 18, 9, 13, 21, 3, 3, 2, 1),
+                         new Conv2dGeometry(1, 17, 11, 8, 33, 1, 1, 2, 0) })
+            {
+                string where = Describe(g, accelerator, KernelVariant.Direct, r) + " (stride 2 through stride 1)";
+                double[] x = r.Floats(In(g).Length), w = r.Floats(Weights(g).Length), b = r.Floats(g.OutC);
+                double[] gy = r.Floats(Out(g).Length), initial = r.Floats(In(g).Length);
+                using var tx = d.Upload(In(g), x); using var tw = d.Upload(Weights(g), w); using var tb = d.Upload(Shape4.Vector(g.OutC), b);
+                using var ty = d.Poisoned(Out(g));
+                Op.Conv2dForward(tx, tw, tb, ty, g.Stride, g.Pad, true);
+                var y = Reference.Conv2dForward(g, x, w, b, true);
+                Compare.RelativeL2("Conv2dForward", y, ty.ToArray(), Tolerance.LongSum, where);
+                using var tgy = d.Upload(Out(g), gy);
+                using (var tgx = d.Upload(In(g), initial))
+                {
+                    Op.Conv2dBackwardInput(tw, tgy, tgx, g.Stride, g.Pad);
+                    Compare.RelativeL2("Conv2dBackwardInput", initial.Plus(Reference.Conv2dBackwardInput(g, w, gy)), tgx.ToArray(),
+                        Tolerance.LongSum, where, scale: initial);
+                }
+                using (var tgx = d.Upload(In(g), initial))
+                {
+                    Op.Conv2dBackwardInput(tw, tgy, tgx, g.Stride, g.Pad, reluOutput: ty);
+                    var masked = Reference.ReluBackward(y, gy);
+                    Compare.RelativeL2("Conv2dBackwardInput, ReLU mask", initial.Plus(Reference.Conv2dBackwardInput(g, w, masked)), tgx.ToArray(),
+                        Tolerance.LongSum, where, scale: initial);
+                }
+                // It ran the route (not a GEMM): the stride-1 kernels, the subsampling and the spreading.
+                Assert.Contains("conv2d_subsample", d.LaunchLog);
+                Assert.Contains("conv2d_dilate", d.LaunchLog);
+                Assert.DoesNotContain(d.LaunchLog, k => k.Contains("tiled") || k.Contains("naive"));
+                d.LaunchLog.Clear();
+            }
+        }
+        finally { d.ConvVariant = before; d.LaunchLog = null; }
+    }
+
     [Theory, MemberData(nameof(DeviceData.AllVariants), MemberType = typeof(DeviceData))]
     public void BackwardInput(AcceleratorCase accelerator, KernelVariant variant)
     {
