@@ -27,7 +27,7 @@ sealed class TransferOptions
     readonly Option<double?> tvWeight = new("--tv-weight", "-tv_weight") { Description = $"γ: total-variation weight (default {Defaults(Vgg19Layers.Description).TvWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).TvWeight:G} for ResNet18)" };
     readonly Option<string?> contentLayers = new("--content-layers", "-content_layers") { Description = $"Comma-separated layers (VGG19: conv4_2 or relu4_2, the activation after the ReLU; ResNet18: layer3, layer2.1.conv1, …); default {Layers(Vgg19Layers.Description, d => d.ContentLayers)}" };
     readonly Option<string?> styleLayers = new("--style-layers", "-style_layers") { Description = $"Comma-separated layers; default {Layers(Vgg19Layers.Description, d => d.StyleLayers)}" };
-    readonly Option<string?> styleLayerWeights = new("--style-layer-weights") { Description = "w_l per style layer, comma-separated, or auto (∝ 1/C_l², Gatys's weighting); default 1/L each" };
+    readonly Option<string?> styleLayerWeights = new("--style-layer-weights") { Description = "w_l per style layer, comma-separated, auto (∝ 1/C_l², Gatys's weighting) or equal (1/L each); default equal for VGG19, auto for ResNet18" };
     readonly Option<string?> pooling = new("--pooling", "-pooling") { Description = "max|avg: VGG19's 2×2 poolings (default avg; ResNet18's pooling is its trained max)" };
     readonly Option<string> optimizer = new("--optimizer", "-optimizer") { Description = "lbfgs|adam", DefaultValueFactory = _ => "lbfgs" };
     readonly Option<double?> learningRate = new("--learning-rate", "-learning_rate") { Description = "Adam step in pixel units (default 10); L-BFGS first step (default 1)" };
@@ -159,8 +159,8 @@ sealed class TransferOptions
         TvWeight = p.GetValue(tvWeight) ?? defaults.TvWeight,
         ContentLayers = p.GetValue(contentLayers) is { } cl ? Layers(network, cl) : defaults.ContentLayers,
         StyleLayers = p.GetValue(styleLayers) is { } sl ? Layers(network, sl) : defaults.StyleLayers,
-        StyleLayerWeights = IsAuto(p.GetValue(styleLayerWeights)) ? null : Numbers(p.GetValue(styleLayerWeights), "--style-layer-weights"),
-        AutoStyleLayerWeights = IsAuto(p.GetValue(styleLayerWeights)),
+        StyleLayerWeights = IsAuto(p.GetValue(styleLayerWeights)) || IsEqual(p.GetValue(styleLayerWeights)) ? null : Numbers(p.GetValue(styleLayerWeights), "--style-layer-weights"),
+        AutoStyleLayerWeights = p.GetValue(styleLayerWeights) is null ? defaults.AutoStyleLayerWeights : IsAuto(p.GetValue(styleLayerWeights)),
         Pooling = p.GetValue(pooling) is { } pool ? PoolingFor(network, pool) : defaults.Pooling,
         Optimizer = p.GetValue(optimizer)!.ToLowerInvariant() switch
         {
@@ -230,6 +230,7 @@ sealed class TransferOptions
     }
 
     static bool IsAuto(string? s) => string.Equals(s?.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
+    static bool IsEqual(string? s) => string.Equals(s?.Trim(), "equal", StringComparison.OrdinalIgnoreCase);
 
     static IReadOnlyList<string>? NullIfEmpty(string[]? values) => values is { Length: > 0 } ? values : null;
 

@@ -36,9 +36,10 @@ public sealed record LayerSpec(string Name, LayerOp Op, string[] Inputs)
 }
 
 /// <summary>A network's defaults for a style transfer: which layers the losses read, and the weights that balance them.</summary>
+/// <param name="AutoStyleLayerWeights">Style layers weighted w_l ∝ 1/C_l² (Gatys's own weighting) rather than 1/L each.</param>
 public sealed record TransferDefaults(
     string[] ContentLayers, string[] StyleLayers, double ContentWeight, double StyleWeight, double TvWeight, Pooling Pooling,
-    string StyleSplitLayer);
+    string StyleSplitLayer, bool AutoStyleLayerWeights = false);
 
 /// <summary>
 /// A network as data (llm.c's one config from which every size follows): its layers in an order where each reads only

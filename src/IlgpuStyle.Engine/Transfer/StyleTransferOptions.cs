@@ -98,8 +98,14 @@ public sealed record StyleTransferOptions
     public string StyleSplitLayer { get => styleSplitLayer ?? Network.Defaults.StyleSplitLayer; init => styleSplitLayer = value; }
     /// <summary>Divide each loss layer's gradient by its L1 norm in the backward pass (then multiply by the loss weight), as neural-style does.</summary>
     public bool NormalizeGradients { get; init; }
-    /// <summary>w_l ∝ 1/C_l² (C_l the layer's channels, as Gatys's own code weights its layers), normalized to sum 1.</summary>
-    public bool AutoStyleLayerWeights { get; init; }
+    bool? autoStyleLayerWeights;
+    /// <summary>w_l ∝ 1/C_l² (C_l the layer's channels, as Gatys's own code weights its layers), normalized to sum 1. Default:
+    /// the network's (ResNet18: yes, VGG19: no), unless <see cref="StyleLayerWeights"/> are given.</summary>
+    public bool AutoStyleLayerWeights
+    {
+        get => autoStyleLayerWeights ?? (StyleLayerWeights is null && Network.Defaults.AutoStyleLayerWeights);
+        init => autoStyleLayerWeights = value;
+    }
     /// <summary>Write the image of the lowest loss seen at the last scale, not the last one.</summary>
     public bool KeepBest { get; init; }
 
