@@ -165,24 +165,81 @@ public static class Conv2dStrided
 
     /// <summary>
     /// full[plane, i, j] = dy[plane, i/S, j/S] (times [y &gt; 0] of the ReLU output when mask ≠ 0) where S divides i and j and
-    /// the quotient is an output pixel, else 0: the output gradient on the stride-1 grid.
+    /// the quotient is an output pixel, else 0: the output gradient on the stride-1 grid. One thread per row of `full`.
     /// </summary>
     [KernelName("conv2d_dilate")]
     public static void Dilate(Index1D t, int stride, StridedGeometry g, ArrayView<float> gradOut, ArrayView<float> reluOutput, int mask,
         ArrayView<float> full)
     {
-        for (long i = t; i < full.Length; i += stride)
+        long rows = (long)g.Planes * g.FullH;
+        for (long row = t; row < rows; row += stride)
         {
-            long plane = i / ((long)g.FullH * g.FullW);
-            int p = (int)(i - plane * g.FullH * g.FullW), fy = p / g.FullW, fx = p - fy * g.FullW;
-            int oy = fy / g.S, ox = fx / g.S;
-            float v = 0f;
-            if (fy == oy * g.S && fx == ox * g.S && oy < g.OutH && ox < g.OutW)
+            long plane = row / g.FullH;
+            int fy = (int)(row - plane * g.FullH), oy = fy / g.S;
+            long f = row * g.FullW;
+            if (fy != oy * g.S || oy >= g.OutH)
             {
-                long o = (plane * g.OutH + oy) * g.OutW + ox;
-                v = mask != 0 && !(reluOutput[o] > 0f) ? 0f : gradOut[o];
+                for (int fx = 0; fx < g.FullW; fx++) full[f + fx] = 0f;
+                continue;
             }
-            full[i] = v;
+            long o = (plane * g.OutH + oy) * g.OutW;
+            for (int fx = 0; fx < g.FullW; fx++)
+            {
+                int ox = fx / g.S;
+                float v = 0f;
+                if (fx == ox * g.S && ox < g.OutW) v = mask != 0 && !(reluOutput[o + ox] > 0f) ? 0f : gradOut[o + ox];
+                full[f + fx] = v;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The input gradient of a strided convolution with few input channels (ResNet's 7×7 stride-2 stem reads the 3 colours),
+/// gathered with only the taps that exist: an input row iy is read by the outputs oy = (iy + P − ky)/S for the ky with
+/// ky ≡ (iy + P) mod S. Threads are laid out by phase (iy mod S, ix mod S), so that neighbouring threads run the same taps
+/// and read neighbouring outputs: thread (n, py, px, a, b) computes every input channel of pixel (a·S + py, b·S + px).
+/// </summary>
+public static class Conv2dStridedInputGradient
+{
+    /// <summary>Input channels one thread keeps (the colours of an image).</summary>
+    public const int MaxChannels = 4;
+
+    [KernelName("conv2d_bwd_input_strided")]
+    public static void Gather(Index1D t, int stride, Conv2dGeometry g, ArrayView<float> w, ArrayView<float> gradOut, ArrayView<float> gradIn)
+    {
+        int s = g.Stride, rowsPerPhase = (g.InH + s - 1) / s, colsPerPhase = (g.InW + s - 1) / s;
+        long count = (long)g.N * s * s * rowsPerPhase * colsPerPhase;
+        for (long i = t; i < count; i += stride)
+        {
+            int b = (int)(i % colsPerPhase), a = (int)(i / colsPerPhase % rowsPerPhase);
+            int phase = (int)(i / ((long)colsPerPhase * rowsPerPhase) % (s * s)), n = (int)(i / ((long)colsPerPhase * rowsPerPhase * s * s));
+            int iy = a * s + phase / s, ix = b * s + phase % s;
+            if (iy >= g.InH || ix >= g.InW) continue;
+            float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
+            int ky0 = (iy + g.Pad) % s, kx0 = (ix + g.Pad) % s;
+            for (int co = 0; co < g.OutC; co++)
+                for (int ky = ky0; ky < g.KH; ky += s)
+                {
+                    int oy = (iy + g.Pad - ky) / s;
+                    if (oy < 0 || oy >= g.OutH) continue;
+                    for (int kx = kx0; kx < g.KW; kx += s)
+                    {
+                        int ox = (ix + g.Pad - kx) / s;
+                        if (ox < 0 || ox >= g.OutW) continue;
+                        float dy = gradOut[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox];
+                        int wi = ((co * g.InC) * g.KH + ky) * g.KW + kx, channel = g.KH * g.KW;
+                        d0 += w[wi] * dy;
+                        if (g.InC > 1) d1 += w[wi + channel] * dy;
+                        if (g.InC > 2) d2 += w[wi + 2 * channel] * dy;
+                        if (g.InC > 3) d3 += w[wi + 3 * channel] * dy;
+                    }
+                }
+            int pixel = iy * g.InW + ix, plane = g.InH * g.InW, first = n * g.InC * plane + pixel;
+            gradIn[first] += d0;
+            if (g.InC > 1) gradIn[first + plane] += d1;
+            if (g.InC > 2) gradIn[first + 2 * plane] += d2;
+            if (g.InC > 3) gradIn[first + 3 * plane] += d3;
         }
     }
 }

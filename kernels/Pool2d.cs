@@ -16,7 +16,8 @@
 //   dL/dx[n,c,iy,ix] += Σ over every output (oy,ox) whose window holds (iy,ix) and whose first maximum
 //                       (scan order ky, kx) it is, of dL/dy[n,c,oy,ox]
 // An input can be the maximum of up to ⌈K/S⌉² windows, so its gradient is a sum: the backward still
-// gathers per input element (recomputing each window's argmax), and accumulates, with no atomics. Every kernel is a grid-stride loop (thread t takes elements
+// gathers per input element and accumulates, with no atomics: a first pass stores each window's argmax
+// (its place ky·K + kx in the window), the second adds, per input, the gradients of the windows it wins. Every kernel is a grid-stride loop (thread t takes elements
 // t, t + T, …): on ILGPU's CPU accelerator one thread per element costs a microsecond each.
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
@@ -131,9 +132,37 @@ public static class Pool2d
         }
     }
 
-    /// <summary>One thread per input element: the outputs whose windows hold it are oy ∈ [⌈(iy + P − K + 1)/S⌉, ⌊(iy + P)/S⌋].</summary>
+    /// <summary>Each output's window-local argmax ky·K + kx (first maximum in scan order), stored as a float: the backward's first pass.</summary>
+    [KernelName("maxpool2d_window_argmax")]
+    public static void MaxWindowArgmax(Index1D t, int stride, PoolWindowGeometry g, ArrayView<float> x, ArrayView<float> argmax)
+    {
+        for (int index = t; index < argmax.Length; index += stride)
+        {
+            int ox = index % g.OutW, oy = index / g.OutW % g.OutH, plane = index / (g.OutW * g.OutH);
+            int best = -1;
+            float m = 0f;
+            for (int ky = 0; ky < g.K; ky++)
+            {
+                int iy = oy * g.S - g.P + ky;
+                if (iy < 0 || iy >= g.InH) continue;
+                for (int kx = 0; kx < g.K; kx++)
+                {
+                    int ix = ox * g.S - g.P + kx;
+                    if (ix < 0 || ix >= g.InW) continue;
+                    float v = x[(plane * g.InH + iy) * g.InW + ix];
+                    if (best < 0 || v > m) { best = ky * g.K + kx; m = v; }
+                }
+            }
+            argmax[index] = best;
+        }
+    }
+
+    /// <summary>
+    /// One thread per input element: the outputs whose windows hold it are oy ∈ [⌈(iy + P − K + 1)/S⌉, ⌊(iy + P)/S⌋] (and
+    /// likewise ox); it adds the gradient of each whose argmax (from the first pass) is this element's place in its window.
+    /// </summary>
     [KernelName("maxpool2d_window_bwd")]
-    public static void MaxWindowBackward(Index1D t, int stride, PoolWindowGeometry g, ArrayView<float> x, ArrayView<float> gradOut, ArrayView<float> gradIn)
+    public static void MaxWindowBackward(Index1D t, int stride, PoolWindowGeometry g, ArrayView<float> argmax, ArrayView<float> gradOut, ArrayView<float> gradIn)
     {
         for (int index = t; index < gradIn.Length; index += stride)
         {
@@ -144,22 +173,9 @@ public static class Pool2d
             for (int oy = oy0; oy <= oy1; oy++)
                 for (int ox = ox0; ox <= ox1; ox++)
                 {
-                    // First maximum of this output's window, in scan order (as PyTorch breaks ties).
-                    int best = -1;
-                    float m = 0f;
-                    for (int ky = 0; ky < g.K; ky++)
-                    {
-                        int wy = oy * g.S - g.P + ky;
-                        if (wy < 0 || wy >= g.InH) continue;
-                        for (int kx = 0; kx < g.K; kx++)
-                        {
-                            int wx = ox * g.S - g.P + kx;
-                            if (wx < 0 || wx >= g.InW) continue;
-                            int i = (plane * g.InH + wy) * g.InW + wx;
-                            if (best < 0 || x[i] > m) { best = i; m = x[i]; }
-                        }
-                    }
-                    if (best == index) sum += gradOut[(plane * g.OutH + oy) * g.OutW + ox];
+                    int o = (plane * g.OutH + oy) * g.OutW + ox;
+                    float local = (iy - (oy * g.S - g.P)) * g.K + (ix - (ox * g.S - g.P));
+                    if (argmax[o] == local) sum += gradOut[o];
                 }
             gradIn[index] += sum;
         }

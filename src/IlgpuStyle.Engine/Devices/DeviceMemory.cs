@@ -21,6 +21,8 @@ public enum ScratchBuffer
     GramPartials,
     /// <summary>A strided convolution's stride-1 output, or its output gradient spread onto that grid (kernels/Conv2d.cs, Conv2dStrided).</summary>
     StridedFull,
+    /// <summary>Each window's argmax of an overlapping max pooling, the first pass of its backward (kernels/Pool2d.cs).</summary>
+    PoolArgmax,
 }
 
 /// <summary>

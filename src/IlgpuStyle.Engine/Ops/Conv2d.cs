@@ -323,6 +323,14 @@ public static partial class Op
         if (reluOutput is not null) { Check.SameShape(op, gradOut, reluOutput); Check.SameDevice(op, w, reluOutput); }
         var d = w.Device;
         long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
+        if (StridedThroughStrideOne(d, variant, g) && g.InC <= Conv2dStridedInputGradient.MaxChannels)
+        {
+            // Few input channels (the image): gathered with only the taps that exist, threads by phase.
+            if (reluOutput is not null) ReluMask(reluOutput, gradOut);
+            int rows = (g.InH + g.Stride - 1) / g.Stride, cols = (g.InW + g.Stride - 1) / g.Stride;
+            d.Stride(Conv2dStridedInputGradient.Gather, (long)g.N * g.Stride * g.Stride * rows * cols, g.ForwardFlops, bytes, g, w.View, gradOut.View, gradIn.View);
+            return;
+        }
         if (StridedThroughStrideOne(d, variant, g))
         {
             // The output gradient (masked by the ReLU) spread onto the stride-1 grid, zeros between; then the stride-1 input gradient.
@@ -330,7 +338,7 @@ public static partial class Op
             var sg = Strided(g, g1, g.OutC);
             var fullShape = new Shape4(g.N, g.OutC, g1.OutH, g1.OutW);
             var full = d.Memory.Scratch(ScratchBuffer.StridedFull, fullShape.Length);
-            d.Stride(Conv2dStrided.Dilate, fullShape.Length, 0, (fullShape.Length + 2 * gradOut.Length) * sizeof(float), sg, gradOut.View,
+            d.Stride(Conv2dStrided.Dilate, (long)sg.Planes * sg.FullH, 0, (fullShape.Length + 2 * gradOut.Length) * sizeof(float), sg, gradOut.View,
                 (reluOutput ?? gradOut).View, reluOutput is null ? 0 : 1, full);
             using var spread = Tensor.Over(d, fullShape, full, gradOut.Name + "_spread");
             if (gradIn.Length > 0) BackwardInputFast(d, Pick(op, null, d.ConvVariant, g1), false, g1, w, spread, null, gradIn.View, bytes);

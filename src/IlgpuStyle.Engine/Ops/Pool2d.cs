@@ -74,9 +74,12 @@ public static partial class Op
         Check.SameShape(op, x, gradIn);
         Check.SameDevice(op, x, gradOut); Check.SameDevice(op, x, gradIn);
         var g = PoolWindow(x.Shape, k, stride, pad);
+        if (x.Length == 0 || gradOut.Length == 0) return;
+        var d = x.Device;
+        var argmax = d.Memory.Scratch(ScratchBuffer.PoolArgmax, gradOut.Length);
+        d.Stride(Pool2d.MaxWindowArgmax, gradOut.Length, (long)k * k * gradOut.Length, Bytes(x.Length + gradOut.Length, 1), g, x.View, argmax);
         int windows = (k + stride - 1) / stride;
-        if (x.Length > 0)
-            x.Device.Stride(Pool2d.MaxWindowBackward, x.Length, (long)windows * windows * k * k * x.Length, Bytes(2 * x.Length + gradOut.Length, 1) + x.Length * sizeof(float),
-                g, x.View, gradOut.View, gradIn.View);
+        d.Stride(Pool2d.MaxWindowBackward, x.Length, (long)windows * windows * x.Length, Bytes(2 * x.Length + 2 * gradOut.Length, 1),
+            g, argmax, gradOut.View, gradIn.View);
     }
 }
