@@ -197,50 +197,75 @@ public static class Conv2dStrided
 /// <summary>
 /// The input gradient of a strided convolution with few input channels (ResNet's 7×7 stride-2 stem reads the 3 colours),
 /// gathered with only the taps that exist: an input row iy is read by the outputs oy = (iy + P − ky)/S for the ky with
-/// ky ≡ (iy + P) mod S. Threads are laid out by phase (iy mod S, ix mod S), so that neighbouring threads run the same taps
-/// and read neighbouring outputs: thread (n, py, px, a, b) computes every input channel of pixel (a·S + py, b·S + px).
+/// ky ≡ (iy + P) mod S, and likewise for columns. A thread takes four pixels of one row and one column phase,
+/// ix = (4q + j)·S + px for j &lt; 4, which read four neighbouring outputs with the same taps: each filter value it loads
+/// serves four pixels (12 sums in registers: 4 pixels × up to 4 channels).
 /// </summary>
 public static class Conv2dStridedInputGradient
 {
     /// <summary>Input channels one thread keeps (the colours of an image).</summary>
     public const int MaxChannels = 4;
 
+    /// <summary>Pixels of one row and phase per thread.</summary>
+    public const int Pixels = 4;
+
+    /// <summary>Threads of one input row and column phase: ⌈⌈(W − px)/S⌉ / 4⌉ (the largest, px = 0).</summary>
+    public static int Blocks(Conv2dGeometry g) => ((g.InW + g.Stride - 1) / g.Stride + Pixels - 1) / Pixels;
+
     [KernelName("conv2d_bwd_input_strided")]
     public static void Gather(Index1D t, int stride, Conv2dGeometry g, ArrayView<float> w, ArrayView<float> gradOut, ArrayView<float> gradIn)
     {
-        int s = g.Stride, rowsPerPhase = (g.InH + s - 1) / s, colsPerPhase = (g.InW + s - 1) / s;
-        long count = (long)g.N * s * s * rowsPerPhase * colsPerPhase;
-        for (long i = t; i < count; i += stride)
+        int s = g.Stride, blocks = Blocks(g), taps = g.KH * g.KW, count = g.N * g.InH * s * blocks;
+        for (int i = t; i < count; i += stride)
         {
-            int b = (int)(i % colsPerPhase), a = (int)(i / colsPerPhase % rowsPerPhase);
-            int phase = (int)(i / ((long)colsPerPhase * rowsPerPhase) % (s * s)), n = (int)(i / ((long)colsPerPhase * rowsPerPhase * s * s));
-            int iy = a * s + phase / s, ix = b * s + phase % s;
-            if (iy >= g.InH || ix >= g.InW) continue;
-            float d0 = 0f, d1 = 0f, d2 = 0f, d3 = 0f;
-            int ky0 = (iy + g.Pad) % s, kx0 = (ix + g.Pad) % s;
+            int q = i % blocks, px = i / blocks % s, iy = i / (blocks * s) % g.InH, n = i / (blocks * s * g.InH);
+            int ky0 = (iy + g.Pad) % s, kx0 = (px + g.Pad) % s;
+            var a0 = new Accumulator4(); var a1 = new Accumulator4(); var a2 = new Accumulator4(); var a3 = new Accumulator4();
             for (int co = 0; co < g.OutC; co++)
+            {
+                int filter = co * g.InC * taps;
                 for (int ky = ky0; ky < g.KH; ky += s)
                 {
                     int oy = (iy + g.Pad - ky) / s;
                     if (oy < 0 || oy >= g.OutH) continue;
+                    int row = ((n * g.OutC + co) * g.OutH + oy) * g.OutW;
                     for (int kx = kx0; kx < g.KW; kx += s)
                     {
-                        int ox = (ix + g.Pad - kx) / s;
-                        if (ox < 0 || ox >= g.OutW) continue;
-                        float dy = gradOut[((n * g.OutC + co) * g.OutH + oy) * g.OutW + ox];
-                        int wi = ((co * g.InC) * g.KH + ky) * g.KW + kx, channel = g.KH * g.KW;
-                        d0 += w[wi] * dy;
-                        if (g.InC > 1) d1 += w[wi + channel] * dy;
-                        if (g.InC > 2) d2 += w[wi + 2 * channel] * dy;
-                        if (g.InC > 3) d3 += w[wi + 3 * channel] * dy;
+                        // Pixel j of the block reads output ox0 + j.
+                        int ox0 = 4 * q + (px + g.Pad - kx) / s;
+                        float y0 = Read(gradOut, row, ox0, g.OutW), y1 = Read(gradOut, row, ox0 + 1, g.OutW);
+                        float y2 = Read(gradOut, row, ox0 + 2, g.OutW), y3 = Read(gradOut, row, ox0 + 3, g.OutW);
+                        int wi = filter + ky * g.KW + kx;
+                        a0.Add(w[wi], y0, y1, y2, y3);
+                        if (g.InC > 1) a1.Add(w[wi + taps], y0, y1, y2, y3);
+                        if (g.InC > 2) a2.Add(w[wi + 2 * taps], y0, y1, y2, y3);
+                        if (g.InC > 3) a3.Add(w[wi + 3 * taps], y0, y1, y2, y3);
                     }
                 }
-            int pixel = iy * g.InW + ix, plane = g.InH * g.InW, first = n * g.InC * plane + pixel;
-            gradIn[first] += d0;
-            if (g.InC > 1) gradIn[first + plane] += d1;
-            if (g.InC > 2) gradIn[first + 2 * plane] += d2;
-            if (g.InC > 3) gradIn[first + 3 * plane] += d3;
+            }
+            int plane = g.InH * g.InW;
+            for (int j = 0; j < Pixels; j++)
+            {
+                int ix = (Pixels * q + j) * s + px;
+                if (ix >= g.InW) break;
+                int first = n * g.InC * plane + iy * g.InW + ix;
+                gradIn[first] += a0.Get(j);
+                if (g.InC > 1) gradIn[first + plane] += a1.Get(j);
+                if (g.InC > 2) gradIn[first + 2 * plane] += a2.Get(j);
+                if (g.InC > 3) gradIn[first + 3 * plane] += a3.Get(j);
+            }
         }
+    }
+
+    /// <summary>gradOut[row + ox], or 0 outside the output (a tap past the image's border).</summary>
+    static float Read(ArrayView<float> gradOut, int row, int ox, int width) => ox >= 0 && ox < width ? gradOut[row + ox] : 0f;
+
+    /// <summary>Four sums, one per pixel of a block.</summary>
+    struct Accumulator4
+    {
+        float s0, s1, s2, s3;
+        public void Add(float w, float y0, float y1, float y2, float y3) { s0 += w * y0; s1 += w * y1; s2 += w * y2; s3 += w * y3; }
+        public readonly float Get(int j) => j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3;
     }
 }
 

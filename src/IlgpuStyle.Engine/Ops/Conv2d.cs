@@ -325,10 +325,10 @@ public static partial class Op
         long bytes = (gradIn.Length * 2 + w.Length + gradOut.Length) * sizeof(float);
         if (StridedThroughStrideOne(d, variant, g) && g.InC <= Conv2dStridedInputGradient.MaxChannels)
         {
-            // Few input channels (the image): gathered with only the taps that exist, threads by phase.
+            // Few input channels (the image): gathered with only the taps that exist, four pixels of a row and phase per thread.
             if (reluOutput is not null) ReluMask(reluOutput, gradOut);
-            int rows = (g.InH + g.Stride - 1) / g.Stride, cols = (g.InW + g.Stride - 1) / g.Stride;
-            d.Stride(Conv2dStridedInputGradient.Gather, (long)g.N * g.Stride * g.Stride * rows * cols, g.ForwardFlops, bytes, g, w.View, gradOut.View, gradIn.View);
+            long threads = (long)g.N * g.InH * g.Stride * Conv2dStridedInputGradient.Blocks(g);
+            d.Stride(Conv2dStridedInputGradient.Gather, threads, g.ForwardFlops, bytes, g, w.View, gradOut.View, gradIn.View);
             return;
         }
         if (StridedThroughStrideOne(d, variant, g))

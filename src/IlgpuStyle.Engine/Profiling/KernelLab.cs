@@ -52,7 +52,7 @@ public static class KernelLab
             : $"{convolutions[0].Name}, {convolutions[1].Name} … {convolutions[^1].Name}";
         var spec = network.Has(layer) ? network[layer] : null;
         if (spec is not { Op: LayerOp.Conv })
-            throw new ArgumentException($"--layer must be a {network.Name} convolution ({names}), got '{layer}'");
+            throw new ArgumentException($"--layer must be a convolution of {network.Name} ({names}), got '{layer}'");
         var input = spec.Inputs[0] == NetworkDescription.Input ? new Shape4(1, 3, imageSize, imageSize)
             : network.Shapes(new Shape4(1, 3, imageSize, imageSize), spec.Name)[spec.Inputs[0]];
         if (input.H < 1 || input.W < 1) throw new ArgumentException($"at --image-size {imageSize}, {spec.Name} has no pixels left");
