@@ -124,6 +124,25 @@ public sealed class NetworkDescription
         return shapes;
     }
 
+    /// <summary>
+    /// Every layer's output shape down to `deepest` with each side at least 1 (in order, the input first under
+    /// <see cref="Input"/>): what an estimate counts at sizes the network itself would refuse.
+    /// </summary>
+    public IReadOnlyList<(LayerSpec? Layer, Shape4 Input, Shape4 Output)> ClampedShapes(Shape4 input, string deepest)
+    {
+        var shapes = new Dictionary<string, Shape4> { [Input] = input };
+        var result = new List<(LayerSpec?, Shape4, Shape4)> { (null, input, input) };
+        foreach (var l in Through(deepest))
+        {
+            var x = shapes[l.Inputs[0]];
+            var y = OutputShape(l, x);
+            y = y with { H = Math.Max(y.H, 1), W = Math.Max(y.W, 1) };
+            shapes[l.Name] = y;
+            result.Add((l, x, y));
+        }
+        return result;
+    }
+
     /// <summary>A layer's output shape for its first input's shape.</summary>
     public static Shape4 OutputShape(LayerSpec l, Shape4 x) => l.Op switch
     {

@@ -29,14 +29,9 @@ public static class MemoryEstimate
         long Activations(int w, int h, out long largest, out Dictionary<string, long> channels)
         {
             long sum = 0; largest = 3L * w * h; channels = new();
-            var shapes = new Dictionary<string, Shape4> { [NetworkDescription.Input] = new(1, 3, h, w) };
-            foreach (var layer in layers)
+            foreach (var (layer, _, y) in network.ClampedShapes(new Shape4(1, 3, h, w), o.DeepestLayer).Skip(1))
             {
-                var y = NetworkDescription.OutputShape(layer, shapes[layer.Inputs[0]]);
-                y = y with { H = Math.Max(y.H, 1), W = Math.Max(y.W, 1) };
-                shapes[layer.Name] = y;
-                long n = (long)y.C * y.W * y.H;
-                sum += n; largest = Math.Max(largest, n); channels[layer.Name] = y.C;
+                sum += y.Length; largest = Math.Max(largest, y.Length); channels[layer!.Name] = y.C;
             }
             return sum;
         }
@@ -55,6 +50,11 @@ public static class MemoryEstimate
         int sw = styleLongest, sh = styleLongest;
         floats += Activations(sw, sh, out long largestStyle, out _);     // the style image's pass (freed afterwards)
         floats += 2 * Math.Max(largestAct, largestStyle);                 // padded-input scratch (with its border)
+        long StridedFull(int w, int h) => network.ClampedShapes(new Shape4(1, 3, h, w), o.DeepestLayer).Skip(1)
+            .Where(e => e.Layer!.Op == LayerOp.Conv && e.Layer.Stride > 1)
+            .Select(e => (long)e.Output.C * Math.Max(1, e.Input.H + 2 * e.Layer!.Pad - e.Layer.Kernel + 1) * Math.Max(1, e.Input.W + 2 * e.Layer.Pad - e.Layer.Kernel + 1))
+            .DefaultIfEmpty(0).Max();
+        floats += Math.Max(StridedFull(width, height), StridedFull(sw, sh));   // a stride-2 convolution's stride-1 output (ResNet18)
         floats += Math.Max(largestAct, largestStyle);                     // the Gram's transposed features (Rows variant)
         floats += o.StyleLayers.Select(l => GramPartials((int)channels[network.Canonical(l)],   // and its partial blocks
             Math.Max(LayerSize(l), (long)channels[network.Canonical(l)] * sw * sh / (1L << (2 * network.HalvingsThrough(l)))) / channels[network.Canonical(l)])).DefaultIfEmpty(0).Max();
@@ -84,18 +84,20 @@ public static class MemoryEstimate
     /// </summary>
     public static long LargestTensorElements(NetworkDescription network, string deepest, int width, int height, int styleLongest)
     {
-        var layers = network.Through(deepest);
         long Largest(int w, int h)
         {
             long largest = 3L * w * h;
-            var shapes = new Dictionary<string, Shape4> { [NetworkDescription.Input] = new(1, 3, h, w) };
-            foreach (var l in layers)
+            foreach (var (l, x, y) in network.ClampedShapes(new Shape4(1, 3, h, w), deepest).Skip(1))
             {
-                var x = shapes[l.Inputs[0]];
-                var y = NetworkDescription.OutputShape(l, x);
-                y = y with { H = Math.Max(y.H, 1), W = Math.Max(y.W, 1) };
-                shapes[l.Name] = y;
-                largest = Math.Max(largest, (long)y.C * y.H * y.W);
+                largest = Math.Max(largest, y.Length);
+                if (l!.Op == LayerOp.Conv && l.Stride > 1)
+                {
+                    // Run through the stride-1 kernels (Ops/Conv2d.cs): the stride-1 output (or the output gradient spread
+                    // onto its grid), and that convolution's padded input.
+                    long fullH = x.H + 2 * l.Pad - l.Kernel + 1, fullW = x.W + 2 * l.Pad - l.Kernel + 1;
+                    largest = Math.Max(largest, y.C * Math.Max(fullH, 1) * Math.Max(fullW, 1));
+                    largest = Math.Max(largest, (long)x.C * (x.H + 2 * l.Pad) * (x.W + 2 * l.Pad));
+                }
                 if (l.Op == LayerOp.Conv && l.Stride == 1)
                 {
                     int back = l.Kernel - 1 - l.Pad;

@@ -28,6 +28,24 @@ public class ReliabilityTests(TransferFixture images) : IClassFixture<TransferFi
     }
 
     /// <summary>
+    /// The estimate follows the network's table: ResNet18's is below VGG19's at the same size (a quarter of the channels
+    /// at each resolution but the first), a shallower deepest layer needs less, and its largest buffer is the stem's
+    /// stride-1 output, 64 × H × W, that the stride-2 route writes (ResNet18 reaches the 2³¹ index limit there, not at
+    /// VGG19's 64 × (H + 2) × (W + 2)).
+    /// </summary>
+    [Fact]
+    public void EstimateFollowsTheNetwork()
+    {
+        var vgg = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>() };
+        var resnet = vgg with { Network = IlgpuStyle.Model.ResNet18Layers.Description };
+        Assert.True(MemoryEstimate.Bytes(resnet, 512, 512, 512) < MemoryEstimate.Bytes(vgg, 512, 512, 512));
+        Assert.True(MemoryEstimate.Bytes(resnet with { ContentLayers = new[] { "stem" }, StyleLayers = new[] { "stem" } }, 512, 512, 512)
+                    < MemoryEstimate.Bytes(resnet, 512, 512, 512));
+        Assert.Equal(64L * 512 * 512 + 64, MemoryEstimate.LargestTensorElements(resnet.Network, resnet.DeepestLayer, 512, 384, 512));
+        Assert.Equal(64L * 514 * 514 + 64, MemoryEstimate.LargestTensorElements(vgg.Network, vgg.DeepestLayer, 512, 384, 512));
+    }
+
+    /// <summary>
     /// Sizes the kernels cannot index (a buffer of 2³¹ elements or more, with 32-bit offsets) are refused with one line
     /// before anything is allocated, even on a device with memory to spare; the size just below the boundary passes.
     /// </summary>
