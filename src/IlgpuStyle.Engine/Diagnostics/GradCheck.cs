@@ -74,6 +74,18 @@ public static class GradCheck
                 d => WithTensors(d, ys, r, Shape4.Vector(g.OutC), null, t => Op.Conv2dBackwardBias(t[0], t[1]))));
         }
 
+        // Stride-2 convolutions as ResNet18 has them, on the device's default path (PoCL: the stride-1 kernels with the
+        // output gradient spread onto their grid, and for the 3-channel stem the gather by phase; elsewhere its GEMM).
+        foreach (var (g, tag) in new[] { (new Conv2dGeometry(1, 3, 11, 9, 8, 7, 7, 2, 3), "7×7 s2, 3 channels"), (new Conv2dGeometry(1, 6, 9, 7, 5, 3, 3, 2, 1), "3×3 s2"),
+                     (new Conv2dGeometry(1, 6, 9, 7, 5, 1, 1, 2, 0), "1×1 s2") })
+        {
+            var xs = new Shape4(g.N, g.InC, g.InH, g.InW); var ws = new Shape4(g.OutC, g.InC, g.KH, g.KW); var ys = new Shape4(g.N, g.OutC, g.OutH, g.OutW);
+            double[] x = Random(xs.Length), w = Random(ws.Length), b = Random(g.OutC), r = Random(ys.Length);
+            cases.Add(new($"conv2d dx ({tag})", "default", x, xv => Contract(Reference.Conv2dForward(g, xv, w, b, false), r),
+                () => Reference.Conv2dBackwardInput(g, w, r),
+                d => WithTensors(d, ws, w, ys, r, xs, null, t => Op.Conv2dBackwardInput(t[0], t[1], t[2], g.Stride, g.Pad))));
+        }
+
         // ReLU and pooling on (2, 3, 7, 5), values kept away from the kinks (0, ties).
         {
             var s = new Shape4(2, 3, 7, 5); var os = Op.PoolOutputShape(s);
