@@ -10,7 +10,7 @@ cd "$repo"
 demo=src/IlgpuStyle.Cli/demo
 out=docs/images/controls
 mkdir -p "$out"
-common=(--content "$demo/chelsea.png" --image-size 192 --seed 1)
+common=(--model vgg19 --content "$demo/chelsea.png" --image-size 192 --seed 1)   # the pictures of docs/controls.md: random VGG19
 # Each run: 60 L-BFGS iterations unless it names its own --iterations.
 run() { local name="$1"; shift; local n=(--iterations 60); [[ " $* " == *" --iterations "* ]] && n=(); echo "== $name: $*"; bash tools/ilgpustyle.sh "${common[@]}" "${n[@]}" "$@" --output "$out/$name.png" --print-every 20; rm -f "$out/${name}_loss.png"; }
 

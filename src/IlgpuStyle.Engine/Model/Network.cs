@@ -29,9 +29,6 @@ public sealed class Activations : IDisposable
             outputs[layer] = new Tensor(device, shape, layer);
     }
 
-    /// <summary>Smallest image side that keeps every VGG19 layer down to `deepest` non-empty: 2^(poolings before it).</summary>
-    public static int MinimumSide(string deepest) => Vgg19Layers.Description.MinimumSide(deepest);
-
     public Tensor this[string layer] => outputs.TryGetValue(network.Canonical(layer), out var t)
         ? t : throw new ArgumentException($"layer {layer} is deeper than {Deepest}, where this forward pass stops");
 

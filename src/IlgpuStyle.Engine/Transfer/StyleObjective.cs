@@ -192,8 +192,6 @@ public sealed class StyleObjective : IObjective, IDisposable
     /// shrinks its features; where a halving rounds up (an odd side through a padded stride-2 layer), the last window
     /// averages what it holds. Fails with one line if nothing of the region is left there.
     /// </summary>
-    public static float[] GuideAt(Guide guide, string layer, Shape4 features) => GuideAt(guide, Vgg19Layers.Description, layer, features);
-
     public static float[] GuideAt(Guide guide, NetworkDescription network, string layer, Shape4 features)
     {
         float[] values = guide.Values;
