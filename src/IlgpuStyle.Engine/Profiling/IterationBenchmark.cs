@@ -37,14 +37,14 @@ public static class IterationBenchmark
         float[] Noise(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = (float)(random.NextDouble() * 255 - 128); return a; }
 
         var shape = new Shape4(1, 3, size, size);
-        using var vgg = new Network(device, weights, pooling, options.DeepestLayer) { ConvVariant = conv };
+        using var network = new Network(device, weights, pooling, options.DeepestLayer) { ConvVariant = conv };
         using var content = Tensor.FromArray(device, shape, Noise(shape.Length), "content");
         using var style = Tensor.FromArray(device, shape, Noise(shape.Length), "style");
         using var x = Tensor.FromArray(device, shape, Noise(shape.Length), "image");
         using var m = new Tensor(device, shape, "adam.m");
         using var v = new Tensor(device, shape, "adam.v");
         Op.Fill(m, 0f); Op.Fill(v, 0f);
-        using var objective = new StyleObjective(vgg, x, content, new[] { (style, 1.0) }, options);
+        using var objective = new StyleObjective(network, x, content, new[] { (style, 1.0) }, options);
         device.Synchronize();
         double setupMs = setup.Elapsed.TotalMilliseconds;
 

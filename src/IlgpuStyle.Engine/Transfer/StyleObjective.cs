@@ -44,7 +44,7 @@ public sealed class StyleObjective : IObjective, IDisposable
     sealed record ContentTerm(string Layer, Tensor Target, float Weight, Tensor? Normalized);
     sealed record StyleTerm(string Layer, int Region, Tensor? Mask, Tensor? Masked, Tensor Gram, Tensor Target, float Weight, float GramScale);
 
-    readonly Network vgg;
+    readonly Network network;
     readonly Activations activations;
     readonly Tape tape = new();
     readonly List<ContentTerm> content = new();
@@ -66,24 +66,24 @@ public sealed class StyleObjective : IObjective, IDisposable
 
     /// <param name="contentImage">The preprocessed content image, same shape as X.</param>
     /// <param name="styleImages">Preprocessed style images (any sizes) with their blend weights (summing to 1).</param>
-    public StyleObjective(Network vgg, Tensor x, Tensor contentImage, IReadOnlyList<(Tensor Image, double Blend)> styleImages,
+    public StyleObjective(Network network, Tensor x, Tensor contentImage, IReadOnlyList<(Tensor Image, double Blend)> styleImages,
         StyleTransferOptions o)
-        : this(vgg, x, contentImage, styleImages.Select(s => new StyleSource(s.Image, s.Blend)).ToList(), new[] { new StyleRegion(null, 1.0) }, o)
+        : this(network, x, contentImage, styleImages.Select(s => new StyleSource(s.Image, s.Blend)).ToList(), new[] { new StyleRegion(null, 1.0) }, o)
     {
     }
 
     /// <param name="sources">Style images, each feeding one region's targets at some layers.</param>
     /// <param name="regions">The output's regions (one unmasked region without spatial control).</param>
-    public StyleObjective(Network vgg, Tensor x, Tensor contentImage, IReadOnlyList<StyleSource> sources, IReadOnlyList<StyleRegion> regions,
+    public StyleObjective(Network network, Tensor x, Tensor contentImage, IReadOnlyList<StyleSource> sources, IReadOnlyList<StyleRegion> regions,
         StyleTransferOptions o)
     {
-        this.vgg = vgg;
+        this.network = network;
         X = x;
         tvWeight = (float)o.TvWeight;
         gramVariant = o.GramVariant;
-        var contentLayers = o.ContentLayers.Select(vgg.Description.Canonical).ToList();
-        var styleLayers = o.StyleLayers.Select(vgg.Description.Canonical).ToList();
-        activations = vgg.Plan(x.Shape, o.DeepestLayer);
+        var contentLayers = o.ContentLayers.Select(network.Description.Canonical).ToList();
+        var styleLayers = o.StyleLayers.Select(network.Description.Canonical).ToList();
+        activations = network.Plan(x.Shape, o.DeepestLayer);
         AddContentTerms(o, contentImage, contentLayers);
         AddStyleTerms(o, styleLayers, regions);
         foreach (var source in sources) AddToStyleTargets(source, styleLayers);
@@ -101,7 +101,7 @@ public sealed class StyleObjective : IObjective, IDisposable
         var device = X.Device;
         using (var targets = new Tape())
         {
-            vgg.Forward(targets, contentImage, activations);
+            network.Forward(targets, contentImage, activations);
             foreach (var layer in contentLayers)
             {
                 var p = Own(new Tensor(device, activations[layer].Shape, "P_" + layer));
@@ -133,7 +133,7 @@ public sealed class StyleObjective : IObjective, IDisposable
                 float scale = GramScale(f);
                 if (regions[r].Mask is { } guide)
                 {
-                    var values = GuideAt(guide, vgg.Description, layer, f);
+                    var values = GuideAt(guide, network.Description, layer, f);
                     scale = GuidedGramScale(values, f.C);
                     mask = Own(Tensor.FromArray(device, new Shape4(1, 1, f.H, f.W), values, $"mask_{layer}{Suffix(r, regions)}"));
                     masked = Own(new Tensor(device, f, $"masked_{layer}{Suffix(r, regions)}"));
@@ -150,16 +150,16 @@ public sealed class StyleObjective : IObjective, IDisposable
         var device = X.Device;
         var used = styleLayers.Where(l => source.Layers is null || source.Layers.Contains(l)).ToList();
         if (used.Count == 0) return;
-        using var styleActs = vgg.Plan(source.Image.Shape, vgg.Description.Deepest(used));
+        using var styleActs = network.Plan(source.Image.Shape, network.Description.Deepest(used));
         using var targets = new Tape();
-        vgg.Forward(targets, source.Image, styleActs);
+        network.Forward(targets, source.Image, styleActs);
         foreach (var term in style.Where(t => t.Region == source.Region && used.Contains(t.Layer)))
         {
             var f = styleActs[term.Layer];
             using var gram = new Tensor(device, term.Gram.Shape, "A_part");
             if (source.Mask is { } guide)
             {
-                var values = GuideAt(guide, vgg.Description, term.Layer, f.Shape);
+                var values = GuideAt(guide, network.Description, term.Layer, f.Shape);
                 using var mask = Tensor.FromArray(device, new Shape4(1, 1, f.Shape.H, f.Shape.W), values, "style_mask");
                 using var masked = new Tensor(device, f.Shape, "style_masked");
                 Op.MaskForward(f, mask, masked);
@@ -242,7 +242,7 @@ public sealed class StyleObjective : IObjective, IDisposable
     public void Forward()
     {
         tape.Clear();
-        vgg.Forward(tape, X, activations);
+        network.Forward(tape, X, activations);
         int slot = 0;
         foreach (var term in content)
         {

@@ -87,7 +87,7 @@ public static partial class StyleTransfer
         var inputs = HostInputs.Load(o);
         MemoryEstimate.Check(o, inputs.Content.Width, inputs.Content.Height, device.MemoryBytes, device.ToString());
         var weights = LoadWeights(o, listener);
-        var vgg = Build(o, device, weights);
+        var network = Build(o, device, weights);
         ScaleInputs? input = null;
         Tensor? x = null;
         try
@@ -95,14 +95,14 @@ public static partial class StyleTransfer
             input = ScaleInputs.Prepare(o, device, inputs, o.ImageSize, o.Scales - 1);
             x = new Tensor(device, input.Content.Shape, "image");
             Start(o, inputs, input, x, new Random(o.Seed));
-            var objective = new StyleObjective(vgg, x, input.Content, input.Sources, input.Regions, o);
-            return new PreparedObjective(objective, vgg, input, x, weights);
+            var objective = new StyleObjective(network, x, input.Content, input.Sources, input.Regions, o);
+            return new PreparedObjective(objective, network, input, x, weights);
         }
         catch
         {
             x?.Dispose();
             input?.Dispose();
-            vgg.Dispose();
+            network.Dispose();
             throw;
         }
     }
@@ -321,14 +321,14 @@ public static partial class StyleTransfer
 /// <summary>A style objective with everything it stands on (network, targets, image), disposed together.</summary>
 public sealed class PreparedObjective : IDisposable
 {
-    readonly Network vgg;
+    readonly Network network;
     readonly IDisposable inputs;
     readonly Tensor image;
 
-    internal PreparedObjective(StyleObjective objective, Network vgg, IDisposable inputs, Tensor image, NetworkWeights weights)
+    internal PreparedObjective(StyleObjective objective, Network network, IDisposable inputs, Tensor image, NetworkWeights weights)
     {
         Objective = objective;
-        this.vgg = vgg;
+        this.network = network;
         this.inputs = inputs;
         this.image = image;
         WeightsSource = weights.Source;
@@ -346,7 +346,7 @@ public sealed class PreparedObjective : IDisposable
         Objective.Dispose();
         image.Dispose();
         inputs.Dispose();
-        vgg.Dispose();
+        network.Dispose();
     }
 }
 

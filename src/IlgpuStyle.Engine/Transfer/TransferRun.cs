@@ -30,7 +30,7 @@ public static partial class StyleTransfer
         readonly Random random;
         HostInputs inputs = null!;
         NetworkWeights weights = null!;
-        Network vgg = null!;
+        Network network = null!;
         Checkpoint.Header? resume;
         BinaryReader? resumeReader;
         RgbImage? current;
@@ -59,7 +59,7 @@ public static partial class StyleTransfer
                 // Will it fit? Checked before anything is allocated on the device.
                 MemoryEstimate.Check(o, run.inputs.Content.Width, run.inputs.Content.Height, device.MemoryBytes, device.ToString());
                 run.weights = LoadWeights(o, listener);
-                run.vgg = Build(o, device, run.weights);
+                run.network = Build(o, device, run.weights);
                 run.OpenCheckpoint();
                 return run;
             }
@@ -117,7 +117,7 @@ public static partial class StyleTransfer
             // Starting image: previous scale upsampled, or random / content / given image.
             if (current is not null) state.X.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
             else Start(o, inputs, input, state.X, random);
-            (state.Objective, state.Optimizer) = Setup(o, device, scale, () => new StyleObjective(vgg, state.X, input.Content, input.Sources, input.Regions, o));
+            (state.Objective, state.Optimizer) = Setup(o, device, scale, () => new StyleObjective(network, state.X, input.Content, input.Sources, input.Regions, o));
             int first = resumed ? ResumeInto(state) : 1;
 
             using (device.Span("start image", "run")) Op.Copy(state.LastGood, state.X);
@@ -263,7 +263,7 @@ public static partial class StyleTransfer
         public void Dispose()
         {
             resumeReader?.Dispose();
-            vgg?.Dispose();
+            network?.Dispose();
         }
     }
 }
