@@ -20,12 +20,12 @@ public static partial class Cli
         public void AddTo(Command c) { c.Options.Add(Model); c.Options.Add(Device); c.Options.Add(Pooling); c.Options.Add(Conv); c.Options.Add(Gram); }
 
         /// <summary>The network's weights: VGG19's seeded random ones (the same work as trained ones), or the bundled ResNet18.</summary>
-        public NetworkWeights Weights(ParseResult p) => Networks.Named(p.GetValue(Model)!) == ResNet18Layers.Description
-            ? ResNet18WeightsFile.Load(ResNet18WeightsFile.Locate() ?? throw new WeightsFileException(ResNet18WeightsFile.MissingMessage))
-            : NetworkWeights.Random(1);
+        public NetworkWeights Weights(ParseResult p) => Network(p) == ResNet18Layers.Description ? ResNet18WeightsFile.LoadBundled() : NetworkWeights.Random(1);
+
+        public NetworkDescription Network(ParseResult p) => Networks.Named(p.GetValue(Model)!);
 
         /// <summary>--pooling: VGG19's choice; ResNet18 runs its own max pooling.</summary>
-        public Pooling PoolingOf(ParseResult p) => Networks.Named(p.GetValue(Model)!) == ResNet18Layers.Description ? IlgpuStyle.Model.Pooling.Max : ParsePooling(p.GetValue(Pooling)!);
+        public Pooling PoolingOf(ParseResult p) => Network(p) == ResNet18Layers.Description ? IlgpuStyle.Model.Pooling.Max : ParsePooling(p.GetValue(Pooling)!);
 
         public IterationTimings Run(ParseResult p, ComputeDevice device, int size, int repeats, int profiledIterations = 1) =>
             IterationBenchmark.Run(device, size, repeats, PoolingOf(p),
@@ -58,7 +58,7 @@ public static partial class Cli
             {
                 Console.WriteLine($"device:            {t.Device}");
                 Console.WriteLine($"variants:          conv {conv}, gram {gram}");
-                Console.WriteLine($"network:           {Networks.Named(p.GetValue(common.Model)!).Name}, {common.PoolingOf(p).ToString().ToLowerInvariant()} pooling");
+                Console.WriteLine($"network:           {common.Network(p).Name}, {common.PoolingOf(p).ToString().ToLowerInvariant()} pooling");
                 Console.WriteLine($"image:             {t.Size}×{t.Size}");
                 Console.WriteLine($"ms per iteration:  {t.MedianMs:F1} (median of {t.Repeats}; min {t.MinMs:F1}, max {t.MaxMs:F1})");
                 Console.WriteLine($"work:              {t.FlopsPerIteration / 1e9:F2} GFLOP per iteration, {t.GflopPerSecond:F1} GFLOP/s");

@@ -27,8 +27,7 @@ Func<Tensor, Dictionary<string, Tensor>> Forward;
 if (model == "resnet18")
 {
     var description = IlgpuStyle.Model.ResNet18Layers.Description;
-    var weights = IlgpuStyle.Model.ResNet18WeightsFile.Load(IlgpuStyle.Model.ResNet18WeightsFile.Locate()
-        ?? throw new InvalidOperationException(IlgpuStyle.Model.ResNet18WeightsFile.MissingMessage));
+    var weights = IlgpuStyle.Model.ResNet18WeightsFile.LoadBundled();
     var parameters = description.Convolutions.ToDictionary(c => c.Name, c => (
         W: torch.tensor(weights.Kernels[c.Name], new long[] { c.OutChannels, c.InChannels, c.Kernel, c.Kernel }),
         B: torch.tensor(weights.Biases[c.Name], new long[] { c.OutChannels })));

@@ -80,9 +80,6 @@ public sealed class NetworkDescription
 
     public IEnumerable<LayerSpec> Convolutions => Layers.Where(l => l.Op == LayerOp.Conv);
 
-    /// <summary>Every name a loss may read, in order.</summary>
-    public IEnumerable<string> Taps => Layers.Where(l => l.IsTap).Select(l => l.Name);
-
     /// <summary>The layer's own name for any of its spellings; one clear line for a name this network does not have.</summary>
     public string Canonical(string name) => canonical.TryGetValue(name.Trim(), out var n) ? n
         : throw new ArgumentException($"unknown {Name} layer '{name}': {NamesHelp}");
@@ -107,41 +104,41 @@ public sealed class NetworkDescription
         return Layers.Where(l => needed.Contains(l.Name)).ToList();
     }
 
-    /// <summary>Every layer's output shape for an input, down to `deepest`; a layer whose output would be empty is one clear line.</summary>
-    public IReadOnlyDictionary<string, Shape4> Shapes(Shape4 input, string deepest)
+    /// <summary>Each layer down to `deepest`, in order, with its first input's shape and its output shape; with `clamp`,
+    /// every side at least 1.</summary>
+    IEnumerable<(LayerSpec Layer, Shape4 Input, Shape4 Output)> Walk(Shape4 input, string deepest, bool clamp)
     {
         var shapes = new Dictionary<string, Shape4> { [Input] = input };
         foreach (var l in Through(deepest))
         {
             var x = shapes[l.Inputs[0]];
             var y = OutputShape(l, x);
+            if (clamp) y = y with { H = Math.Max(y.H, 1), W = Math.Max(y.W, 1) };
+            shapes[l.Name] = y;
+            yield return (l, x, y);
+        }
+    }
+
+    /// <summary>Every layer's output shape for an input, down to `deepest`; a layer whose output would be empty is one clear line.</summary>
+    public IReadOnlyDictionary<string, Shape4> Shapes(Shape4 input, string deepest)
+    {
+        var shapes = new Dictionary<string, Shape4>();
+        foreach (var (l, _, y) in Walk(input, deepest, clamp: false))
+        {
             if (y.H <= 0 || y.W <= 0)
                 throw new ArgumentException($"an image of {input.W}×{input.H} is too small for {Name} down to {Canonical(deepest)}: " +
                                             $"{l.Name} would be empty (need at least {MinimumSide(deepest)} pixels on the shorter side)");
             shapes[l.Name] = y;
         }
-        shapes.Remove(Input);
         return shapes;
     }
 
     /// <summary>
-    /// Every layer's output shape down to `deepest` with each side at least 1 (in order, the input first under
-    /// <see cref="Input"/>): what an estimate counts at sizes the network itself would refuse.
+    /// Every layer down to `deepest`, in order, with its first input's and its output's shape, each side at least 1: what an
+    /// estimate counts at sizes the network itself would refuse.
     /// </summary>
-    public IReadOnlyList<(LayerSpec? Layer, Shape4 Input, Shape4 Output)> ClampedShapes(Shape4 input, string deepest)
-    {
-        var shapes = new Dictionary<string, Shape4> { [Input] = input };
-        var result = new List<(LayerSpec?, Shape4, Shape4)> { (null, input, input) };
-        foreach (var l in Through(deepest))
-        {
-            var x = shapes[l.Inputs[0]];
-            var y = OutputShape(l, x);
-            y = y with { H = Math.Max(y.H, 1), W = Math.Max(y.W, 1) };
-            shapes[l.Name] = y;
-            result.Add((l, x, y));
-        }
-        return result;
-    }
+    public IReadOnlyList<(LayerSpec Layer, Shape4 Input, Shape4 Output)> ClampedShapes(Shape4 input, string deepest) =>
+        Walk(input, deepest, clamp: true).ToList();
 
     /// <summary>A layer's output shape for its first input's shape.</summary>
     public static Shape4 OutputShape(LayerSpec l, Shape4 x) => l.Op switch
@@ -157,20 +154,8 @@ public sealed class NetworkDescription
     /// <summary>The smallest image side that keeps every layer down to `deepest` non-empty (found by walking the shapes).</summary>
     public int MinimumSide(string deepest)
     {
-        var layers = Through(deepest);
         for (int side = 1; ; side++)
-        {
-            var s = new Shape4(1, 3, side, side);
-            var shapes = new Dictionary<string, Shape4> { [Input] = s };
-            bool ok = true;
-            foreach (var l in layers)
-            {
-                var y = OutputShape(l, shapes[l.Inputs[0]]);
-                if (y.H <= 0 || y.W <= 0) { ok = false; break; }
-                shapes[l.Name] = y;
-            }
-            if (ok) return side;
-        }
+            if (Walk(new Shape4(1, 3, side, side), deepest, clamp: false).All(e => e.Output.H > 0 && e.Output.W > 0)) return side;
     }
 
     /// <summary>The output channels of a layer (a pooling keeps its input's).</summary>

@@ -34,8 +34,8 @@ public static class Networks
     {
         if (network == ResNet18Layers.Description)
         {
-            var path = weightsPath ?? ResNet18WeightsFile.Locate() ?? throw new WeightsFileException(ResNet18WeightsFile.MissingMessage);
-            var weights = ResNet18WeightsFile.Load(path);
+            var weights = weightsPath is null ? ResNet18WeightsFile.LoadBundled() : ResNet18WeightsFile.Load(weightsPath);
+            string path = weights.Source;
             info($"network: ResNet18, trained on ImageNet, BatchNorm folded into its convolutions ({(weightsPath is null ? "bundled from the NuGet package " + ResNet18WeightsFile.PackageId + " " + ResNet18WeightsFile.PackageVersion + ", MIT: " : "")}{path})");
             return weights;
         }

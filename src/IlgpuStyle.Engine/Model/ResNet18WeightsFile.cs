@@ -57,6 +57,9 @@ public static class ResNet18WeightsFile
         $"the bundled ResNet18 is missing: neither {Path.Combine(AppContext.BaseDirectory, "models", "ResNet18.onnx")} nor the NuGet package " +
         $"{PackageId} {PackageVersion} under {PackageFolder()} (a restore fetches it: dotnet restore IlgpuStyle.sln)";
 
+    /// <summary>The bundled model (<see cref="Locate"/>), or one clear line where it is missing.</summary>
+    public static NetworkWeights LoadBundled() => Load(Locate() ?? throw new WeightsFileException(MissingMessage));
+
     public static OnnxModelProto Read(string path)
     {
         string file = Path.GetFileName(path);

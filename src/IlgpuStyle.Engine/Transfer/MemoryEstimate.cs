@@ -29,9 +29,9 @@ public static class MemoryEstimate
         long Activations(int w, int h, out long largest, out Dictionary<string, long> channels)
         {
             long sum = 0; largest = 3L * w * h; channels = new();
-            foreach (var (layer, _, y) in network.ClampedShapes(new Shape4(1, 3, h, w), o.DeepestLayer).Skip(1))
+            foreach (var (layer, _, y) in network.ClampedShapes(new Shape4(1, 3, h, w), o.DeepestLayer))
             {
-                sum += y.Length; largest = Math.Max(largest, y.Length); channels[layer!.Name] = y.C;
+                sum += y.Length; largest = Math.Max(largest, y.Length); channels[layer.Name] = y.C;
             }
             return sum;
         }
@@ -50,9 +50,9 @@ public static class MemoryEstimate
         int sw = styleLongest, sh = styleLongest;
         floats += Activations(sw, sh, out long largestStyle, out _);     // the style image's pass (freed afterwards)
         floats += 2 * Math.Max(largestAct, largestStyle);                 // padded-input scratch (with its border)
-        long StridedFull(int w, int h) => network.ClampedShapes(new Shape4(1, 3, h, w), o.DeepestLayer).Skip(1)
-            .Where(e => e.Layer!.Op == LayerOp.Conv && e.Layer.Stride > 1)
-            .Select(e => (long)e.Output.C * Math.Max(1, e.Input.H + 2 * e.Layer!.Pad - e.Layer.Kernel + 1) * Math.Max(1, e.Input.W + 2 * e.Layer.Pad - e.Layer.Kernel + 1))
+        long StridedFull(int w, int h) => network.ClampedShapes(new Shape4(1, 3, h, w), o.DeepestLayer)
+            .Where(e => e.Layer.Op == LayerOp.Conv && e.Layer.Stride > 1)
+            .Select(e => (long)e.Output.C * Math.Max(1, e.Input.H + 2 * e.Layer.Pad - e.Layer.Kernel + 1) * Math.Max(1, e.Input.W + 2 * e.Layer.Pad - e.Layer.Kernel + 1))
             .DefaultIfEmpty(0).Max();
         floats += Math.Max(StridedFull(width, height), StridedFull(sw, sh));   // a stride-2 convolution's stride-1 output (ResNet18)
         floats += Math.Max(largestAct, largestStyle);                     // the Gram's transposed features (Rows variant)
@@ -87,10 +87,10 @@ public static class MemoryEstimate
         long Largest(int w, int h)
         {
             long largest = 3L * w * h;
-            foreach (var (l, x, y) in network.ClampedShapes(new Shape4(1, 3, h, w), deepest).Skip(1))
+            foreach (var (l, x, y) in network.ClampedShapes(new Shape4(1, 3, h, w), deepest))
             {
                 largest = Math.Max(largest, y.Length);
-                if (l!.Op == LayerOp.Conv && l.Stride > 1)
+                if (l.Op == LayerOp.Conv && l.Stride > 1)
                 {
                     // Run through the stride-1 kernels (Ops/Conv2d.cs): the stride-1 output (or the output gradient spread
                     // onto its grid), and that convolution's padded input.
