@@ -223,7 +223,8 @@ public static partial class Cli
             var result = ProgressView.Run(listener => StyleTransfer.Run(options, device, listener, cancel.Token), options, printEvery);
             AnsiConsole.MarkupLine($"{(result.Cancelled ? "[yellow]stopped[/]" : "[green]done[/]")}: {result.Iterations} iterations " +
                                    $"({result.Evaluations} evaluations) in {result.Elapsed.TotalSeconds:F1} s, " +
-                                   $"first iteration after {result.TimeToFirstIteration.TotalSeconds:F1} s, final loss {result.FinalLoss:G5}");
+                                   $"first iteration after {result.TimeToFirstIteration.TotalSeconds:F1} s" +
+                                   (result.Startup is { } split ? $" ({Markup.Escape(split.ToString())})" : "") + $", final loss {result.FinalLoss:G5}");
             if (result.RandomWeights)
                 AnsiConsole.MarkupLine($"[yellow]made with {Markup.Escape(result.WeightsSource)}[/]");
             if (result.Profile is { } profile) PrintProfile(device, profile, result.Iterations);

@@ -53,23 +53,36 @@ public static partial class Cli
                 ("size", t.Size), ("pooling", common.PoolingOf(p).ToString().ToLowerInvariant()), ("median_ms", t.MedianMs), ("min_ms", t.MinMs), ("max_ms", t.MaxMs),
                 ("repeats", t.Repeats), ("gflop_per_iteration", t.FlopsPerIteration / 1e9), ("gflops", t.GflopPerSecond),
                 ("peak_device_mib", t.PeakDeviceBytes / 1048576.0), ("setup_ms", t.SetupMs), ("first_iteration_ms", t.FirstIterationMs),
+                ("startup_ms", t.Startup.Total.TotalMilliseconds), ("startup_compile_ms", t.Startup.Compiling.TotalMilliseconds),
+                ("startup_tuning_ms", t.Startup.Tuning.TotalMilliseconds), ("startup_network_ms", t.Startup["network"].TotalMilliseconds),
+                ("startup_targets_ms", t.Startup["targets"].TotalMilliseconds), ("startup_first_iteration_ms", t.Startup["first iteration"].TotalMilliseconds),
+                ("conv_kernels", ConvKernelsRun(t.Profile)),
             };
             Report.Write(how, summary, Array.Empty<ReportTable>(), () =>
             {
                 Console.WriteLine($"device:            {t.Device}");
                 Console.WriteLine($"variants:          conv {conv}, gram {gram}");
+                Console.WriteLine($"conv kernels run:  {ConvKernelsRun(t.Profile)}");
                 Console.WriteLine($"network:           {common.Network(p).Name}, {common.PoolingOf(p).ToString().ToLowerInvariant()} pooling");
                 Console.WriteLine($"image:             {t.Size}×{t.Size}");
                 Console.WriteLine($"ms per iteration:  {t.MedianMs:F1} (median of {t.Repeats}; min {t.MinMs:F1}, max {t.MaxMs:F1})");
                 Console.WriteLine($"work:              {t.FlopsPerIteration / 1e9:F2} GFLOP per iteration, {t.GflopPerSecond:F1} GFLOP/s");
                 Console.WriteLine($"peak device memory:{t.PeakDeviceBytes / 1048576.0,8:F1} MiB (tensors we allocate)");
                 Console.WriteLine($"setup:             {t.SetupMs:F0} ms; first iteration {t.FirstIterationMs:F0} ms (kernel compilation included)");
+                Console.WriteLine($"start-up:          {t.Startup.Total.TotalMilliseconds:F0} ms: " +
+                                  string.Join(", ", t.Startup.Parts.Select(part => $"{part.Name} {part.Time.TotalMilliseconds:F0} ms")));
                 Console.WriteLine(t.ToLine());
             });
             return 0;
         }));
         return command;
     }
+
+    /// <summary>The convolution kernels one iteration launched, by launch name and count ("conv2d_fwd_direct_32x8 ×8, …"): what the
+    /// tuner chose, which the device's default variant does not say.</summary>
+    static string ConvKernelsRun(KernelProfiler profile) =>
+        string.Join(", ", profile.Launches.Where(l => l.Kernel.StartsWith("conv2d_") && !l.Kernel.StartsWith("conv2d_pad"))
+            .GroupBy(l => l.Kernel).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => $"{g.Key} ×{g.Count()}"));
 
     internal static Command ProfileCommand()
     {
@@ -134,12 +147,16 @@ public static partial class Cli
         var variant = new Option<string[]>("--variant") { Description = "Only these variants (repeatable): " + string.Join(", ", ConvKernel.All.Select(k => k.Name.Contains(' ') ? $"\"{k.Name}\"" : k.Name)), AllowMultipleArgumentsPerToken = false };
         var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
         var retune = new Option<bool>("--retune") { Description = "Forget this device's autotuned 3×3 kernels, Direct tiles and Winograd (the next run of each shape times them again)" };
+        var carryOver = new Option<bool>("--carry-over") { Description = "Measure the tuner's carry-over instead: at each of --sizes, time every candidate of every 3×3 convolution of --model, and compare the fastest with the choice carried over from the nearest other size" };
+        var sizeList = new Option<string>("--sizes") { Description = "With --carry-over: image sizes, comma-separated, each a side or WIDTHxHEIGHT", DefaultValueFactory = _ => "128,256,384,512,512x341" };
         var format = Report.FormatOption();
         var command = new Command("kernels", "The kernel lab: every variant of one op at one layer's shape, checked against float64 (sampled outputs), then timed: ms, GFLOP/s executed and effective, % of the device's measured peak, errors.")
-            { op, model, layer, size, shape, repeats, variant, device, retune, format };
+            { op, model, layer, size, shape, repeats, variant, device, retune, carryOver, sizeList, format };
         command.SetAction(p => Guard(() =>
         {
             var how = Report.Format(p, format);
+            if (p.GetValue(carryOver))
+                return CarryOver(how, SharedDevices.Open(p.GetValue(device)), Networks.Named(p.GetValue(model)!), ParseSizes(p.GetValue(sizeList)!), p.GetValue(repeats));
             var which = p.GetValue(op)!.ToLowerInvariant() switch
             {
                 "conv" => LabOp.Conv,
@@ -192,6 +209,52 @@ public static partial class Cli
         }));
         return command;
     }
+
+    /// <summary>`kernels --carry-over`: the table of <see cref="KernelLab.CarryOver"/> and its worst and median ratios.</summary>
+    static int CarryOver(OutputFormat how, ComputeDevice d, NetworkDescription network, IReadOnlyList<(int, int)> sizes, int repeats)
+    {
+        var peak = DevicePeak.For(d);
+        var notes = how == OutputFormat.Text ? Console.Out : Console.Error;
+        var rows = KernelLab.CarryOver(d, network, sizes, repeats, peak.GflopPerSecond, line => notes.WriteLine($"timing {line}"));
+        var ratios = rows.Where(r => r.Ratio is not null).Select(r => r.Ratio!.Value).OrderBy(r => r).ToList();
+        var table = new ReportTable("shapes", "size", "layer", "pass", "key", "uses", "fastest", "fastest_ms", "carried", "carried_from", "carried_ms", "ratio");
+        foreach (var r in rows) table.Add(r.Size, r.Layer, r.Pass, r.Key, r.Uses, r.Fastest, r.FastestMs, r.Carried, r.From, r.CarriedMs, r.Ratio);
+        var totals = CarryRow.Totals(rows);
+        var sizeTable = new ReportTable("sizes", "size", "ratio");
+        foreach (var (size, ratio) in totals) sizeTable.Add(size, ratio);
+        var summary = new (string, object?)[]
+        {
+            ("device", d.ToString()), ("model", network.Name), ("sizes", string.Join(",", sizes.Select(s => $"{s.Item1}x{s.Item2}"))), ("repeats", repeats),
+            ("shapes", rows.Count), ("carried", ratios.Count), ("same_kernel", rows.Count(r => r.Carried == r.Fastest)),
+            ("worst_ratio", ratios.Count > 0 ? ratios[^1] : null), ("median_ratio", ratios.Count > 0 ? ratios[ratios.Count / 2] : null),
+        };
+        Report.Write(how, summary, new[] { table, sizeTable }, () =>
+        {
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(d.ToString())}[/], {Markup.Escape(network.Name)}: every 3×3 convolution's candidates timed " +
+                                   $"(fastest of {repeats} rounds) at {string.Join(", ", sizes.Select(s => $"{s.Item1}×{s.Item2}"))}; ratio = the carried-over kernel's ms / the fastest's");
+            var t = new Table().AddColumns("size", "layer", "pass", "fastest", "ms", "carried over", "from", "ms", "ratio");
+            foreach (var r in rows)
+                t.AddRow(r.Size, Markup.Escape(r.Layer), r.Pass, Markup.Escape(r.Fastest), r.FastestMs.ToString("F2"), Markup.Escape(r.Carried ?? "(times it)"),
+                    Markup.Escape(r.From ?? "-"), r.CarriedMs?.ToString("F2") ?? "-", r.Ratio?.ToString("F2") ?? "-");
+            AnsiConsole.Write(t);
+            if (ratios.Count > 0)
+                Console.WriteLine($"{ratios.Count} of {rows.Count} shapes carry a choice over ({rows.Count(r => r.Carried == r.Fastest)} the fastest itself); " +
+                                  $"worst ratio {ratios[^1]:F2}, median {ratios[ratios.Count / 2]:F2}");
+            if (totals.Count > 0)
+                Console.WriteLine("per iteration (each shape counted as often as the network runs it; carried-over ms / fastest ms): " +
+                                  string.Join(", ", totals.Select(t => $"{t.Size} {t.Ratio:F3}")));
+        });
+        return 0;
+    }
+
+    /// <summary>"128,256,512x341": sides, or width × height.</summary>
+    static IReadOnlyList<(int, int)> ParseSizes(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(part =>
+    {
+        var wh = part.ToLowerInvariant().Split('x', '×');
+        if (wh.Length is 1 or 2 && wh.All(v => int.TryParse(v, out int n) && n >= 16 && n <= 16384))
+            return (int.Parse(wh[0]), int.Parse(wh[^1]));
+        throw new ArgumentException($"--sizes takes sides or WIDTHxHEIGHT from 16 to 16384, comma-separated; got '{part}'");
+    }).ToList() is { Count: > 0 } list ? list : throw new ArgumentException("--sizes is empty");
 
     static Kernels.Conv2dGeometry ExplicitShape(string text)
     {

@@ -100,7 +100,10 @@ public sealed class ComputeDevice : IDisposable
 
     /// <summary>The launcher of a kernel, compiled on first use.</summary>
     public TLauncher Kernel<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load) where TLauncher : Delegate =>
-        (TLauncher)kernels.GetOrAdd(kernel.Method, _ => load(Accelerator));
+        (TLauncher)kernels.GetOrAdd(kernel.Method, _ => Startup.Compile(() => load(Accelerator)));
+
+    /// <summary>Time spent compiling kernels and timing the tuner's candidates since this device was opened.</summary>
+    public StartupClock Startup { get; } = new();
 
     /// <summary>
     /// Brackets a span of work (category "iteration", "pass", "layer", or "run" for the run's own work outside iterations) for the observer, so that a trace nests

@@ -159,6 +159,16 @@ public static partial class Op
         return ConvSupports(KernelVariant.Winograd, g) && Math.Min(g.InC, g.OutC) >= 16 && tiles >= WinogradGeometry.TileBlock;
     }
 
+    /// <summary>What the tuner times for a 3×3 convolution: the Direct tiles, and where Winograd is timed (<see cref="TunesWinograd"/>)
+    /// Winograd with the policy's F and both product blocks (the same bits; which is faster differs by shape).</summary>
+    public static List<ConvKernel> TunerCandidates(ComputeDevice d, bool winograd)
+    {
+        var candidates = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
+        if (winograd)
+            candidates.AddRange(Enum.GetValues<WinogradTile>().Where(t => t.OutputTile() == d.Policy.WinogradTile.OutputTile()).Select(ConvKernel.Of));
+        return candidates;
+    }
+
     /// <summary>The tuner's key of a 3×3 convolution's pass: its channels and padded input (of the transposed problem for the
     /// input gradient); a choice among the Direct tiles alone (a Direct asked for by name, or a shape Winograd cannot win)
     /// is kept apart, so that it never hides Winograd from the default's.</summary>
@@ -184,13 +194,11 @@ public static partial class Op
         int outC = inputGradient ? g.InC : g.OutC, outW = inputGradient ? g.InW : g.OutW;
         if (d.DirectTileOverride is { } forced) return ConvKernel.Direct(forced);
         if (g.KH != 3 || g.KW != 3 || !d.Policy.AutotuneDirectTiles) return ConvKernel.Direct(d.Policy.TileFor(outC, outW));
-        var candidates = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
         bool winograd = !asked && TunesWinograd(d, g);
-        // Winograd with the policy's F and both product blocks (the same bits; which is faster differs by shape).
-        if (winograd)
-            candidates.AddRange(Enum.GetValues<WinogradTile>().Where(t => t.OutputTile() == d.Policy.WinogradTile.OutputTile()).Select(ConvKernel.Of));
+        var candidates = TunerCandidates(d, winograd);
         var compiled = new HashSet<ConvKernel>();
-        var chosen = d.Tiles.For(TunerKey(g, inputGradient, winograd), candidates, Time, out bool timed);
+        bool timed = false;
+        var chosen = d.Startup.Tune(() => d.Tiles.For(TunerKey(g, inputGradient, winograd), candidates, Time, out timed));
         // The tuner made a frozen filter's layout for every candidate: the ones not chosen are let go.
         var layout = inputGradient ? WeightLayout.InputGradient : WeightLayout.Forward;
         if (timed && w.Frozen)

@@ -25,6 +25,21 @@ public sealed record LabRow(string Variant, bool Valid, double MaxAbsError, doub
     public IReadOnlyList<(string Kernel, double Ms)>? Kernels { get; init; }
 }
 
+/// <summary>One shape of <see cref="KernelLab.CarryOver"/>: the fastest candidate timed at it, and the kernel the other sizes'
+/// timings carry over (none where no shape is near enough; `From`: the nearest of them), with that kernel's time here and its
+/// ratio to the fastest.</summary>
+public sealed record CarryRow(string Size, string Layer, string Pass, string Key, string Fastest, double FastestMs,
+    string? Carried, string? From, double? CarriedMs, double? Ratio)
+{
+    /// <summary>The convolutions of the network at this size that run this shape (VGG19's conv3_2 … conv3_4 share one).</summary>
+    public int Uses { get; init; } = 1;
+
+    /// <summary>Per size: the carried-over kernels' time over the fastest's, summed over the shapes that carry over, each
+    /// counted as often as the network runs it: what carrying over costs one iteration's 3×3 convolutions.</summary>
+    public static IReadOnlyList<(string Size, double Ratio)> Totals(IEnumerable<CarryRow> rows) => rows.Where(r => r.CarriedMs is not null)
+        .GroupBy(r => r.Size).Select(g => (g.Key, g.Sum(r => r.Uses * r.CarriedMs!.Value) / g.Sum(r => r.Uses * r.FastestMs))).ToList();
+}
+
 /// <summary>
 /// The kernel lab behind `ilgpustyle kernels`, in the manner of llm.c's dev/cuda: one op at one layer's shape, every
 /// variant and sub-variant the engine has (naive, blocked, tiled, direct 4px / 8px / 32×8, rows) run on the same seeded
@@ -45,7 +60,11 @@ public static class KernelLab
 
     /// <summary>The geometry of a network's convolution at an image size (square image, batch 1): its kernel, stride and padding,
     /// and its input's size from the network's table.</summary>
-    public static Conv2dGeometry LayerGeometry(NetworkDescription network, string layer, int imageSize)
+    public static Conv2dGeometry LayerGeometry(NetworkDescription network, string layer, int imageSize) =>
+        LayerGeometry(network, layer, imageSize, imageSize);
+
+    /// <summary>The same for a width × height image.</summary>
+    public static Conv2dGeometry LayerGeometry(NetworkDescription network, string layer, int width, int height)
     {
         var convolutions = network.Convolutions.ToList();
         string names = network == Vgg19Layers.Description ? "conv1_1 … conv5_4"
@@ -53,9 +72,9 @@ public static class KernelLab
         var spec = network.Has(layer) ? network[layer] : null;
         if (spec is not { Op: LayerOp.Conv })
             throw new ArgumentException($"--layer must be a convolution of {network.Name} ({names}), got '{layer}'");
-        var input = spec.Inputs[0] == NetworkDescription.Input ? new Shape4(1, 3, imageSize, imageSize)
-            : network.Shapes(new Shape4(1, 3, imageSize, imageSize), spec.Name)[spec.Inputs[0]];
-        if (input.H < 1 || input.W < 1) throw new ArgumentException($"at --image-size {imageSize}, {spec.Name} has no pixels left");
+        var image = new Shape4(1, 3, height, width);
+        var input = spec.Inputs[0] == NetworkDescription.Input ? image : network.Shapes(image, spec.Name)[spec.Inputs[0]];
+        if (input.H < 1 || input.W < 1) throw new ArgumentException($"at {width}×{height}, {spec.Name} has no pixels left");
         return new Conv2dGeometry(1, spec.InChannels, input.H, input.W, spec.OutChannels, spec.Kernel, spec.Kernel, spec.Stride, spec.Pad);
     }
 
@@ -77,7 +96,7 @@ public static class KernelLab
 
     /// <param name="kernelTimes">Profile one more launch per variant for <see cref="LabRow.Kernels"/>.</param>
     public static IReadOnlyList<LabRow> Run(ComputeDevice d, LabOp op, Conv2dGeometry g, int repeats, double peakGflops, int seed = 1,
-        IReadOnlyCollection<string>? only = null, bool kernelTimes = true)
+        IReadOnlyCollection<string>? only = null, bool kernelTimes = true, bool interleaved = false)
     {
         if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, got {repeats}");
         var random = new Random(seed);
@@ -106,19 +125,24 @@ public static class KernelLab
         }
 
         var rows = new List<LabRow>();
+        var timed = new List<(int Row, Action Launch, long Flops)>();
         var (previous, previousWinograd) = (d.DirectTileOverride, d.WinogradTileOverride);
         try
         {
             foreach (var (name, variant, tile, winograd) in Variants().Where(v => only is null || only.Contains(v.Name)))
             {
-                d.DirectTileOverride = tile;
-                d.WinogradTileOverride = winograd;
+                void LaunchIt()
+                {
+                    d.DirectTileOverride = tile;
+                    d.WinogradTileOverride = winograd;
+                    Launch(variant);
+                }
                 if (!Op.ConvSupports(variant, g)) { rows.Add(new LabRow(name, false, 0, 0, 0, "no kernel for this shape")); continue; }
                 Op.Fill(output, float.NaN);   // poisoned: a kernel that skips outputs fails
                 LabRow row;
                 try
                 {
-                    Launch(variant);
+                    LaunchIt();
                     d.Synchronize();
                     row = Check(name, expected, Gather(output, sample));
                 }
@@ -127,11 +151,67 @@ public static class KernelLab
                     rows.Add(new LabRow(name, false, 0, 0, 0, e.Message.Split('\n')[0]));
                     continue;
                 }
-                rows.Add(row.Valid ? Time(row, () => Launch(variant), d, g, repeats, peakGflops, ExecutedFlops(g, variant, tile, winograd, op), kernelTimes) : row);
+                rows.Add(row);
+                if (row.Valid) timed.Add((rows.Count - 1, LaunchIt, ExecutedFlops(g, variant, tile, winograd, op)));
             }
+            // Timed after every check: one variant after another, or in rounds over them all (a burst of load on a shared
+            // machine then slows one launch of each, not every launch of one).
+            var times = timed.Select(_ => new List<double>()).ToList();
+            if (interleaved)
+                for (int round = 0; round < repeats; round++)
+                    for (int i = 0; i < timed.Count; i++)
+                        times[i].Add(Timing.Repeat(d, 1, timed[i].Launch)[0]);
+            else
+                for (int i = 0; i < timed.Count; i++)
+                    times[i].AddRange(Timing.Repeat(d, repeats, timed[i].Launch));
+            for (int i = 0; i < timed.Count; i++)
+                rows[timed[i].Row] = Time(rows[timed[i].Row], times[i], timed[i].Launch, d, g, peakGflops, timed[i].Flops, kernelTimes);
         }
         finally { (d.DirectTileOverride, d.WinogradTileOverride) = (previous, previousWinograd); }
         return rows;
+    }
+
+    /// <summary>
+    /// The tuner's carry-over measured (`ilgpustyle kernels --carry-over`): at each image size, every 3×3 convolution the tuner
+    /// decides (forward and input gradient; shapes met twice once) has all its candidates timed (checked, then the fastest
+    /// launch of `repeats` rounds over them all, as the tuner counts); the fastest is the exhaustive choice. Then each shape is decided from the other sizes' timings alone
+    /// (<see cref="TileTuner.Carry"/>, as a run would with only those timed), and the row says how much slower that kernel is
+    /// at this shape than the fastest: 1.00 when the fastest carried over.
+    /// </summary>
+    public static IReadOnlyList<CarryRow> CarryOver(ComputeDevice d, NetworkDescription network, IReadOnlyList<(int Width, int Height)> sizes,
+        int repeats, double peakGflops, Action<string>? progress = null)
+    {
+        if (!d.Policy.AutotuneDirectTiles)
+            throw new ArgumentException($"{d} does not autotune its 3×3 kernels (its policy's tile is fixed): nothing carries over");
+        var measured = new List<(string Size, string Layer, LabOp Op, string Key, Dictionary<string, double> Ms)>();
+        var uses = new Dictionary<(string Size, string Key), int>();   // convolutions of a size that run the shape
+        foreach (var (width, height) in sizes)
+            foreach (var spec in network.Convolutions.Where(c => c is { Kernel: 3, Stride: 1, Pad: 1 }))
+                foreach (var op in new[] { LabOp.Conv, LabOp.ConvInput })
+                {
+                    var g = LayerGeometry(network, spec.Name, width, height);
+                    bool winograd = Op.TunesWinograd(d, g);
+                    string key = Op.TunerKey(g, op == LabOp.ConvInput, winograd);
+                    var use = ($"{width}×{height}", key);
+                    uses[use] = uses.GetValueOrDefault(use) + 1;
+                    if (measured.Any(m => m.Key == key)) continue;
+                    var names = Op.TunerCandidates(d, winograd).Select(k => k.Name).ToList();
+                    progress?.Invoke($"{width}×{height} {spec.Name} {(op == LabOp.Conv ? "forward" : "input gradient")}: {key}");
+                    var rows = Run(d, op, g, repeats, peakGflops, only: names, kernelTimes: false, interleaved: true);
+                    var failed = rows.FirstOrDefault(r => !r.Valid);
+                    if (failed is not null) throw new InvalidOperationException($"{key}: {failed.Variant} failed its check: {failed.Failure}");
+                    measured.Add(($"{width}×{height}", spec.Name, op, key, rows.ToDictionary(r => r.Variant, r => r.MinMs!.Value)));
+                }
+        var timed = measured.ToDictionary(m => m.Key, m => new TunedShape(m.Ms.MinBy(t => t.Value).Key, m.Ms));
+        return measured.Select(m =>
+        {
+            var others = timed.Where(t => !measured.Any(o => o.Key == t.Key && o.Size == m.Size)).ToDictionary(t => t.Key, t => t.Value);
+            var near = TileTuner.Carry(m.Key, others);
+            string fastest = timed[m.Key].Kernel;
+            double? ms = near is { } n ? m.Ms[n.Kernel.Name] : null;
+            return new CarryRow(m.Size, m.Layer, m.Op == LabOp.Conv ? "forward" : "input", m.Key, fastest, m.Ms[fastest],
+                near?.Kernel.Name, near?.From, ms, ms / m.Ms[fastest]) { Uses = uses[(m.Size, m.Key)] };
+        }).ToList();
     }
 
     /// <summary>The float64 comparison of one variant's sampled outputs.</summary>
@@ -150,9 +230,9 @@ public static class KernelLab
         return new LabRow(name, valid, maxAbs, rel, expected.Count, valid ? null : $"relative error {rel:G3} above {Tolerance:G1}");
     }
 
-    static LabRow Time(LabRow row, Action launch, ComputeDevice d, Conv2dGeometry g, int repeats, double peakGflops, long executedFlops, bool kernelTimes)
+    static LabRow Time(LabRow row, List<double> times, Action launch, ComputeDevice d, Conv2dGeometry g, double peakGflops, long executedFlops, bool kernelTimes)
     {
-        var times = Timing.Repeat(d, repeats, launch);
+        times.Sort();
         double median = Timing.Median(times);
         List<(string, double)>? kernels = null;
         if (kernelTimes)

@@ -25,6 +25,9 @@ public sealed record TransferResult(
     public int? BestIteration { get; init; }
     public double? BestLoss { get; init; }
 
+    /// <summary>Where the time before the first iteration went (<see cref="TimeToFirstIteration"/> by phase).</summary>
+    public StartupSplit? Startup { get; init; }
+
     /// <summary>With --profile: every launch and span of the run (its trace is written to the profile path).</summary>
     public Profiling.KernelProfiler? Profile { get; init; }
 }

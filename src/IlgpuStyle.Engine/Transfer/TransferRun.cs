@@ -23,6 +23,7 @@ public static partial class StyleTransfer
         readonly ITransferListener listener;
         readonly CancellationToken cancel;
         readonly Stopwatch clock = Stopwatch.StartNew();
+        readonly StartupSplit startup;
         readonly List<string> written = new();
         readonly List<(int Iteration, double Content, double Style, double Tv, double Total, double Ms)> losses = new();
         readonly List<ScaleStart> scaleStarts = new();
@@ -46,6 +47,7 @@ public static partial class StyleTransfer
         TransferRun(StyleTransferOptions o, ComputeDevice device, ITransferListener listener, CancellationToken cancel)
         {
             (this.o, this.device, this.listener, this.cancel) = (o, device, listener, cancel);
+            startup = new StartupSplit(device);
             random = new Random(o.Seed);
         }
 
@@ -54,12 +56,18 @@ public static partial class StyleTransfer
             var run = new TransferRun(o, device, listener, cancel);
             try
             {
-                EnsureWritable(o.OutputPath);
-                run.inputs = HostInputs.Load(o);
-                // Will it fit? Checked before anything is allocated on the device.
-                MemoryEstimate.Check(o, run.inputs.Content.Width, run.inputs.Content.Height, device.MemoryBytes, device.ToString());
-                run.weights = LoadWeights(o, listener);
-                run.network = Build(o, device, run.weights);
+                run.startup.Phase("inputs", () =>
+                {
+                    EnsureWritable(o.OutputPath);
+                    run.inputs = HostInputs.Load(o);
+                    // Will it fit? Checked before anything is allocated on the device.
+                    MemoryEstimate.Check(o, run.inputs.Content.Width, run.inputs.Content.Height, device.MemoryBytes, device.ToString());
+                });
+                run.startup.Phase("network", () =>
+                {
+                    run.weights = LoadWeights(o, listener);
+                    run.network = Build(o, device, run.weights);
+                });
                 run.OpenCheckpoint();
                 return run;
             }
@@ -105,7 +113,7 @@ public static partial class StyleTransfer
         public void OptimizeScale(int scale)
         {
             int size = o.ImageSize >> (o.Scales - 1 - scale);
-            using var input = ScaleInputs.Prepare(o, device, inputs, size, scale);
+            using var input = startup.Phase("inputs", () => ScaleInputs.Prepare(o, device, inputs, size, scale));
             int w = input.ContentImage.Width, h = input.ContentImage.Height;
             listener.Info($"scale {scale + 1}/{o.Scales}: {w}×{h}");
             // Its first iteration, for the loss plot's marker (a resumed scale started before the checkpoint).
@@ -117,14 +125,17 @@ public static partial class StyleTransfer
             // Starting image: previous scale upsampled, or random / content / given image.
             if (current is not null) state.X.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
             else Start(o, inputs, input, state.X, random);
-            (state.Objective, state.Optimizer) = Setup(o, device, scale, () => new StyleObjective(network, state.X, input.Content, input.Sources, input.Regions, o));
+            (state.Objective, state.Optimizer) = startup.Phase("targets", () =>
+                Setup(o, device, scale, () => new StyleObjective(network, state.X, input.Content, input.Sources, input.Regions, o)));
             int first = resumed ? ResumeInto(state) : 1;
 
             using (device.Span("start image", "run")) Op.Copy(state.LastGood, state.X);
             for (int i = first; i <= o.Iterations; i++)
             {
                 if (cancel.IsCancellationRequested) { Cancelled = true; break; }
-                if (!Iterate(state, i)) break;
+                bool more = totalIterations == 0 ? startup.Phase("first iteration", () => Iterate(state, i)) : Iterate(state, i);
+                startup.Stop();
+                if (!more) break;
             }
             totalEvaluations += state.Optimizer.Evaluations;
             if (state.Best is not null && bestIteration > 0)
@@ -257,6 +268,7 @@ public static partial class StyleTransfer
             {
                 BestIteration = o.KeepBest && bestIteration > 0 ? bestIteration : null,
                 BestLoss = o.KeepBest && bestIteration > 0 ? bestLoss : null,
+                Startup = startup,
             };
         }
 

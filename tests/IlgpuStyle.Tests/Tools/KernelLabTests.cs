@@ -98,6 +98,90 @@ public class KernelLabTests(ITestOutputHelper output)
         tuner.Forget();
     }
 
+    /// <summary>
+    /// A shape not timed is decided from the timed shapes of the same pass, channels and candidates within 4× the pixels,
+    /// without timing and without caching it; farther, other channels, the other pass or other candidates: timed. The
+    /// times kept with each shape weigh the neighbours.
+    /// </summary>
+    [Fact]
+    public void TheTunerCarriesTheNearestChoiceOver()
+    {
+        var tuner = Accelerators.Get(new AcceleratorCase(DeviceKind.Cpu)).Tiles;
+        string Key(bool input, int inC, int outC, int h, int w, string suffix = "") => TileTuner.Key(input, inC, outC, h, w) + suffix + " (test)";
+        var direct = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
+        var px4 = ConvKernel.Direct(DirectTile.Px4);
+        var px8 = ConvKernel.Direct(DirectTile.Px8);
+        double NotTimed(ConvKernel _) => throw new Xunit.Sdk.XunitException("timed a shape that should carry over");
+        tuner.Forget();   // only this test's choices: the ILGPU CPU accelerator tunes nothing itself
+        try
+        {
+            Assert.Equal(px8, tuner.For(Key(false, 7, 9, 66, 66), direct, t => t == px8 ? 1.0 : 2.0, out bool timed));
+            Assert.True(timed);
+            foreach (var (h, w) in new[] { (130, 130), (34, 34), (66, 200), (90, 60) })
+            {
+                string near = Key(false, 7, 9, h, w);
+                Assert.Equal(px8, tuner.For(near, direct, NotTimed, out timed));
+                Assert.False(timed);
+                Assert.Equal(Key(false, 7, 9, 66, 66), tuner.Carried[near]);
+                Assert.Null(tuner.Chosen(near));   // not cached: a timed choice is never hidden by a carried one
+            }
+            // Beyond 4× the pixels, other channels, the input gradient, a Direct-only key: timed.
+            foreach (var far in new[] { Key(false, 7, 9, 200, 200), Key(false, 9, 7, 66, 66), Key(true, 7, 9, 66, 66), Key(false, 7, 9, 66, 66, " direct") })
+            {
+                Assert.Equal(px4, tuner.For(far, direct, t => t == px4 ? 1.0 : 2.0, out timed));
+                Assert.True(timed, far);
+            }
+            // Between 66² (5.9× fewer pixels) and 200² (1.6× more): the nearer one, 200².
+            Assert.Equal(px4, tuner.For(Key(false, 7, 9, 160, 160), direct, NotTimed, out _));
+            // Names only (a version-3 cache), equally far in pixels (2× fewer and 2× more): the larger's choice.
+            var names = new Dictionary<string, TunedShape> { [Key(false, 1, 2, 50, 50)] = new(px4.Name), [Key(false, 1, 2, 200, 50)] = new(px8.Name) };
+            Assert.Equal(px8, TileTuner.Carry(Key(false, 1, 2, 100, 50), names)!.Value.Kernel);
+            // The same pixels: the nearer aspect ratio.
+            names[Key(false, 1, 2, 100, 25)] = new(ConvKernel.Direct(DirectTile.Wide32x8).Name);
+            Assert.Equal(px4, TileTuner.Carry(Key(false, 1, 2, 48, 52), names)!.Value.Kernel);
+            // With times: two neighbours that agree outvote the nearest one's close call; a clear lead at the nearest wins.
+            Dictionary<string, double> Ms(double a, double b) => new() { [px4.Name] = a, [px8.Name] = b };
+            var times = new Dictionary<string, TunedShape>
+            {
+                [Key(false, 1, 2, 100, 100)] = new(px4.Name, Ms(1.0, 1.05)),
+                [Key(false, 1, 2, 70, 70)] = new(px8.Name, Ms(1.3, 1.0)),
+                [Key(false, 1, 2, 140, 140)] = new(px8.Name, Ms(1.3, 1.0)),
+            };
+            var carriedOver = TileTuner.Carry(Key(false, 1, 2, 100, 101), times)!.Value;
+            Assert.Equal((px8, Key(false, 1, 2, 100, 100)), (carriedOver.Kernel, carriedOver.From));
+            times[Key(false, 1, 2, 100, 100)] = new(px4.Name, Ms(1.0, 2.0));
+            Assert.Equal(px4, TileTuner.Carry(Key(false, 1, 2, 100, 101), times)!.Value.Kernel);
+            // Only among the candidates.
+            Assert.Equal(px8, TileTuner.Carry(Key(false, 1, 2, 100, 101), times, new[] { px8 })!.Value.Kernel);
+            // A cached name that is no kernel, a key that is no shape: nothing carries.
+            Assert.Null(TileTuner.Carry(Key(false, 3, 3, 10, 10), new Dictionary<string, TunedShape> { [Key(false, 3, 3, 10, 11)] = new("no such kernel") }));
+            Assert.Null(TileTuner.Carry("forward 3->3 nonsense (test)", new Dictionary<string, TunedShape> { [Key(false, 3, 3, 10, 11)] = new(px4.Name) }));
+        }
+        finally { tuner.Forget(); }
+    }
+
+    /// <summary>The start-up clock counts a loader's time as compiling and the tuner's as tuning less the compiling inside
+    /// it; a phase's time leaves both out, and the parts add up to the whole.</summary>
+    [Fact]
+    public void StartupSplitCountsCompilingAndTuningOnce()
+    {
+        var d = Accelerators.Get(new AcceleratorCase(DeviceKind.Cpu));
+        var split = new StartupSplit(d);
+        split.Phase("targets", () =>
+        {
+            Thread.Sleep(60);
+            d.Startup.Tune(() => { Thread.Sleep(120); return d.Startup.Compile(() => { Thread.Sleep(200); return 0; }); });
+        });
+        split.Stop();
+        d.Startup.Compile(() => { Thread.Sleep(100); return 0; });   // after Stop: not in the split
+        output.WriteLine(split.ToString());
+        Assert.InRange(split.Compiling.TotalMilliseconds, 195, 280);
+        Assert.InRange(split.Tuning.TotalMilliseconds, 115, 190);
+        Assert.InRange(split["targets"].TotalMilliseconds, 55, 130);
+        Assert.InRange(split.Parts.Sum(p => p.Time.TotalMilliseconds), split.Total.TotalMilliseconds - 50, split.Total.TotalMilliseconds + 1);
+        Assert.Contains("compiling kernels 0.2 s", split.ToString());
+    }
+
     /// <summary>A run hears once, before the first timing, that the tuner is timing kernels; a cached shape says nothing.</summary>
     [Fact]
     public void TheTunersFirstTimingIsToldOnce()
@@ -125,6 +209,35 @@ public class KernelLabTests(ITestOutputHelper output)
             Assert.Null(tuner.FirstTiming);
         }
         finally { tuner.FirstTiming = null; tuner.Forget(); }
+    }
+
+    /// <summary>`kernels --carry-over` on OpenCL (whose policy autotunes): every tuned shape of the sizes, each with its fastest
+    /// candidate and a ratio of at least 1 where a neighbour carries over; refused where nothing is tuned, and bad --sizes.</summary>
+    [Fact]
+    public void CarryOverCommandComparesWithTheFastest()
+    {
+        Assert.SkipUnless(IlgpuStyle.Devices.SharedDevices.Catalog.Devices.Any(x => x.Kind == DeviceKind.OpenCL && x.Usable),
+            "no usable OpenCL device (the ILGPU CPU accelerator autotunes nothing)");
+        var (code, stdout, stderr) = CliRunner.Run("kernels", "--carry-over", "--model", "resnet18", "--sizes", "32,48x40", "--repeats", "1",
+            "--device", "opencl", "--format", "json");
+        Assert.True(code == 0, $"exit {code}\n{stderr}\n{stdout}");
+        using var json = JsonDocument.Parse(stdout);
+        var rows = json.RootElement.GetProperty("shapes").EnumerateArray().ToList();
+        // ResNet18's four stages at two sizes, forward and input gradient: 16 shapes.
+        Assert.Equal(16, rows.Count);
+        Assert.All(rows, r => Assert.True(r.GetProperty("fastest_ms").GetDouble() > 0));
+        var carried = rows.Where(r => r.GetProperty("ratio").ValueKind == JsonValueKind.Number).ToList();
+        Assert.NotEmpty(carried);
+        Assert.All(carried, r => Assert.True(r.GetProperty("ratio").GetDouble() >= 1, r.ToString()));
+        var sizes = json.RootElement.GetProperty("sizes").EnumerateArray().ToList();
+        Assert.NotEmpty(sizes);
+        Assert.All(sizes, r => Assert.True(r.GetProperty("ratio").GetDouble() >= 1, r.ToString()));
+        var (bad, _, error) = CliRunner.Run("kernels", "--carry-over", "--sizes", "32,big");
+        Assert.Equal(1, bad);
+        Assert.Contains("--sizes takes", error);
+        var (cpu, _, refused) = CliRunner.Run("kernels", "--carry-over", "--sizes", "32", "--device", "cpu");
+        Assert.Equal(1, cpu);
+        Assert.Contains("does not autotune", refused);
     }
 
     [Fact]

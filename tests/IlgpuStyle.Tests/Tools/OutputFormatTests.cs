@@ -18,7 +18,7 @@ public class OutputFormatTests(ITestOutputHelper output)
     {
         { "devices", new[] { "devices", "default" } },
         { "gradcheck --op relu --device cpu", new[] { "cases", "op", "vs_reference", "passed" } },
-        { "bench --image-size 16 --repeats 1", new[] { "median_ms", "gflops", "peak_device_mib", "first_iteration_ms" } },
+        { "bench --image-size 16 --repeats 1", new[] { "median_ms", "gflops", "peak_device_mib", "first_iteration_ms", "startup_ms", "startup_compile_ms", "startup_tuning_ms", "startup_targets_ms", "conv_kernels" } },
         { "profile --image-size 16 --iterations 1", new[] { "kernels", "layers", "ms_per_iteration", "fraction_of_peak" } },
     };
 
