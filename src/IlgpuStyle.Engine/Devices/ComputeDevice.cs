@@ -98,9 +98,10 @@ public sealed class ComputeDevice : IDisposable
     public string Name => Info.Name;
     public long MemoryBytes => Accelerator.MemorySize;
 
-    /// <summary>The launcher of a kernel, compiled on first use.</summary>
-    public TLauncher Kernel<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load) where TLauncher : Delegate =>
-        (TLauncher)kernels.GetOrAdd(kernel.Method, _ => Startup.Compile(() => load(Accelerator)));
+    /// <summary>The launcher of a kernel, compiled on first use (OpenCL: from the code an earlier run generated, where
+    /// <see cref="GeneratedCode"/> kept it). `plain`: false for a kernel loaded with a fixed group size.</summary>
+    public TLauncher Kernel<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load, bool plain = true) where TLauncher : Delegate =>
+        (TLauncher)kernels.GetOrAdd(kernel.Method, _ => Startup.Compile(() => GeneratedCode.Load(Accelerator, kernel.Method, plain, () => load(Accelerator))));
 
     /// <summary>Time spent compiling kernels and timing the tuner's candidates since this device was opened.</summary>
     public StartupClock Startup { get; } = new();

@@ -136,7 +136,7 @@ public static partial class Op
         else
         {
             var direct = d.Kernel(Conv2dDirect.Forward, a => a.LoadImplicitlyGroupedStreamKernel<Index2D, DirectConvGeometry, ArrayView<float>, ArrayView<float>,
-                ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward, Math.Min(32, a.MaxNumThreadsPerGroup)));
+                ArrayView<float>, ArrayView<float>, int>(Conv2dDirect.Forward, Math.Min(32, a.MaxNumThreadsPerGroup)), plain: false);
             using (d.Launch(name, flops, bytes))
                 direct(new Index2D(g.OutPixels, channelBlocks), g, xp, wt, bias, y, flags);
         }
