@@ -116,9 +116,13 @@ public sealed class TileTuner
     /// <summary>Timed launches of each candidate, taken in rounds.</summary>
     public const int Rounds = 3;
 
+    /// <summary>After a round in which every candidate's launch took at least this long (ms), the rest are skipped: a
+    /// burst of load is small beside such launches, and at 1024² three rounds took 13.5 s of a first iteration.</summary>
+    public const double LongLaunchMs = 25;
+
     /// <summary>The cached kernel for the shape, if it is one of the candidates; else the one its timed neighbours point to
-    /// (<see cref="Carry"/>); else the candidate whose fastest of <see cref="Rounds"/> launches (`time`: ms of one launch) is
-    /// fastest, cached with every candidate's time. `timed` tells whether the candidates were timed now.</summary>
+    /// (<see cref="Carry"/>); else the candidate whose fastest of <see cref="Rounds"/> launches (`time`: ms of one launch; one
+    /// round where every launch takes <see cref="LongLaunchMs"/> or more) is fastest, cached with every candidate's time. `timed` tells whether the candidates were timed now.</summary>
     public ConvKernel For(string key, IReadOnlyList<ConvKernel> candidates, Func<ConvKernel, double> time, out bool timed)
     {
         timed = false;
@@ -136,7 +140,7 @@ public sealed class TileTuner
         // Rounds over all candidates, each candidate's fastest launch counted: a burst of load on a shared machine then slows
         // one launch of every candidate, not every launch of one.
         var fastest = candidates.ToDictionary(c => c, _ => double.MaxValue);
-        for (int round = 0; round < Rounds; round++)
+        for (int round = 0; round < Rounds && (round == 0 || fastest.Values.Min() < LongLaunchMs); round++)
             foreach (var c in candidates)
                 fastest[c] = Math.Min(fastest[c], time(c));
         var best = candidates.MinBy(c => fastest[c])!;

@@ -96,6 +96,15 @@ public class KernelLabTests(ITestOutputHelper output)
         }, out _));
         Assert.All(direct, t => Assert.Equal(TileTuner.Rounds, launches[t]));
         tuner.Forget();
+        // Launches of 25 ms or more: one round; one short candidate among them: all rounds.
+        launches.Clear();
+        Assert.Equal(px4, tuner.For(key, direct, t => { launches[t] = launches.GetValueOrDefault(t) + 1; return t == px4 ? 30.0 : 40.0; }, out _));
+        Assert.All(direct, t => Assert.Equal(1, launches[t]));
+        tuner.Forget();
+        launches.Clear();
+        Assert.Equal(px8, tuner.For(key, direct, t => { launches[t] = launches.GetValueOrDefault(t) + 1; return t == px8 ? 20.0 : 40.0; }, out _));
+        Assert.All(direct, t => Assert.Equal(TileTuner.Rounds, launches[t]));
+        tuner.Forget();
     }
 
     /// <summary>
