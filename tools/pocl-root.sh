@@ -6,8 +6,11 @@
 #   tools/pocl-root.sh --create           only create the root
 #
 # The repository, the .NET SDK and the NuGet package folders are bind-mounted at the same
-# paths they have outside, so builds made outside run inside unchanged. Everything is mounted
-# in a private mount namespace (unshare --mount): nothing stays mounted when the command ends.
+# paths they have outside, so builds made outside run inside unchanged; so are the caller's cache
+# folder (${XDG_CACHE_HOME:-~/.cache}: the tuner's, ILGPU's and PoCL's caches are the ones outside, at
+# the paths printed), the working directory, and the folders listed in POCL_ROOT_BIND (colon-
+# separated: tools/ilgpustyle.sh lists the folders of the files its arguments name). Everything is
+# mounted in a private mount namespace (unshare --mount): nothing stays mounted when the command ends.
 # Needs root (debootstrap, unshare, chroot). Set POCL_ROOT to keep the root elsewhere.
 set -euo pipefail
 
@@ -47,8 +50,10 @@ run_inside() {
   dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
   nuget_home="${NUGET_PACKAGES:-$HOME/.nuget}"
   mkdir -p "$nuget_home"
-  # The command runs with the caller's working directory if it lies in the repository.
-  local cwd="$PWD"; case "$cwd" in "$repo"*) ;; *) cwd="$repo" ;; esac
+  # The command runs in the caller's working directory (bound where it lies outside the repository).
+  local cwd="$PWD" cache_home="${XDG_CACHE_HOME:-$HOME/.cache}" binds="${POCL_ROOT_BIND:-}"
+  case "$cwd" in "$repo"|"$repo"/*) ;; /) cwd="$repo" ;; *) binds="$binds:$cwd" ;; esac
+  mkdir -p "$cache_home"
   local script
   script=$(cat <<'INNER'
 set -e
@@ -57,6 +62,9 @@ bind /proc /proc; bind /sys /sys; bind /dev /dev
 bind /etc/ssl/certs /etc/ssl/certs
 bind "$DOTNET_DIR" "$DOTNET_DIR"
 bind "$REPO" "$REPO"
+bind "$CACHE_HOME" "$CACHE_HOME"
+IFS=: read -r -a extra <<< "$BINDS"
+for d in "${extra[@]}"; do [ -n "$d" ] && [ -d "$d" ] && bind "$d" "$d"; done
 bind "$NUGET_HOME" "$NUGET_HOME"
 [ -d /opt/nuget/packages ] && bind /opt/nuget/packages /opt/nuget/packages
 [ -d "$HOME/.local/share/NuGet" ] && bind "$HOME/.local/share/NuGet" "$HOME/.local/share/NuGet"
@@ -65,11 +73,11 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 exec chroot "$ROOT" /usr/bin/env -i HOME="$HOME" PATH="$DOTNET_DIR:/usr/local/bin:/usr/bin:/bin" \
   DOTNET_ROOT="$DOTNET_DIR" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 \
   NUGET_CERT_REVOCATION_MODE=offline CI="${CI:-}" ILGPUSTYLE_IN_POCL_ROOT=1 TERM="${TERM:-dumb}" \
-  ILGPUSTYLE_SEED="${ILGPUSTYLE_SEED:-}" ILGPUSTYLE_KERNEL_CACHE="${ILGPUSTYLE_KERNEL_CACHE:-}" ILGPUSTYLE_REQUIRE_OPENCL="${ILGPUSTYLE_REQUIRE_OPENCL:-}" \
+  XDG_CACHE_HOME="$CACHE_HOME" ILGPUSTYLE_SEED="${ILGPUSTYLE_SEED:-}" ILGPUSTYLE_KERNEL_CACHE="${ILGPUSTYLE_KERNEL_CACHE:-}" ILGPUSTYLE_REQUIRE_OPENCL="${ILGPUSTYLE_REQUIRE_OPENCL:-}" \
   /bin/bash -c 'cd "$0" && exec "$@"' "$CWD" "$@"
 INNER
 )
-  ROOT="$root" DOTNET_DIR="$dotnet_root" REPO="$repo" NUGET_HOME="$nuget_home" CWD="$cwd" \
+  ROOT="$root" DOTNET_DIR="$dotnet_root" REPO="$repo" NUGET_HOME="$nuget_home" CWD="$cwd" CACHE_HOME="$cache_home" BINDS="$binds" \
     unshare --mount --propagation private --fork /bin/bash -c "$script" pocl-root "$@"
 }
 

@@ -65,7 +65,15 @@ public static partial class Cli
     {
         var options = new TransferOptions();
         options.AddTo(command);
-        command.SetAction(parse => Guard(() => RunTransfer(options.Read(parse), options.DeviceSpec(parse), options.PrintEvery(parse))));
+        var format = Report.FormatOption();
+        format.Description = "text|json: json prints one summary document on stdout at the end (the progress goes to stderr)";
+        command.Options.Add(format);
+        command.SetAction(parse => Guard(() =>
+        {
+            var how = Report.Format(parse, format);
+            if (how == OutputFormat.Csv) throw new ArgumentException("--format for a transfer is text or json (its --log writes the CSV of losses)");
+            return RunTransfer(options.Read(parse), options.DeviceSpec(parse), options.PrintEvery(parse), how);
+        }));
     }
 
     static Command DevicesCommand()
@@ -201,7 +209,37 @@ public static partial class Cli
         return RunTransfer(options, info.Id, 10);
     }
 
-    static int RunTransfer(StyleTransferOptions options, string? deviceSpec, int printEvery)
+    static int RunTransfer(StyleTransferOptions options, string? deviceSpec, int printEvery, OutputFormat how = OutputFormat.Text)
+    {
+        if (how != OutputFormat.Json) return RunTransferText(options, deviceSpec, printEvery, null);
+        // JSON: what a person reads goes to stderr; stdout holds the one document.
+        var (console, stdout) = (AnsiConsole.Console, Console.Out);
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        Console.SetOut(Console.Error);
+        TransferResult? result = null;
+        ComputeDevice? device = null;
+        int code;
+        try { code = RunTransferText(options, deviceSpec, printEvery, (d, r) => (device, result) = (d, r)); }
+        finally { AnsiConsole.Console = console; Console.SetOut(stdout); }
+        if (result is not null && device is not null)
+        {
+            var startup = result.Startup?.Parts.ToDictionary(p => p.Name.Replace(' ', '_') + "_s", p => (object?)p.Time.TotalSeconds)
+                          ?? new Dictionary<string, object?>();
+            Report.Write(OutputFormat.Json, new (string, object?)[]
+            {
+                ("output", result.OutputPath), ("network", options.Network.Name), ("weights", result.WeightsSource), ("random_weights", result.RandomWeights),
+                ("device", device.ToString()), ("seed", options.Seed), ("image_size", options.ImageSize), ("scales", options.Scales),
+                ("width", result.Width), ("height", result.Height),
+                ("iterations", result.Iterations), ("evaluations", result.Evaluations), ("cancelled", result.Cancelled),
+                ("final_loss", result.FinalLoss), ("best_iteration", result.BestIteration), ("best_loss", result.BestLoss),
+                ("seconds", result.Elapsed.TotalSeconds), ("first_iteration_after_s", result.TimeToFirstIteration.TotalSeconds),
+                ("startup", startup), ("files", result.WrittenFiles),
+            }, Array.Empty<ReportTable>(), () => { });
+        }
+        return code;
+    }
+
+    static int RunTransferText(StyleTransferOptions options, string? deviceSpec, int printEvery, Action<ComputeDevice, TransferResult>? done)
     {
         options.Validate();
         var device = SharedDevices.Open(deviceSpec);
@@ -209,6 +247,7 @@ public static partial class Cli
             Console.Error.WriteLine("ilgpustyle: running on ILGPU's CPU accelerator, which is slow. For speed use a GPU, or PoCL 5+ " +
                                     "(Debian 13: apt install pocl-opencl-icd ocl-icd-opencl-dev; or tools/pocl-root.sh).");
         AnsiConsole.MarkupLine($"device: {Markup.Escape(device.ToString())}");
+        Console.WriteLine($"seed: {options.Seed} (--seed {options.Seed} on this device makes the same image)");
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -230,6 +269,7 @@ public static partial class Cli
             if (result.Profile is { } profile) PrintProfile(device, profile, result.Iterations);
             foreach (var f in result.WrittenFiles)
                 AnsiConsole.MarkupLine($"wrote {Markup.Escape(f)}");
+            done?.Invoke(device, result);
             return result.Cancelled ? 130 : 0;
         }
         finally { Console.CancelKeyPress -= onCancel; }

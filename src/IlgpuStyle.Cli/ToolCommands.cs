@@ -172,7 +172,8 @@ public static partial class Cli
             if (p.GetValue(retune)) d.Tiles.Forget();
             var peak = DevicePeak.For(d);
             var rows = KernelLab.Run(d, which, g, p.GetValue(repeats), peak.GflopPerSecond, only: only);
-            string chosen = KernelLab.DefaultFor(d, g, which);
+            string chosen = KernelLab.DefaultFor(d, g, which, rows) ?? "";
+            bool untimed = d.Policy.AutotuneDirectTiles && KernelLab.TunedKernel(d, g, which) is null && g is { KH: 3, KW: 3, Stride: 1 };
             string what = $"{(which == LabOp.Conv ? "conv forward (bias, ReLU)" : "conv input gradient")} x({g.N},{g.InC},{g.InH},{g.InW}) w({g.OutC},{g.InC},{g.KH},{g.KW})" +
                           (g.Stride != 1 ? $" stride {g.Stride}" : "") + (g.Pad != 1 ? $" pad {g.Pad}" : "");
             var table = new ReportTable("variants", "variant", "default", "valid", "median_ms", "min_ms", "executed_gflops", "effective_gflops",
@@ -183,14 +184,15 @@ public static partial class Cli
             var summary = new (string, object?)[]
             {
                 ("device", d.ToString()), ("op", what), ("gflop", g.ForwardFlops / 1e9), ("peak_gflops", peak.GflopPerSecond),
-                ("default_variant", chosen), ("tolerance", KernelLab.Tolerance), ("repeats", p.GetValue(repeats)),
+                ("default_variant", chosen), ("default_untimed", untimed), ("tolerance", KernelLab.Tolerance), ("repeats", p.GetValue(repeats)),
                 ("tile_cache", d.Policy.AutotuneDirectTiles ? TileTuner.CachePath : null),
             };
             Report.Write(how, summary, new[] { table }, () =>
             {
                 AnsiConsole.MarkupLine($"[bold]{Markup.Escape(d.ToString())}[/]: {Markup.Escape(what)}, {g.ForwardFlops / 1e9:F3} GFLOP; " +
                                        $"device peak {peak.GflopPerSecond:F1} GFLOP/s; checked on {KernelLab.Samples} sampled outputs against float64 " +
-                                       $"(pass: relative error ≤ {KernelLab.Tolerance:G1}); * = this device's default for the shape");
+                                       $"(pass: relative error ≤ {KernelLab.Tolerance:G1}); * = what this device runs for the shape" +
+                                       (untimed ? " (not timed by the tuner yet: it would time these on first use; * marks the fastest of its candidates here)" : ""));
                 var t = new Table().AddColumns("variant", "check", "median ms", "GFLOP/s executed", "GFLOP/s effective", "% of peak", "max |err|", "rel. err");
                 foreach (var r in rows)
                     t.AddRow(Markup.Escape(r.Variant + (r.Variant == chosen ? " *" : "")), r.Valid ? "ok" : Markup.Escape("FAILED: " + r.Failure),

@@ -34,7 +34,7 @@ sealed class TransferOptions
     readonly Option<int> iterations = new("--iterations", "-n", "-num_iterations") { Description = "Optimizer iterations per scale (at least 1)", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).Iterations };
     readonly Option<string> init = new("--init", "-init") { Description = "random|content|image (image: --init-image, or the content image without it)", DefaultValueFactory = _ => "content" };
     readonly Option<string?> initImage = new("--init-image", "-init_image") { Description = "Starting image for --init image" };
-    readonly Option<int> seed = new("--seed", "-seed") { Description = "Seed of the random start (same seed, same device: same image)", DefaultValueFactory = _ => 0 };
+    readonly Option<int> seed = new("--seed", "-seed") { Description = "Seed of the random start (same seed, same device: same image); -1: a random seed (every run prints the one it used)", DefaultValueFactory = _ => 0 };
     readonly Option<bool> originalColors = new("--original-colors", "-original_colors")
         { Description = "Keep the content's colours (luminance-only transfer, YIQ); also -original_colors 0|1" };
     readonly Option<int> lbfgsHistory = new("--lbfgs-history", "-lbfgs_num_correction") { Description = "Corrections L-BFGS keeps (0: the default)", DefaultValueFactory = _ => 0 };
@@ -184,7 +184,12 @@ sealed class TransferOptions
             var other => throw new ArgumentException($"--init must be random, content or image, got '{other}'"),
         },
         InitImagePath = p.GetValue(initImage),
-        Seed = p.GetValue(seed),
+        Seed = p.GetValue(seed) switch
+        {
+            -1 => Random.Shared.Next(),
+            < 0 and var bad => throw new ArgumentException($"--seed must be -1 (a random seed) or a whole number from 0, got {bad}"),
+            var fixedSeed => fixedSeed,
+        },
         OriginalColors = p.GetValue(originalColors),
         Scales = p.GetValue(scales),
         WeightsPath = p.GetValue(weights),

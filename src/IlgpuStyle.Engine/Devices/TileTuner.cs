@@ -25,7 +25,8 @@ public sealed class TileTuner
     readonly string deviceKey;
     readonly Dictionary<string, TunedShape> choices;
 
-    internal TileTuner(DeviceInfo device)
+    /// <summary>A tuner of the device's entry in the cache as it is on disk now (a device keeps one: <see cref="ComputeDevice.Tiles"/>).</summary>
+    public TileTuner(DeviceInfo device)
     {
         deviceKey = $"{device.Kind}:{device.Name}";
         choices = Load().TryGetValue(deviceKey, out var known) ? new Dictionary<string, TunedShape>(known) : new();
@@ -148,6 +149,20 @@ public sealed class TileTuner
         choices[key] = new TunedShape(best.Name, fastest.ToDictionary(f => f.Key.Name, f => f.Value));
         Save(key);
         return best;
+    }
+
+    /// <summary>Forgets one shape's choice, here and in the cache (the next run of it times the candidates again).</summary>
+    public void Forget(string key)
+    {
+        choices.Remove(key);
+        carried.Remove(key);
+        try
+        {
+            var all = Load();
+            if (all.TryGetValue(deviceKey, out var mine) && mine.Remove(key))
+                IO.AtomicFile.WriteAllText(CachePath, JsonSerializer.Serialize(all, Json));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>Forgets this device's choices (the next run of each shape times the tiles again).</summary>

@@ -13,7 +13,7 @@ public sealed class ImageFileException(string message, Exception? inner = null) 
 /// <summary>
 /// An RGB image on the host as floats in [0, 255], row-major, interleaved (y, x, channel).
 /// Loads anything ImageSharp decodes (grayscale, alpha, 16-bit, CMYK JPEG become 8-bit RGB; alpha
-/// is composited over white); saves PNG or JPEG by extension, atomically.
+/// is composited over white; EXIF orientation applied, as viewers show the photo); saves PNG or JPEG by extension, atomically.
 /// </summary>
 public sealed class RgbImage
 {
@@ -52,6 +52,9 @@ public sealed class RgbImage
             if ((long)info.Width * info.Height > MaxPixels)
                 throw new ImageFileException($"image '{name}' declares {info.Width}×{info.Height} pixels, more than the {MaxPixels / (1024 * 1024)} Mpixel limit");
             using var image = Image.Load<Rgba32>(path);
+            // A phone's photo is stored as the sensor saw it, with EXIF saying how to turn it (orientations 2–8): turned here,
+            // as every viewer shows it.
+            image.Mutate(op => op.AutoOrient());
             var result = new RgbImage(image.Width, image.Height);
             image.ProcessPixelRows(rows =>
             {

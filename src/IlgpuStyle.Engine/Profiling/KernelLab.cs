@@ -81,18 +81,39 @@ public static class KernelLab
     /// <summary>Every variant with its name; the Direct ones once per tile.</summary>
     public static IReadOnlyList<ConvKernel> Variants() => ConvKernel.All;
 
-    /// <summary>The variant the device picks for this shape today, by the lab's names (the autotuned tile where one was chosen).</summary>
-    public static string DefaultFor(ComputeDevice d, Conv2dGeometry g, LabOp op = LabOp.Conv) => d.ConvVariant switch
+    /// <summary>
+    /// The variant the device runs for this shape, by the lab's names: on a device that autotunes its 3×3 kernels, the
+    /// tuner's choice as a run would make it (<see cref="TunedKernel"/>), or where the tuner would time the shape first,
+    /// the fastest of its candidates among the lab's `rows` (null without rows); else the policy's.
+    /// </summary>
+    public static string? DefaultFor(ComputeDevice d, Conv2dGeometry g, LabOp op = LabOp.Conv, IReadOnlyList<LabRow>? rows = null) => d.ConvVariant switch
     {
         KernelVariant.Winograd when Op.ConvSupports(KernelVariant.Winograd, g) => d.Policy.WinogradTile.LabName(),
+        KernelVariant.Direct or KernelVariant.Winograd when g is { KH: 3, KW: 3 } && d.Policy.AutotuneDirectTiles && Op.ConvSupports(KernelVariant.Direct, g) =>
+            TunedKernel(d, g, op)?.Name ?? FastestCandidate(d, g, rows),
         KernelVariant.Direct or KernelVariant.Winograd =>
-            (TunedKernel(d, g, op) ?? ConvKernel.Direct(d.Policy.TileFor(op == LabOp.Conv ? g.OutC : g.InC, op == LabOp.Conv ? g.OutW : g.InW))).Name,
+            ConvKernel.Direct(d.Policy.TileFor(op == LabOp.Conv ? g.OutC : g.InC, op == LabOp.Conv ? g.OutW : g.InW)).Name,
         var v => v.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>The kernel the tuner chose for this op and shape (stride 1, pad 1) as the device's default, if it has run on this device.</summary>
-    static ConvKernel? TunedKernel(ComputeDevice d, Conv2dGeometry g, LabOp op) => !d.Policy.AutotuneDirectTiles ? null
-        : d.Tiles.Chosen(Op.TunerKey(g, op == LabOp.ConvInput, Op.TunesWinograd(d, g)));
+    /// <summary>What the tuner decides for this op and shape without timing: its cached choice, or the one its timed
+    /// neighbours carry over (<see cref="TileTuner.Carry"/>); null where a run would time the candidates first.</summary>
+    public static ConvKernel? TunedKernel(ComputeDevice d, Conv2dGeometry g, LabOp op)
+    {
+        if (!d.Policy.AutotuneDirectTiles) return null;
+        bool winograd = Op.TunesWinograd(d, g);
+        string key = Op.TunerKey(g, op == LabOp.ConvInput, winograd);
+        var candidates = Op.TunerCandidates(d, winograd);
+        if (d.Tiles.Chosen(key) is { } chosen && candidates.Contains(chosen)) return chosen;
+        return TileTuner.Carry(key, d.Tiles.Choices, candidates)?.Kernel;
+    }
+
+    /// <summary>The fastest valid row among the tuner's candidates: what its timing would most likely choose.</summary>
+    static string? FastestCandidate(ComputeDevice d, Conv2dGeometry g, IReadOnlyList<LabRow>? rows)
+    {
+        var names = Op.TunerCandidates(d, Op.TunesWinograd(d, g)).Select(k => k.Name).ToHashSet();
+        return rows?.Where(r => r.Valid && r.MinMs is not null && names.Contains(r.Variant)).MinBy(r => r.MinMs)?.Variant;
+    }
 
     /// <param name="kernelTimes">Profile one more launch per variant for <see cref="LabRow.Kernels"/>.</param>
     public static IReadOnlyList<LabRow> Run(ComputeDevice d, LabOp op, Conv2dGeometry g, int repeats, double peakGflops, int seed = 1,

@@ -25,6 +25,10 @@ public sealed record TransferResult(
     public int? BestIteration { get; init; }
     public double? BestLoss { get; init; }
 
+    /// <summary>The written image's size.</summary>
+    public int Width { get; init; }
+    public int Height { get; init; }
+
     /// <summary>Where the time before the first iteration went (<see cref="TimeToFirstIteration"/> by phase).</summary>
     public StartupSplit? Startup { get; init; }
 

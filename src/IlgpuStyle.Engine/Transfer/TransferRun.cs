@@ -269,6 +269,8 @@ public static partial class StyleTransfer
                 BestIteration = o.KeepBest && bestIteration > 0 ? bestIteration : null,
                 BestLoss = o.KeepBest && bestIteration > 0 ? bestLoss : null,
                 Startup = startup,
+                Width = result.Width,
+                Height = result.Height,
             };
         }
 

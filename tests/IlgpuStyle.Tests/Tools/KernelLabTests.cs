@@ -46,7 +46,7 @@ public class KernelLabTests(ITestOutputHelper output)
                 else if (layer == "conv1_2")
                     Assert.True(r.ExecutedGflops < r.EffectiveGflops, $"{r.Variant}: executes as many FLOPs as the direct sum");
             }
-            Assert.Contains(KernelLab.DefaultFor(d, g), rows.Select(r => r.Variant));
+            Assert.Contains(KernelLab.DefaultFor(d, g, op, rows), rows.Select(r => r.Variant));
         }
         Assert.Null(d.DirectTileOverride);
         Assert.Null(d.WinogradTileOverride);
@@ -167,6 +167,65 @@ public class KernelLabTests(ITestOutputHelper output)
             Assert.Null(TileTuner.Carry("forward 3->3 nonsense (test)", new Dictionary<string, TunedShape> { [Key(false, 3, 3, 10, 11)] = new(px4.Name) }));
         }
         finally { tuner.Forget(); }
+    }
+
+    /// <summary>Two tuners of one device (two runs at once) that time different shapes both keep theirs: each writes its
+    /// shape into the cache as it is on disk, not its own copy of the whole entry.</summary>
+    [Fact]
+    public void TwoTunersOfOneDeviceKeepBothShapes()
+    {
+        var info = Accelerators.Get(new AcceleratorCase(DeviceKind.Cpu)).Info;
+        string a = TileTuner.Key(false, 5, 6, 7, 8) + " (test two tuners)", b = TileTuner.Key(true, 6, 5, 9, 10) + " (test two tuners)";
+        var direct = Enum.GetValues<DirectTile>().Select(ConvKernel.Direct).ToList();
+        var px4 = ConvKernel.Direct(DirectTile.Px4);
+        var px8 = ConvKernel.Direct(DirectTile.Px8);
+        var first = new TileTuner(info);
+        var second = new TileTuner(info);   // opened before the first saved: it has not seen `a`
+        try
+        {
+            first.For(a, direct, t => t == px4 ? 1.0 : 2.0, out _);
+            second.For(b, direct, t => t == px8 ? 1.0 : 2.0, out _);
+            var later = new TileTuner(info);
+            Assert.Equal(px4, later.Chosen(a));
+            Assert.Equal(px8, later.Chosen(b));
+            Assert.NotNull(later.Choices[a].Ms);   // with every candidate's time
+            Assert.Equal(direct.Count, later.Choices[a].Ms!.Count);
+            later.Forget(a);
+            Assert.Null(new TileTuner(info).Chosen(a));
+            Assert.Equal(px8, new TileTuner(info).Chosen(b));
+        }
+        finally { first.Forget(a); first.Forget(b); }
+    }
+
+    /// <summary>The lab's `*` is what the device runs: the tuner's cached choice for the shape, or the one it carries over
+    /// from a timed shape near it; a shape it would time first: the fastest of its candidates in the lab's rows.</summary>
+    [Fact]
+    public void TheLabMarksWhatTheTunerRuns()
+    {
+        var info = Accelerators.Catalog.Devices.FirstOrDefault(x => x.Kind == DeviceKind.OpenCL && x.Usable);
+        Assert.SkipWhen(info is null, "no usable OpenCL device (the ILGPU CPU accelerator autotunes nothing)");
+        var d = IlgpuStyle.Devices.SharedDevices.Open(info!);
+        // Channels no network has: shapes of this test's own.
+        var timed = new IlgpuStyle.Kernels.Conv2dGeometry(1, 24, 37, 29, 40, 3, 3, 1, 1);
+        var near = new IlgpuStyle.Kernels.Conv2dGeometry(1, 24, 41, 31, 40, 3, 3, 1, 1);
+        string key = Op.TunerKey(timed, false, Op.TunesWinograd(d, timed));
+        var candidates = Op.TunerCandidates(d, Op.TunesWinograd(d, timed));
+        var px8 = ConvKernel.Direct(DirectTile.Px8);
+        try
+        {
+            Assert.Null(KernelLab.DefaultFor(d, near));   // nothing timed: the tuner would time it, and no rows to say more
+            var rows = new[] { new LabRow("direct 4px", true, 0, 0, 1, null) { MinMs = 2 }, new LabRow("direct 32x8", true, 0, 0, 1, null) { MinMs = 1 } };
+            Assert.Equal("direct 32x8", KernelLab.DefaultFor(d, near, LabOp.Conv, rows));
+            d.Tiles.For(key, candidates, k => k == px8 ? 1.0 : 2.0, out _);
+            Assert.Equal(px8.Name, KernelLab.DefaultFor(d, timed, LabOp.Conv, rows));
+            Assert.Equal(px8.Name, KernelLab.DefaultFor(d, near, LabOp.Conv, rows));   // carried over, not the rows' fastest
+            var (code, stdout, stderr) = CliRunner.Run("kernels", "--shape", "24,41,31,40", "--repeats", "1", "--device", "opencl", "--format", "json");
+            Assert.True(code == 0, stderr);
+            using var json = JsonDocument.Parse(stdout);
+            Assert.Equal(px8.Name, json.RootElement.GetProperty("default_variant").GetString());
+            Assert.False(json.RootElement.GetProperty("default_untimed").GetBoolean());
+        }
+        finally { d.Tiles.Forget(key); }
     }
 
     /// <summary>The start-up clock counts a loader's time as compiling and the tuner's as tuning less the compiling inside

@@ -24,6 +24,7 @@ public class CliErrorTests(TransferFixture images) : IClassFixture<TransferFixtu
         { "output is the style", "--content {content} --style {stripes} --output {dir}/../{dirname}/stripes.png", "is also an input" },
         { "gram has no direct variant", "--content {content} --style {stripes} --gram direct", "--gram must be naive, blocked, tiled, rows, got 'direct'" },
         { "bad optimizer", "--content {content} --style {stripes} --optimizer sgd", "--optimizer must be lbfgs or adam" },
+        { "negative seed", "--content {content} --style {stripes} --seed -2", "--seed must be -1 (a random seed) or a whole number from 0, got -2" },
         { "bad device", "--content {content} --style {stripes} --device tpu", "unknown device 'tpu'" },
         { "device index", "--content {content} --style {stripes} --device cpu:7", "no Cpu device 7" },
         { "missing weights", "--content {content} --style {stripes} --weights {dir}/none.h5", "does not exist" },

@@ -109,4 +109,50 @@ public class StyleTransferTests(TransferFixture images, ITestOutputHelper output
         Assert.Equal(log.Steps.Count + 1, csv.Length);
         Assert.True(File.Exists(StyleTransfer.Sibling(o.OutputPath, "_loss", ".png")));
     }
+
+    /// <summary>Every run prints the seed it used; -seed -1 (neural-style's random seed) draws one, and that seed given
+    /// again makes the same image.</summary>
+    [Fact]
+    public void ARandomSeedIsDrawnPrintedAndRepeatable()
+    {
+        string Seed(string stdout) => System.Text.RegularExpressions.Regex.Match(stdout, @"seed: (\d+) ").Groups[1].Value;
+        string a = images.Output("seed_a.png"), b = images.Output("seed_b.png");
+        var common = $"--content {images.Content} --style {images.Stripes} --image-size 24 --iterations 2 --no-plot --device cpu {ShortNetwork.Conv2Arguments}";
+        var (code, stdout, stderr) = CliRunner.Run($"{common} -seed -1 --output {a}".Split(' '));
+        Assert.True(code == 0, stderr);
+        string seed = Seed(stdout);
+        Assert.True(int.TryParse(seed, out int drawn) && drawn >= 0, $"no seed printed:\n{stdout}");
+        (code, stdout, stderr) = CliRunner.Run($"{common} --seed {drawn} --output {b}".Split(' '));
+        Assert.True(code == 0, stderr);
+        Assert.Equal(seed, Seed(stdout));
+        Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+        (code, stdout, _) = CliRunner.Run($"{common} --output {b}".Split(' '));
+        Assert.Equal("0", Seed(stdout));   // the default
+    }
+
+    /// <summary>`transfer --format json`: stdout is one document a program reads (network, device, seed, size, counts,
+    /// losses, times with the start-up split, files written); the progress went to stderr.</summary>
+    [Fact]
+    public void JsonSummaryIsTheOnlyThingOnStdout()
+    {
+        string path = images.Output("summary.png");
+        var (code, stdout, stderr) = CliRunner.Run($"--content {images.Content} --style {images.Stripes} --image-size 24 --iterations 2 --seed 5 --device cpu {ShortNetwork.Conv2Arguments} --format json --output {path}".Split(' '));
+        Assert.True(code == 0, stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal("VGG19", root.GetProperty("network").GetString());
+        Assert.Equal(5, root.GetProperty("seed").GetInt32());
+        Assert.Equal(2, root.GetProperty("iterations").GetInt32());
+        Assert.True(root.GetProperty("evaluations").GetInt32() >= 2);
+        Assert.Equal(24, Math.Max(root.GetProperty("width").GetInt32(), root.GetProperty("height").GetInt32()));
+        Assert.True(double.IsFinite(root.GetProperty("final_loss").GetDouble()));
+        Assert.True(root.GetProperty("first_iteration_after_s").GetDouble() > 0);
+        Assert.True(root.GetProperty("startup").TryGetProperty("network_s", out _), root.GetProperty("startup").ToString());
+        Assert.Contains(path, root.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
+        Assert.StartsWith("cpu", root.GetProperty("device").GetString());
+        Assert.Contains("seed: 5", stderr);   // what a person reads went to stderr
+        var (csv, _, csvError) = CliRunner.Run($"--content {images.Content} --style {images.Stripes} --format csv".Split(' '));
+        Assert.Equal(1, csv);
+        Assert.Contains("text or json", csvError);
+    }
 }
