@@ -70,10 +70,12 @@ public static class LossCurve
             label.LabelAlignment = Alignment.UpperLeft;
         }
 
+        // One format for every label of the axis: written out where all its decades allow it, else all as 1e{k}.
+        bool written = !double.IsFinite(lo) || WritesOut(Math.Floor(lo), top);
         var ticks = new ScottPlot.TickGenerators.NumericAutomatic
         {
             IntegerTicksOnly = true,
-            LabelFormatter = Decade,
+            LabelFormatter = e => Decade(e, written),
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
         };
         plot.Axes.Left.TickGenerator = ticks;
@@ -91,11 +93,18 @@ public static class LossCurve
         return plot.GetImageBytes(width, height, ImageFormat.Png);
     }
 
-    /// <summary>A decade tick's label: 10^k written out for small k, as 1e{k} otherwise.</summary>
-    public static string Decade(double exponent)
+    /// <summary>The decades a label is written out for (0.001 … 1,000,000).</summary>
+    public static readonly (int Lowest, int Highest) WrittenOut = (-3, 6);
+
+    /// <summary>Whether an axis from 10^lowest to 10^highest writes its labels out (all within <see cref="WrittenOut"/>).</summary>
+    public static bool WritesOut(double lowest, double highest) => lowest >= WrittenOut.Lowest && highest <= WrittenOut.Highest;
+
+    /// <summary>A decade tick's label: 10^k written out (`written`, for k in <see cref="WrittenOut"/>), else 1e{k}; an
+    /// axis passes one choice for all its labels, so that they never mix "1e7" with "1,000,000".</summary>
+    public static string Decade(double exponent, bool written = true)
     {
         int k = (int)Math.Round(exponent);
-        return k is >= -3 and <= 6
+        return written && k >= WrittenOut.Lowest && k <= WrittenOut.Highest
             ? Math.Pow(10, k).ToString(k < 0 ? "0.###" : "#,0", CultureInfo.InvariantCulture)
             : $"1e{k}";
     }

@@ -56,10 +56,12 @@ public static class IterationBenchmark
         });
         double setupMs = setup.Elapsed.TotalMilliseconds;
 
-        int step = 0;
+        int step = 0, profiled = 0;
         void Iterate()
         {
-            using var span = device.Span($"iteration {step + 1}", "iteration");
+            // Named as `profile` counts them: its first profiled iteration is "iteration 1" (the one before it, which
+            // compiles the kernels, is never profiled).
+            using var span = device.Span($"iteration {profiled}", "iteration");
             objective.Evaluate();   // forward, losses, backward; reads the losses back (synchronizes)
             Op.AdamStep(x, objective.Gradient, m, v, 1f, 0.9f, 0.999f, 1e-8f, ++step);
         }
@@ -71,7 +73,7 @@ public static class IterationBenchmark
 
         var profiler = new KernelProfiler(device);
         device.Observer = profiler;
-        try { for (int i = 0; i < profiledIterations; i++) Iterate(); }
+        try { for (int i = 0; i < profiledIterations; i++) { profiled++; Iterate(); } }
         finally { device.Observer = null; }
         long flops = profiler.Launches.Sum(l => l.Flops) / profiledIterations;
 

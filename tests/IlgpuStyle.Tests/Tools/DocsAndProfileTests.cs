@@ -151,6 +151,8 @@ public class DocsAndProfileTests
         string Where(Slice s) => $"{s.Cat} '{s.Name}' in {(s.Parent is null ? "nothing" : $"{s.Parent.Cat} '{s.Parent.Name}'")}";
         var its = slices.Where(s => s.Cat == "iteration").ToList();
         Assert.Equal(iterations, its.Count);
+        // Numbered as the run (or `profile`) counts them: 1 … n.
+        Assert.Equal(Enumerable.Range(1, iterations).Select(i => $"iteration {i}"), its.OrderBy(i => i.Ts).Select(i => i.Name));
         Assert.All(its, it => Assert.True(it.Parent is null, Where(it)));
         foreach (var s in slices)
         {

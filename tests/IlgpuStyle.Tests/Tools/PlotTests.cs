@@ -46,6 +46,10 @@ public class PlotTests(ITestOutputHelper output)
         Assert.True(title > 200, $"only {title} dark pixels where the title should be");
         // The y axis's labels are decades.
         Assert.Equal(new[] { "0.01", "1", "1,000,000", "1e7", "1e-4" }, new[] { -2, 0, 6, 7, -4 }.Select(k => LossCurve.Decade(k)));
+        // An axis whose decades leave the written-out range writes all of them as 1e{k}, never a mix.
+        Assert.Equal(new[] { "1e4", "1e6", "1e7" }, new[] { 4, 6, 7 }.Select(k => LossCurve.Decade(k, written: false)));
+        Assert.False(LossCurve.WritesOut(4, 7));
+        Assert.True(LossCurve.WritesOut(-2, 6));
         // Each series' colour appears (its line and its legend entry); TV is drawn as well.
         foreach (var (name, r, g, b) in new[] { ("content", 40, 80, 220), ("style", 220, 40, 40), ("TV", 40, 160, 60) })
             Assert.True(Count(image, 0, 0, image.Width, image.Height, p => Math.Abs(p.R - r) < 30 && Math.Abs(p.G - g) < 30 && Math.Abs(p.B - b) < 30) > 50,
