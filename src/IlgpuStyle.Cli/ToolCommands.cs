@@ -230,7 +230,8 @@ public static partial class Cli
             ("shapes", rows.Count), ("carried", ratios.Count), ("same_kernel", rows.Count(r => r.Carried == r.Fastest)),
             ("worst_ratio", ratios.Count > 0 ? ratios[^1] : null), ("median_ratio", ratios.Count > 0 ? ratios[ratios.Count / 2] : null),
         };
-        Report.Write(how, summary, new[] { table, sizeTable }, () =>
+        // CSV holds one table's columns: the shapes (the per-size ratios follow from them; JSON has both).
+        Report.Write(how, summary, how == OutputFormat.Csv ? new[] { table } : new[] { table, sizeTable }, () =>
         {
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(d.ToString())}[/], {Markup.Escape(network.Name)}: every 3×3 convolution's candidates timed " +
                                    $"(fastest of {repeats} rounds) at {string.Join(", ", sizes.Select(s => $"{s.Item1}×{s.Item2}"))}; ratio = the carried-over kernel's ms / the fastest's");

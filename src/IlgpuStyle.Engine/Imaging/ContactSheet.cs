@@ -10,8 +10,8 @@ namespace IlgpuStyle.Imaging;
 /// </summary>
 public static class ContactSheet
 {
-    public const int Columns = 5;
-    public const int Cell = 200;
+    public const int Columns = 4;
+    public const int Cell = 320;
     const int Label = 22, Pad = 8;
 
     public static void Save(string path, IReadOnlyList<(string Label, RgbImage Image)> frames) =>

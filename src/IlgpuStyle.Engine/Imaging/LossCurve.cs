@@ -68,6 +68,7 @@ public static class LossCurve
             label.LabelFontSize = 12;
             label.LabelFontColor = Colors.DimGray;
             label.LabelAlignment = Alignment.UpperLeft;
+            (label.LabelOffsetX, label.LabelOffsetY) = (4, 6);   // inside the data area, clear of its frame
         }
 
         // One format for every label of the axis: written out where all its decades allow it, else all as 1e{k}.

@@ -192,7 +192,8 @@ public static partial class StyleTransfer
             }
             Record(state, i, f, iterationClock.Elapsed.TotalMilliseconds);
             if (o.CheckpointEvery > 0 && i % o.CheckpointEvery == 0) WriteCheckpoint(state, i);
-            if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && i < o.Iterations) SaveSnapshot(state, i);
+            // The last scale's last iteration is the result (written and on the sheet anyway); an earlier scale's is kept.
+            if (o.SaveEvery > 0 && i % o.SaveEvery == 0 && (i < o.Iterations || state.Scale < o.Scales - 1)) SaveSnapshot(state, i);
             return true;
         }
 

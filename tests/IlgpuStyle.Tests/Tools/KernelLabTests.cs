@@ -300,6 +300,10 @@ public class KernelLabTests(ITestOutputHelper output)
         var sizes = json.RootElement.GetProperty("sizes").EnumerateArray().ToList();
         Assert.NotEmpty(sizes);
         Assert.All(sizes, r => Assert.True(r.GetProperty("ratio").GetDouble() >= 1, r.ToString()));
+        var (csv, csvOut, csvError) = CliRunner.Run("kernels", "--carry-over", "--model", "resnet18", "--sizes", "32,48x40", "--repeats", "1",
+            "--device", "opencl", "--format", "csv");
+        Assert.True(csv == 0, csvError);
+        Assert.StartsWith("size,layer,pass,key,uses,fastest", csvOut);
         var (bad, _, error) = CliRunner.Run("kernels", "--carry-over", "--sizes", "32,big");
         Assert.Equal(1, bad);
         Assert.Contains("--sizes takes", error);

@@ -69,16 +69,18 @@ public class PlotTests(ITestOutputHelper output)
     public void ContactSheetPlacesEachImageInItsCellWithItsLabel()
     {
         var colours = new[] { (255f, 0f, 0f), (0f, 255f, 0f), (0f, 0f, 255f), (255f, 255f, 0f), (0f, 255f, 255f), (255f, 0f, 255f), (128f, 128f, 128f) };
-        // 7 frames of 40×20 (the last, the result, gives the cells their shape): 5 columns, 2 rows, cells of 200×100.
+        // 7 frames of 40×20 (the last, the result, gives the cells their shape): 4 columns, 2 rows, cells of 320×160.
         var frames = colours.Select((c, i) => ($"frame {i}", Solid(40, 20, c))).ToList();
         byte[] png = ContactSheet.Render(frames);
         output.WriteLine($"contact sheet: {png.Length} bytes, SHA-256 {Convert.ToHexString(SHA256.HashData(png))}");
         using var image = Decode(png);
         const int pad = 8, label = 22, cellW = ContactSheet.Cell, cellH = ContactSheet.Cell / 2;
-        Assert.Equal((pad + 5 * (cellW + pad), pad + 2 * (cellH + label + pad)), (image.Width, image.Height));
+        const int columns = ContactSheet.Columns;
+        Assert.Equal((4, 320), (columns, cellW));   // cells large enough to tell steps apart
+        Assert.Equal((pad + columns * (cellW + pad), pad + 2 * (cellH + label + pad)), (image.Width, image.Height));
         for (int i = 0; i < frames.Count; i++)
         {
-            int x0 = pad + i % 5 * (cellW + pad), y0 = pad + i / 5 * (cellH + label + pad);
+            int x0 = pad + i % columns * (cellW + pad), y0 = pad + i / columns * (cellH + label + pad);
             var centre = image[x0 + cellW / 2, y0 + cellH / 2];
             var (r, g, b) = colours[i];
             Assert.True((centre.R, centre.G, centre.B) == ((byte)r, (byte)g, (byte)b), $"frame {i}: centre of its cell is {centre}, not {colours[i]}");

@@ -292,7 +292,22 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
         var output = RgbImage.Load(result.OutputPath);   // the cells take the result's shape, its longer side Cell pixels
         int cellW = output.Width >= output.Height ? ContactSheet.Cell : ContactSheet.Cell * output.Width / output.Height;
         int cellH = output.Width >= output.Height ? ContactSheet.Cell * output.Height / output.Width : ContactSheet.Cell;
-        Assert.Equal((8 + 5 * (cellW + 8), 2 * (cellH + 22 + 8) + 8), (image.Width, image.Height));
+        Assert.Equal((8 + ContactSheet.Columns * (cellW + 8), 2 * (cellH + 22 + 8) + 8), (image.Width, image.Height));
+    }
+
+    /// <summary>--save-every with --scales: each earlier scale's last iteration is kept (on disk and on the sheet) when
+    /// the interval divides the iterations; the last scale's is the result.</summary>
+    [Theory, MemberData(nameof(Accelerators.All), MemberType = typeof(Accelerators))]
+    public void EachScalesLastIterationIsOnTheSheet(AcceleratorCase accelerator)
+    {
+        var d = Accelerators.Get(accelerator);
+        var o = Options($"scales_sheet_{accelerator.Kind}.png", 4) with { Scales = 2, SaveEvery = 2, Optimizer = OptimizerKind.Adam, LearningRate = 10 };
+        var result = StyleTransfer.Run(o, d);
+        var snapshots = result.WrittenFiles.Where(f => Path.GetFileName(f).Contains("_s")).Select(Path.GetFileNameWithoutExtension).ToList();
+        Assert.Contains(snapshots, f => f!.EndsWith("_s1_i0002"));
+        Assert.Contains(snapshots, f => f!.EndsWith("_s1_i0004"));   // the first scale's last iteration
+        Assert.Contains(snapshots, f => f!.EndsWith("_s2_i0002"));
+        Assert.DoesNotContain(snapshots, f => f!.EndsWith("_s2_i0004"));   // the result itself
     }
 
     [Fact]
