@@ -211,35 +211,31 @@ public static partial class Cli
 
     static int RunTransfer(StyleTransferOptions options, string? deviceSpec, int printEvery, OutputFormat how = OutputFormat.Text)
     {
-        if (how != OutputFormat.Json) return RunTransferText(options, deviceSpec, printEvery, null);
+        if (how != OutputFormat.Json) return RunTransferText(options, deviceSpec, printEvery).Code;
         // JSON: what a person reads goes to stderr; stdout holds the one document.
         var (console, stdout) = (AnsiConsole.Console, Console.Out);
         AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         Console.SetOut(Console.Error);
-        TransferResult? result = null;
-        ComputeDevice? device = null;
-        int code;
-        try { code = RunTransferText(options, deviceSpec, printEvery, (d, r) => (device, result) = (d, r)); }
+        (int Code, ComputeDevice Device, TransferResult Result) run;
+        try { run = RunTransferText(options, deviceSpec, printEvery); }
         finally { AnsiConsole.Console = console; Console.SetOut(stdout); }
-        if (result is not null && device is not null)
+        var (code, device, result) = run;
+        var startup = result.Startup?.Parts.ToDictionary(p => p.Name.Replace(' ', '_') + "_s", p => (object?)p.Time.TotalSeconds)
+                      ?? new Dictionary<string, object?>();
+        Report.Write(OutputFormat.Json, new (string, object?)[]
         {
-            var startup = result.Startup?.Parts.ToDictionary(p => p.Name.Replace(' ', '_') + "_s", p => (object?)p.Time.TotalSeconds)
-                          ?? new Dictionary<string, object?>();
-            Report.Write(OutputFormat.Json, new (string, object?)[]
-            {
-                ("output", result.OutputPath), ("network", options.Network.Name), ("weights", result.WeightsSource), ("random_weights", result.RandomWeights),
-                ("device", device.ToString()), ("seed", options.Seed), ("image_size", options.ImageSize), ("scales", options.Scales),
-                ("width", result.Width), ("height", result.Height),
-                ("iterations", result.Iterations), ("evaluations", result.Evaluations), ("cancelled", result.Cancelled),
-                ("final_loss", result.FinalLoss), ("best_iteration", result.BestIteration), ("best_loss", result.BestLoss),
-                ("seconds", result.Elapsed.TotalSeconds), ("first_iteration_after_s", result.TimeToFirstIteration.TotalSeconds),
-                ("startup", startup), ("files", result.WrittenFiles),
-            }, Array.Empty<ReportTable>(), () => { });
-        }
+            ("output", result.OutputPath), ("network", options.Network.Name), ("weights", result.WeightsSource), ("random_weights", result.RandomWeights),
+            ("device", device.ToString()), ("seed", options.Seed), ("image_size", options.ImageSize), ("scales", options.Scales),
+            ("width", result.Width), ("height", result.Height),
+            ("iterations", result.Iterations), ("evaluations", result.Evaluations), ("cancelled", result.Cancelled),
+            ("final_loss", result.FinalLoss), ("best_iteration", result.BestIteration), ("best_loss", result.BestLoss),
+            ("seconds", result.Elapsed.TotalSeconds), ("first_iteration_after_s", result.TimeToFirstIteration.TotalSeconds),
+            ("startup", startup), ("files", result.WrittenFiles),
+        }, Array.Empty<ReportTable>(), () => { });
         return code;
     }
 
-    static int RunTransferText(StyleTransferOptions options, string? deviceSpec, int printEvery, Action<ComputeDevice, TransferResult>? done)
+    static (int Code, ComputeDevice Device, TransferResult Result) RunTransferText(StyleTransferOptions options, string? deviceSpec, int printEvery)
     {
         options.Validate();
         var device = SharedDevices.Open(deviceSpec);
@@ -269,8 +265,7 @@ public static partial class Cli
             if (result.Profile is { } profile) PrintProfile(device, profile, result.Iterations);
             foreach (var f in result.WrittenFiles)
                 AnsiConsole.MarkupLine($"wrote {Markup.Escape(f)}");
-            done?.Invoke(device, result);
-            return result.Cancelled ? 130 : 0;
+            return (result.Cancelled ? 130 : 0, device, result);
         }
         finally { Console.CancelKeyPress -= onCancel; }
     }

@@ -53,8 +53,22 @@ public sealed class TileTuner
     public const double CarryAreaRatio = 4.0;
 
     /// <summary>The shapes this tuner decided from their neighbours, untimed: shape → the nearest timed shape it used.</summary>
-    public IReadOnlyDictionary<string, string> Carried => carried;
-    readonly Dictionary<string, string> carried = new();
+    public IReadOnlyDictionary<string, string> Carried => carried.ToDictionary(c => c.Key, c => c.Value.From);
+
+    /// <summary>The carried decisions so far (shape → kernel and nearest timed shape), kept until a shape is timed or
+    /// forgotten, which can change them: a run asks for each shape at every launch.</summary>
+    readonly Dictionary<string, (ConvKernel Kernel, string From)> carried = new();
+
+    /// <summary>What this tuner runs for the shape without timing, if anything: its cached kernel, if one of the candidates;
+    /// else the one its timed neighbours point to (<see cref="Carry"/>).</summary>
+    public ConvKernel? Decided(string key, IReadOnlyList<ConvKernel> candidates)
+    {
+        if (Chosen(key) is { } known && candidates.Contains(known)) return known;
+        if (carried.TryGetValue(key, out var memo) && candidates.Contains(memo.Kernel)) return memo.Kernel;
+        if (Carry(key, choices, candidates) is not { } near) return null;
+        carried[key] = near;
+        return near.Kernel;
+    }
 
     /// <summary>
     /// The kernel for an untimed shape from the timed shapes near it, if any: among `known`, those of the same pass, channels
@@ -123,16 +137,21 @@ public sealed class TileTuner
 
     /// <summary>The cached kernel for the shape, if it is one of the candidates; else the one its timed neighbours point to
     /// (<see cref="Carry"/>); else the candidate whose fastest of <see cref="Rounds"/> launches (`time`: ms of one launch; one
-    /// round where every launch takes <see cref="LongLaunchMs"/> or more) is fastest, cached with every candidate's time. `timed` tells whether the candidates were timed now.</summary>
-    public ConvKernel For(string key, IReadOnlyList<ConvKernel> candidates, Func<ConvKernel, double> time, out bool timed)
+    /// round where every launch takes <see cref="LongLaunchMs"/> or more) is fastest, cached with every candidate's time.
+    /// `timed` tells whether the candidates were timed now; the timing's wall time goes to `clock` (a device's
+    /// <see cref="StartupClock"/>).</summary>
+    public ConvKernel For(string key, IReadOnlyList<ConvKernel> candidates, Func<ConvKernel, double> time, out bool timed, StartupClock? clock = null)
     {
         timed = false;
-        if (Chosen(key) is { } known && candidates.Contains(known)) return known;
-        if (Carry(key, choices, candidates) is { } near)
-        {
-            carried[key] = near.From;
-            return near.Kernel;
-        }
+        if (Decided(key, candidates) is { } decided) return decided;
+        timed = true;
+        return clock is null ? Time(key, candidates, time) : clock.Tune(() => Time(key, candidates, time));
+    }
+
+    /// <summary>Times the candidates of a shape (see <see cref="For"/>), keeps the fastest with every time, and forgets the
+    /// carried decisions, which the new timing can change.</summary>
+    ConvKernel Time(string key, IReadOnlyList<ConvKernel> candidates, Func<ConvKernel, double> time)
+    {
         if (FirstTiming is { } tell)
         {
             FirstTiming = null;
@@ -145,8 +164,8 @@ public sealed class TileTuner
             foreach (var c in candidates)
                 fastest[c] = Math.Min(fastest[c], time(c));
         var best = candidates.MinBy(c => fastest[c])!;
-        timed = true;
         choices[key] = new TunedShape(best.Name, fastest.ToDictionary(f => f.Key.Name, f => f.Value));
+        carried.Clear();
         Save(key);
         return best;
     }
@@ -155,14 +174,8 @@ public sealed class TileTuner
     public void Forget(string key)
     {
         choices.Remove(key);
-        carried.Remove(key);
-        try
-        {
-            var all = Load();
-            if (all.TryGetValue(deviceKey, out var mine) && mine.Remove(key))
-                IO.AtomicFile.WriteAllText(CachePath, JsonSerializer.Serialize(all, Json));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        carried.Clear();
+        Save(key);
     }
 
     /// <summary>Forgets this device's choices (the next run of each shape times the tiles again).</summary>
@@ -187,8 +200,8 @@ public sealed class TileTuner
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException) { return new(); }
     }
 
-    /// <summary>Writes one shape this tuner timed into the cache as it is on disk now (another process's shapes stay), or
-    /// (`key` null) this device's choices as they are here (after <see cref="Forget"/>).</summary>
+    /// <summary>Writes one shape as this tuner has it (timed, or forgotten) into the cache as it is on disk now (another
+    /// process's shapes stay), or (`key` null) this device's choices as they are here (after <see cref="Forget()"/>).</summary>
     void Save(string? key)
     {
         try
@@ -198,7 +211,8 @@ public sealed class TileTuner
             else
             {
                 if (!all.TryGetValue(deviceKey, out var mine)) all[deviceKey] = mine = new();
-                mine[key] = choices[key];
+                if (choices.TryGetValue(key, out var shape)) mine[key] = shape;
+                else if (!mine.Remove(key)) return;   // nothing to forget on disk
             }
             IO.AtomicFile.WriteAllText(CachePath, JsonSerializer.Serialize(all, Json));
         }

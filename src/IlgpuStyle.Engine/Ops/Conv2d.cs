@@ -197,8 +197,7 @@ public static partial class Op
         bool winograd = !asked && TunesWinograd(d, g);
         var candidates = TunerCandidates(d, winograd);
         var compiled = new HashSet<ConvKernel>();
-        bool timed = false;
-        var chosen = d.Startup.Tune(() => d.Tiles.For(TunerKey(g, inputGradient, winograd), candidates, Time, out timed));
+        var chosen = d.Tiles.For(TunerKey(g, inputGradient, winograd), candidates, Time, out bool timed, d.Startup);
         // The tuner made a frozen filter's layout for every candidate: the ones not chosen are let go.
         var layout = inputGradient ? WeightLayout.InputGradient : WeightLayout.Forward;
         if (timed && w.Frozen)

@@ -40,14 +40,13 @@ public static class IterationBenchmark
 
         var shape = new Shape4(1, 3, size, size);
         using var network = startup.Phase("network", () => new Network(device, weights, pooling, options.DeepestLayer) { ConvVariant = conv });
-        var (content, style, x, m, v) = startup.Phase("inputs", () =>
-        {
-            var tensors = (Tensor.FromArray(device, shape, Noise(shape.Length), "content"), Tensor.FromArray(device, shape, Noise(shape.Length), "style"),
-                Tensor.FromArray(device, shape, Noise(shape.Length), "image"), new Tensor(device, shape, "adam.m"), new Tensor(device, shape, "adam.v"));
-            Op.Fill(tensors.Item4, 0f); Op.Fill(tensors.Item5, 0f);
-            return tensors;
-        });
-        using var _ = new Disposables(content, style, x, m, v);
+        Tensor Input(Func<Tensor> make) => startup.Phase("inputs", make);
+        using var content = Input(() => Tensor.FromArray(device, shape, Noise(shape.Length), "content"));
+        using var style = Input(() => Tensor.FromArray(device, shape, Noise(shape.Length), "style"));
+        using var x = Input(() => Tensor.FromArray(device, shape, Noise(shape.Length), "image"));
+        using var m = Input(() => new Tensor(device, shape, "adam.m"));
+        using var v = Input(() => new Tensor(device, shape, "adam.v"));
+        startup.Phase("inputs", () => { Op.Fill(m, 0f); Op.Fill(v, 0f); });
         using var objective = startup.Phase("targets", () =>
         {
             var o = new StyleObjective(network, x, content, new[] { (style, 1.0) }, options);
@@ -83,8 +82,4 @@ public static class IterationBenchmark
             device.Memory.PeakAllocatedBytes, firstMs, setupMs, profiler, startup);
     }
 
-    sealed class Disposables(params IDisposable[] items) : IDisposable
-    {
-        public void Dispose() { foreach (var d in items) d.Dispose(); }
-    }
 }

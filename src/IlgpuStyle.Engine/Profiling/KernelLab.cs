@@ -96,16 +96,14 @@ public static class KernelLab
         var v => v.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>What the tuner decides for this op and shape without timing: its cached choice, or the one its timed
-    /// neighbours carry over (<see cref="TileTuner.Carry"/>); null where a run would time the candidates first.</summary>
+    /// <summary>What the tuner decides for this op and shape without timing (<see cref="TileTuner.Decided"/>: its cached
+    /// choice, or the one its timed neighbours carry over); null where a run would time the candidates first.</summary>
     public static ConvKernel? TunedKernel(ComputeDevice d, Conv2dGeometry g, LabOp op)
     {
         if (!d.Policy.AutotuneDirectTiles) return null;
         bool winograd = Op.TunesWinograd(d, g);
         string key = Op.TunerKey(g, op == LabOp.ConvInput, winograd);
-        var candidates = Op.TunerCandidates(d, winograd);
-        if (d.Tiles.Chosen(key) is { } chosen && candidates.Contains(chosen)) return chosen;
-        return TileTuner.Carry(key, d.Tiles.Choices, candidates)?.Kernel;
+        return d.Tiles.Decided(key, Op.TunerCandidates(d, winograd));
     }
 
     /// <summary>The fastest valid row among the tuner's candidates: what its timing would most likely choose.</summary>
