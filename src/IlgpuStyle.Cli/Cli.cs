@@ -14,6 +14,20 @@ public static partial class Cli
     public static int Run(string[] args)
     {
         if (args.Length == 0) return Guard(Demo);
+        var parse = Root().Parse(TransferOptions.Normalize(args), Parsing);
+        if (parse.Errors.Count > 0) return UsageError(parse);
+        return Guard(() => parse.Invoke());
+    }
+
+    /// <summary>What is wrong with a command line, as `ilgpustyle ARGS` would say it before running anything; null when it parses.</summary>
+    public static string? ParseError(params string[] args)
+    {
+        var parse = Root().Parse(TransferOptions.Normalize(args), Parsing);
+        return parse.Errors.Count == 0 ? null : CommandLineErrors.Describe(parse.Errors[0].Message, parse.CommandResult.Command);
+    }
+
+    static RootCommand Root()
+    {
         var root = new RootCommand("IlgpuStyle: neural style transfer (Gatys et al.) on hand-written ILGPU kernels (CUDA, OpenCL, CPU).\n" +
                                    "With no arguments at all, runs a demo on the bundled images and writes ./out/demo.png.");
         AddTransfer(root);
@@ -26,9 +40,8 @@ public static partial class Cli
         root.Subcommands.Add(ProfileCommand());
         root.Subcommands.Add(GradCheckCommand());
         root.Subcommands.Add(KernelsCommand());
-        var parse = root.Parse(TransferOptions.Normalize(args), Parsing);
-        if (parse.Errors.Count > 0) return UsageError(parse);
-        return Guard(() => parse.Invoke());
+        Help.Install(root);
+        return root;
     }
 
     /// <summary>No POSIX bundling: `-num_iterations` is one option (neural-style's), never `-n` with "um_iterations".</summary>
@@ -67,7 +80,15 @@ public static partial class Cli
         options.AddTo(command);
         var format = Report.FormatOption();
         format.Description = "text|json: json prints one summary document on stdout at the end (the progress goes to stderr)";
-        command.Options.Add(format);
+        format.HelpName = "text|json";
+        command.Options.Add(format.In(TransferOptions.DiagnosticsGroup));
+        string name = command is RootCommand ? "ilgpustyle" : "ilgpustyle transfer";
+        Help.Examples(command, $"{name} --content PATH --style PATH [options]\nilgpustyle   (no arguments at all: the demo, bundled images to out/demo.png)",
+            "ilgpustyle -c photo.jpg -s painting.jpg -o out/photo.png  # the photo in the painting's style; the network, weights and device are chosen for you and printed",
+            "ilgpustyle -c photo.jpg -s a.jpg,b.jpg --style-blend-weights 3,1 --image-size 512 --original-colors  # two styles, three parts to one, keeping the photo's colours",
+            "ilgpustyle -c photo.jpg -s painting.jpg --scales 2 --image-size 1024 --save-every 50  # coarse to fine: 512 then 1024 px, a contact sheet of every 50th iteration",
+            "ilgpustyle -content_image photo.jpg -style_image painting.jpg -output_image out.png -num_iterations 500 -gpu 0  # neural-style's own command lines work as written",
+            "ilgpustyle -c photo.jpg -s painting.jpg --format json > run.json  # a summary for programs on stdout, progress on stderr");
         command.SetAction(parse => Guard(() =>
         {
             var how = Report.Format(parse, format);
@@ -112,12 +133,16 @@ public static partial class Cli
     {
         var options = TransferOptions.ForExplain();
         var values = new Option<bool>("--values") { Description = "Also print each loss term's value and ‖∂L/∂t‖₂ of every tensor with a gradient" };
-        var dot = new Option<string?>("--dot") { Description = "Write the tape as a Graphviz graph (dot -Tsvg PATH -o tape.svg draws it)" };
+        var dot = new Option<string?>("--dot") { Description = "Write the tape as a Graphviz graph (dot -Tsvg PATH -o tape.svg draws it)", HelpName = "PATH" };
         var command = new Command("explain", "Print the tape of one style-transfer evaluation, built from the transfer options given (the bundled images " +
                                              "without --content): forward ops with shapes, FLOPs, bytes and kernels, then the backward order with each " +
                                              "local derivative and its kernels, and what every symbol means.")
-            { values, dot };
+            { values.In("What it prints"), dot.In("What it prints") };
         options.AddTo(command);
+        Help.Examples(command, "ilgpustyle explain [options]   (any transfer option that shapes one evaluation)",
+            "ilgpustyle explain  # the tape of the bundled images at 64 px",
+            "ilgpustyle explain --values --style-layers conv1_1,conv3_1  # with every loss term's value and every tensor's gradient norm",
+            "ilgpustyle explain -c photo.jpg -s painting.jpg --content-mask m1.png --content-mask m2.png -s other.jpg  # the masked (guided) Gram matrices' ops");
         command.SetAction(parse => Guard(() =>
         {
             var o = options.Read(parse);

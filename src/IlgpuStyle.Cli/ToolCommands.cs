@@ -40,6 +40,9 @@ public static partial class Cli
         var format = Report.FormatOption();
         var command = new Command("bench", "Time one style-transfer iteration (the network to its deepest default loss layer: VGG19 to conv5_1, ResNet18 to layer4; losses, backward to the image, optimizer step).") { size, repeats, format };
         common.AddTo(command);
+        Help.Examples(command, "ilgpustyle bench [options]",
+            "ilgpustyle bench --size 512 --model resnet18  # one ResNet18 iteration at 512², median of 5",
+            "ilgpustyle bench --size 256 --format json  # for scripts: times, GFLOP/s, peak memory, start-up split, the kernels run per layer");
         command.SetAction(p => Guard(() =>
         {
             var how = Report.Format(p, format);
@@ -96,6 +99,8 @@ public static partial class Cli
         var command = new Command("profile", "Per-kernel and per-layer times of style-transfer iterations (each launch synchronized and timed).")
             { size, iterations, trace, csv, remeasure, format };
         common.AddTo(command);
+        Help.Examples(command, "ilgpustyle profile [options]",
+            "ilgpustyle profile --image-size 256 --trace out/trace.json  # per-kernel and per-layer tables; the trace opens in ui.perfetto.dev");
         command.SetAction(p => Guard(() =>
         {
             var how = Report.Format(p, format);
@@ -152,6 +157,10 @@ public static partial class Cli
         var format = Report.FormatOption();
         var command = new Command("kernels", "The kernel lab: every variant of one op at one layer's shape, checked against float64 (sampled outputs), then timed: ms, GFLOP/s executed and effective, % of the device's measured peak, errors.")
             { op, model, layer, size, shape, repeats, variant, device, retune, carryOver, sizeList, format };
+        Help.Examples(command, "ilgpustyle kernels --layer LAYER [options]\nilgpustyle kernels --carry-over [options]",
+            "ilgpustyle kernels --layer conv3_1 --image-size 256  # every convolution variant at conv3_1's shape, checked then timed; * marks what a run uses",
+            "ilgpustyle kernels --op conv-input --layer conv1_2  # the input-gradient kernels",
+            "ilgpustyle kernels --carry-over --model resnet18 --sizes 128,256  # how well the tuner's choices carry from size to size");
         command.SetAction(p => Guard(() =>
         {
             var how = Report.Format(p, format);
@@ -277,6 +286,8 @@ public static partial class Cli
         var op = new Option<string?>("--op") { Description = "Only ops whose name contains this (conv2d, relu, maxpool2d, avgpool2d, gram, content_loss, style_loss, tv_loss, mask)" };
         var format = Report.FormatOption();
         var command = new Command("gradcheck", "Check every backward kernel against the float64 reference and central differences.") { device, op, format };
+        Help.Examples(command, "ilgpustyle gradcheck [options]",
+            "ilgpustyle gradcheck --op conv2d --device cpu  # the convolution's backward kernels on ILGPU's CPU accelerator");
         command.SetAction(p => Guard(() =>
         {
             var how = Report.Format(p, format);

@@ -15,73 +15,107 @@ sealed class TransferOptions
     static string Layers(NetworkDescription vgg, Func<TransferDefaults, string[]> pick) =>
         $"{string.Join(",", pick(vgg.Defaults))} for VGG19, {string.Join(",", pick(ResNet18Layers.Description.Defaults))} for ResNet18";
 
-    readonly Option<string> content = new("--content", "-c", "-content_image") { Description = "Content image", Required = true };
-    readonly Option<string[]> style = new("--style", "-s", "-style_image") { Description = "Style image (repeat, or a comma-separated list, for several)", AllowMultipleArgumentsPerToken = false };
-    readonly Option<string?> blend = new("--style-blend-weights", "-style_blend_weights") { Description = "Weights of the styles, e.g. 3,1 (default equal)" };
-    readonly Option<string> output = new("--output", "-o", "-output_image") { Description = "Output image (.png, .jpg)", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).OutputPath };
-    readonly Option<int> imageSize = new("--image-size", "-image_size") { Description = "Longest side of the output in pixels", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).ImageSize };
-    readonly Option<double> styleScale = new("--style-scale", "-style_scale") { Description = "Style images are resized to image-size × this", DefaultValueFactory = _ => 1.0 };
-    readonly Option<string?> model = new("--model") { Description = "The network: vgg19|resnet18 (default: VGG19 where a VGG19 weights file is given or found, else the bundled trained ResNet18)" };
-    readonly Option<double?> contentWeight = new("--content-weight", "-content_weight") { Description = $"α: weight of ½Σ(F−P)² (default {Defaults(Vgg19Layers.Description).ContentWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).ContentWeight:G} for ResNet18)" };
-    readonly Option<double?> styleWeight = new("--style-weight", "-style_weight") { Description = $"β: weight of Σ_l w_l·¼Σ(G−A)² (G = FFᵀ/CHW; default {Defaults(Vgg19Layers.Description).StyleWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).StyleWeight:G} for ResNet18)" };
-    readonly Option<double?> tvWeight = new("--tv-weight", "-tv_weight") { Description = $"γ: total-variation weight (default {Defaults(Vgg19Layers.Description).TvWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).TvWeight:G} for ResNet18)" };
-    readonly Option<string?> contentLayers = new("--content-layers", "-content_layers") { Description = $"Comma-separated layers (VGG19: conv4_2 or relu4_2, the activation after the ReLU; ResNet18: layer3, layer2.1.conv1, …); default {Layers(Vgg19Layers.Description, d => d.ContentLayers)}" };
-    readonly Option<string?> styleLayers = new("--style-layers", "-style_layers") { Description = $"Comma-separated layers; default {Layers(Vgg19Layers.Description, d => d.StyleLayers)}" };
-    readonly Option<string?> styleLayerWeights = new("--style-layer-weights") { Description = "w_l per style layer, comma-separated, auto (∝ 1/C_l², Gatys's weighting) or equal (1/L each); default equal for VGG19, auto for ResNet18" };
-    readonly Option<string?> pooling = new("--pooling", "-pooling") { Description = "max|avg: VGG19's 2×2 poolings (default avg; ResNet18's pooling is its trained max)" };
-    readonly Option<string> optimizer = new("--optimizer", "-optimizer") { Description = "lbfgs|adam", DefaultValueFactory = _ => "lbfgs" };
-    readonly Option<double?> learningRate = new("--learning-rate", "-learning_rate") { Description = "Adam step in pixel units (default 10); L-BFGS first step (default 1)" };
-    readonly Option<int> iterations = new("--iterations", "-n", "-num_iterations") { Description = "Optimizer iterations per scale (at least 1)", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).Iterations };
-    readonly Option<string> init = new("--init", "-init") { Description = "random|content|image (image: --init-image, or the content image without it)", DefaultValueFactory = _ => "content" };
-    readonly Option<string?> initImage = new("--init-image", "-init_image") { Description = "Starting image for --init image" };
-    readonly Option<int> seed = new("--seed", "-seed") { Description = "Seed of the random start (same seed, same device: same image); -1: a random seed (every run prints the one it used)", DefaultValueFactory = _ => 0 };
+    readonly Option<string> content = new("--content", "-c", "-content_image") { HelpName = "PATH", Description = "Content image (required: with no arguments at all, ilgpustyle runs its demo instead)" };
+    readonly Option<string[]> style = new("--style", "-s", "-style_image") { HelpName = "PATH[,PATH…]", Description = "Style image (repeat, or a comma-separated list, for several)", AllowMultipleArgumentsPerToken = false };
+    readonly Option<string?> blend = new("--style-blend-weights", "-style_blend_weights") { HelpName = "W,W…", Description = "Weights of the styles, e.g. 3,1 (default equal)" };
+    readonly Option<string> output = new("--output", "-o", "-output_image") { HelpName = "PATH", Description = "Output image (.png, .jpg)", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).OutputPath };
+    readonly Option<int> imageSize = new("--image-size", "-image_size") { HelpName = "PX", Description = "Longest side of the output in pixels", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).ImageSize };
+    readonly Option<double> styleScale = new("--style-scale", "-style_scale") { HelpName = "X", Description = "Style images are resized to image-size × this", DefaultValueFactory = _ => 1.0 };
+    readonly Option<string?> model = new("--model") { HelpName = "vgg19|resnet18", Description = "The network (default: VGG19 where a VGG19 weights file is given or found, else the bundled trained ResNet18)" };
+    readonly Option<double?> contentWeight = new("--content-weight", "-content_weight") { HelpName = "α", Description = $"α: weight of ½Σ(F−P)² (default {Defaults(Vgg19Layers.Description).ContentWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).ContentWeight:G} for ResNet18)" };
+    readonly Option<double?> styleWeight = new("--style-weight", "-style_weight") { HelpName = "β", Description = $"β: weight of Σ_l w_l·¼Σ(G−A)² (G = FFᵀ/CHW; default {Defaults(Vgg19Layers.Description).StyleWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).StyleWeight:G} for ResNet18)" };
+    readonly Option<double?> tvWeight = new("--tv-weight", "-tv_weight") { HelpName = "γ", Description = $"γ: total-variation weight (default {Defaults(Vgg19Layers.Description).TvWeight:G} for VGG19, {Defaults(ResNet18Layers.Description).TvWeight:G} for ResNet18)" };
+    readonly Option<string?> contentLayers = new("--content-layers", "-content_layers") { HelpName = "LAYERS", Description = $"Comma-separated layers (VGG19: conv4_2 or relu4_2, the activation after the ReLU; ResNet18: layer3, layer2.1.conv1, …); default {Layers(Vgg19Layers.Description, d => d.ContentLayers)}" };
+    readonly Option<string?> styleLayers = new("--style-layers", "-style_layers") { HelpName = "LAYERS", Description = $"Comma-separated layers; default {Layers(Vgg19Layers.Description, d => d.StyleLayers)}" };
+    readonly Option<string?> styleLayerWeights = new("--style-layer-weights") { HelpName = "W,W…|auto|equal", Description = "w_l per style layer, comma-separated, auto (∝ 1/C_l², Gatys's weighting) or equal (1/L each); default equal for VGG19, auto for ResNet18" };
+    readonly Option<string?> pooling = new("--pooling", "-pooling") { HelpName = "max|avg", Description = "VGG19's 2×2 poolings (default avg; ResNet18's pooling is its trained max)" };
+    readonly Option<string> optimizer = new("--optimizer", "-optimizer") { HelpName = "lbfgs|adam", Description = "L-BFGS (as neural-style) or Adam", DefaultValueFactory = _ => "lbfgs" };
+    readonly Option<double?> learningRate = new("--learning-rate", "-learning_rate") { HelpName = "X", Description = "Adam step in pixel units (default 10); L-BFGS first step (default 1)" };
+    readonly Option<int> iterations = new("--iterations", "-n", "-num_iterations") { HelpName = "N", Description = "Optimizer iterations per scale (at least 1)", DefaultValueFactory = _ => Defaults(Vgg19Layers.Description).Iterations };
+    readonly Option<string> init = new("--init", "-init") { HelpName = "random|content|image", Description = "The starting image: noise, the content image, or --init-image (the content image without it)", DefaultValueFactory = _ => "content" };
+    readonly Option<string?> initImage = new("--init-image", "-init_image") { HelpName = "PATH", Description = "Starting image for --init image" };
+    readonly Option<int> seed = new("--seed", "-seed") { HelpName = "N", Description = "Seed of the random start (same seed, same device: same image); -1: a random seed (every run prints the one it used)", DefaultValueFactory = _ => 0 };
     readonly Option<bool> originalColors = new("--original-colors", "-original_colors")
         { Description = "Keep the content's colours (luminance-only transfer, YIQ); also -original_colors 0|1" };
-    readonly Option<int> lbfgsHistory = new("--lbfgs-history", "-lbfgs_num_correction") { Description = "Corrections L-BFGS keeps (0: the default)", DefaultValueFactory = _ => 0 };
-    readonly Option<int?> gpu = new("-gpu") { Description = "neural-style's device choice: GPU N (CUDA, else OpenCL), -1 for the CPU" };
-    readonly Option<string?> backend = new("-backend") { Description = "neural-style's backend: nn (any device), cudnn (CUDA), clnn (OpenCL)" };
-    readonly Option<int> scales = new("--scales") { Description = "Coarse-to-fine scales, each twice the last", DefaultValueFactory = _ => 1 };
-    readonly Option<string?> weights = new("--weights") { Description = "VGG19 HDF5 weights (default: weights/*.h5, else random weights), or a ResNet18 ONNX file" };
-    readonly Option<string?> device = new("--device") { Description = "cuda|opencl|cpu, optionally :N (default: the fastest found)" };
-    readonly Option<int> printEvery = new("--print-every", "-print_iter") { Description = "Print losses every N iterations when not on a terminal (0: quiet)", DefaultValueFactory = _ => 10 };
-    readonly Option<int> saveEvery = new("--save-every", "-save_iter") { Description = "Write an intermediate image every N iterations, and a contact sheet of them (<output>_sheet.png)", DefaultValueFactory = _ => 0 };
-    readonly Option<int> checkpointEvery = new("--checkpoint-every") { Description = "Save image and optimizer state every N iterations, to the output's path with .ckpt for its extension (-o out/r.png: out/r.ckpt)", DefaultValueFactory = _ => 0 };
-    readonly Option<string?> resume = new("--resume") { Description = "Continue from a checkpoint (same options, more --iterations)" };
-    readonly Option<string?> log = new("--log") { Description = "CSV with iteration,content,style,tv,total,ms per iteration" };
-    readonly Option<string?> conv = new("--conv") { Description = "Convolution kernels: naive|blocked|tiled|direct|rows|winograd (default: per device)" };
-    readonly Option<string?> gram = new("--gram") { Description = "Gram kernels: naive|blocked|tiled|rows (default: per device)" };
-    readonly Option<string> colorControl = new("--color-control") { Description = "none|luminance|histogram: transfer on luminance only, or give the styles the content's colour statistics first", DefaultValueFactory = _ => "none" };
-    readonly Option<string> histogramMode = new("--histogram-mode") { Description = "chol|pca|sym: the linear colour map of --color-control histogram", DefaultValueFactory = _ => "pca" };
-    readonly Option<string[]> contentMask = new("--content-mask") { Description = "Guidance image of the output, one per --style: where style i goes (white)", AllowMultipleArgumentsPerToken = false };
-    readonly Option<string[]> styleMask = new("--style-mask") { Description = "Guidance image of each style image, one per --style: the part of it that counts (white)", AllowMultipleArgumentsPerToken = false };
-    readonly Option<string?> fineStyle = new("--fine-style") { Description = "Scale control: style of the layers before --style-split (with --coarse-style, instead of --style)" };
-    readonly Option<string?> coarseStyle = new("--coarse-style") { Description = "Scale control: style of --style-split and the layers after it" };
-    readonly Option<string?> styleSplit = new("--style-split") { Description = $"The first style layer that takes the coarse style (default {Vgg19Layers.Description.Defaults.StyleSplitLayer} for VGG19, {ResNet18Layers.Description.Defaults.StyleSplitLayer} for ResNet18)" };
+    readonly Option<int> lbfgsHistory = new("--lbfgs-history", "-lbfgs_num_correction") { HelpName = "M", Description = "Corrections L-BFGS keeps (0: the default)", DefaultValueFactory = _ => 0 };
+    readonly Option<int?> gpu = new("-gpu") { HelpName = "N", Description = "neural-style's device choice: GPU N (CUDA, else OpenCL), -1 for the CPU" };
+    readonly Option<string?> backend = new("-backend") { HelpName = "nn|cudnn|clnn", Description = "neural-style's backend: nn (any device), cudnn (CUDA), clnn (OpenCL)" };
+    readonly Option<int> scales = new("--scales") { HelpName = "N", Description = "Coarse-to-fine scales, each twice the last", DefaultValueFactory = _ => 1 };
+    readonly Option<string?> weights = new("--weights") { HelpName = "PATH", Description = "VGG19 HDF5 weights (default: weights/*.h5, else random weights), or a ResNet18 ONNX file" };
+    readonly Option<string?> device = new("--device") { HelpName = "KIND[:N]", Description = "cuda, opencl or cpu, optionally :N (default: the fastest found; `ilgpustyle devices` lists them)" };
+    readonly Option<int> printEvery = new("--print-every", "-print_iter") { HelpName = "N", Description = "Print losses every N iterations when not on a terminal (0: quiet)", DefaultValueFactory = _ => 10 };
+    readonly Option<int> saveEvery = new("--save-every", "-save_iter") { HelpName = "N", Description = "Write an intermediate image every N iterations, and a contact sheet of them (<output>_sheet.png)", DefaultValueFactory = _ => 0 };
+    readonly Option<int> checkpointEvery = new("--checkpoint-every") { HelpName = "N", Description = "Save image and optimizer state every N iterations, to the output's path with .ckpt for its extension (-o out/r.png: out/r.ckpt)", DefaultValueFactory = _ => 0 };
+    readonly Option<string?> resume = new("--resume") { HelpName = "PATH", Description = "Continue from a checkpoint (same options, more --iterations)" };
+    readonly Option<string?> log = new("--log") { HelpName = "PATH", Description = "CSV with iteration,content,style,tv,total,ms per iteration" };
+    readonly Option<string?> conv = new("--conv") { HelpName = "VARIANT", Description = "Convolution kernels: naive|blocked|tiled|direct|rows|winograd (default: per device)" };
+    readonly Option<string?> gram = new("--gram") { HelpName = "VARIANT", Description = "Gram kernels: naive|blocked|tiled|rows (default: per device)" };
+    readonly Option<string> colorControl = new("--color-control") { HelpName = "none|luminance|histogram", Description = "Transfer on luminance only, or give the styles the content's colour statistics first", DefaultValueFactory = _ => "none" };
+    readonly Option<string> histogramMode = new("--histogram-mode") { HelpName = "chol|pca|sym", Description = "The linear colour map of --color-control histogram", DefaultValueFactory = _ => "pca" };
+    readonly Option<string[]> contentMask = new("--content-mask") { HelpName = "PATH", Description = "Guidance image of the output, one per --style: where style i goes (white)", AllowMultipleArgumentsPerToken = false };
+    readonly Option<string[]> styleMask = new("--style-mask") { HelpName = "PATH", Description = "Guidance image of each style image, one per --style: the part of it that counts (white)", AllowMultipleArgumentsPerToken = false };
+    readonly Option<string?> fineStyle = new("--fine-style") { HelpName = "PATH", Description = "Scale control: style of the layers before --style-split (with --coarse-style, instead of --style)" };
+    readonly Option<string?> coarseStyle = new("--coarse-style") { HelpName = "PATH", Description = "Scale control: style of --style-split and the layers after it" };
+    readonly Option<string?> styleSplit = new("--style-split") { HelpName = "LAYER", Description = $"The first style layer that takes the coarse style (default {Vgg19Layers.Description.Defaults.StyleSplitLayer} for VGG19, {ResNet18Layers.Description.Defaults.StyleSplitLayer} for ResNet18)" };
     readonly Option<bool> normalizeGradients = new("--normalize-gradients", "-normalize_gradients") { Description = "Divide each loss layer's gradient by its L1 norm (neural-style's -normalize_gradients)" };
-    readonly Option<string?> profile = new("--profile") { Description = "Profile the run: time every launch (synchronized, so slower), write a Chrome trace to PATH and print the per-kernel and per-layer tables" };
+    readonly Option<string?> profile = new("--profile") { HelpName = "PATH", Description = "Profile the run: time every launch (synchronized, so slower), write a Chrome trace to PATH and print the per-kernel and per-layer tables" };
     readonly Option<bool> noPlot = new("--no-plot") { Description = "Do not draw the loss plot (<output>_loss.png)" };
     readonly Option<bool> keepBest = new("--keep-best") { Description = "Write the image of the lowest loss (last scale), not the last iteration's" };
 
+    readonly bool forExplain;
+
     public TransferOptions() { }
 
-    /// <summary>`explain` takes every transfer option; without --content it uses the bundled images, and its size defaults to 64.</summary>
+    TransferOptions(bool forExplain) => this.forExplain = forExplain;
+
+    /// <summary>
+    /// `explain` takes the options that shape one evaluation (inputs, loss, controls, device), not those of the optimization
+    /// or its files; without --content it uses the bundled images, and its size defaults to 64.
+    /// </summary>
     public static TransferOptions ForExplain()
     {
-        var options = new TransferOptions();
-        options.content.Required = false;
+        var options = new TransferOptions(forExplain: true);
         options.content.Description = "Content image (default: the bundled demo image)";
         options.imageSize.DefaultValueFactory = _ => 64;
         return options;
     }
 
+    public const string InputsGroup = "Inputs and output", LossGroup = "Loss: the network and its terms", OptimizerGroup = "Optimizer",
+        ControlsGroup = "Controls: colour, regions, scales of style", DeviceGroup = "Device and speed", DiagnosticsGroup = "Diagnostics";
+
+    /// <summary>Every option with the heading `--help` lists it under, and whether `explain` takes it (one evaluation, no run).</summary>
+    (Option Option, string Group, bool Explain)[] Table() => new (Option, string, bool)[]
+    {
+        (content, InputsGroup, true), (style, InputsGroup, true), (blend, InputsGroup, true), (output, InputsGroup, false),
+        (imageSize, InputsGroup, true), (styleScale, InputsGroup, true), (keepBest, InputsGroup, false), (saveEvery, InputsGroup, false),
+        (checkpointEvery, InputsGroup, false), (resume, InputsGroup, false),
+        (model, LossGroup, true), (weights, LossGroup, true), (contentWeight, LossGroup, true), (styleWeight, LossGroup, true), (tvWeight, LossGroup, true),
+        (contentLayers, LossGroup, true), (styleLayers, LossGroup, true), (styleLayerWeights, LossGroup, true), (pooling, LossGroup, true),
+        (normalizeGradients, LossGroup, true),
+        (optimizer, OptimizerGroup, false), (iterations, OptimizerGroup, false), (learningRate, OptimizerGroup, false), (lbfgsHistory, OptimizerGroup, false),
+        (init, OptimizerGroup, true), (initImage, OptimizerGroup, true), (seed, OptimizerGroup, true), (scales, OptimizerGroup, false),
+        (originalColors, ControlsGroup, true), (colorControl, ControlsGroup, true), (histogramMode, ControlsGroup, true),
+        (contentMask, ControlsGroup, true), (styleMask, ControlsGroup, true), (fineStyle, ControlsGroup, true), (coarseStyle, ControlsGroup, true),
+        (styleSplit, ControlsGroup, true),
+        (device, DeviceGroup, true), (gpu, DeviceGroup, true), (backend, DeviceGroup, true), (conv, DeviceGroup, true), (gram, DeviceGroup, true),
+        (printEvery, DiagnosticsGroup, false), (log, DiagnosticsGroup, false), (noPlot, DiagnosticsGroup, false), (profile, DiagnosticsGroup, false),
+    };
+
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { content, style, blend, output, model, imageSize, styleScale, contentWeight, styleWeight, tvWeight,
-                     contentLayers, styleLayers, styleLayerWeights, pooling, optimizer, learningRate, lbfgsHistory, iterations, init, initImage, seed,
-                     originalColors, scales, weights, device, printEvery, saveEvery, checkpointEvery, resume, log, conv, gram,
-                     colorControl, histogramMode, contentMask, styleMask, fineStyle, coarseStyle, styleSplit, normalizeGradients, keepBest, noPlot, profile, gpu, backend })
-            command.Options.Add(o);
+        foreach (var (option, group, explain) in Table())
+            if (explain || !forExplain) command.Options.Add(option.In(group));
+        if (!forExplain)   // not Required: that would mark it so in the help, and no arguments at all is the demo
+            command.Validators.Add(result =>
+            {
+                if (result.GetResult(content) is null)
+                    result.AddError("--content is required: the image to restyle (with no arguments at all, ilgpustyle runs its demo)");
+            });
     }
+
+    /// <summary>An option's value; an option this command does not take (explain's) has its default.</summary>
+    static T Value<T>(ParseResult p, Option<T> option) =>
+        p.CommandResult.Command.Options.Contains(option) ? p.GetValue(option)! : option.HasDefaultValue ? (T)option.GetDefaultValue()! : default!;
 
     /// <summary>--device, or neural-style's -gpu N / -backend nn|cudnn|clnn (the two ways cannot be mixed).</summary>
     public string? DeviceSpec(ParseResult p)
@@ -139,7 +173,7 @@ sealed class TransferOptions
         (values ?? Array.Empty<string>()).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     /// <summary>The network a run uses: --model, else chosen from the weights there are (<see cref="Networks.Choose"/>).</summary>
-    public NetworkDescription Network(ParseResult p) => Networks.Choose(p.GetValue(model), p.GetValue(weights));
+    public NetworkDescription Network(ParseResult p) => Networks.Choose(Value(p, model), Value(p, weights));
 
     public StyleTransferOptions Read(ParseResult p)
     {
@@ -148,80 +182,80 @@ sealed class TransferOptions
         return new()
     {
         Network = network,
-        ContentPath = p.GetValue(content)!,
-        StylePaths = Paths(p.GetValue(style)),
-        StyleBlendWeights = Numbers(p.GetValue(blend), "--style-blend-weights"),
-        OutputPath = p.GetValue(output)!,
-        ImageSize = p.GetValue(imageSize),
-        StyleScale = p.GetValue(styleScale),
-        ContentWeight = p.GetValue(contentWeight) ?? defaults.ContentWeight,
-        StyleWeight = p.GetValue(styleWeight) ?? defaults.StyleWeight,
-        TvWeight = p.GetValue(tvWeight) ?? defaults.TvWeight,
-        ContentLayers = p.GetValue(contentLayers) is { } cl ? Layers(network, cl) : defaults.ContentLayers,
-        StyleLayers = p.GetValue(styleLayers) is { } sl ? Layers(network, sl) : defaults.StyleLayers,
-        StyleLayerWeights = IsAuto(p.GetValue(styleLayerWeights)) || IsEqual(p.GetValue(styleLayerWeights)) ? null : Numbers(p.GetValue(styleLayerWeights), "--style-layer-weights"),
-        AutoStyleLayerWeights = p.GetValue(styleLayerWeights) is null ? defaults.AutoStyleLayerWeights : IsAuto(p.GetValue(styleLayerWeights)),
-        Pooling = p.GetValue(pooling) is { } pool ? PoolingFor(network, pool) : defaults.Pooling,
-        Optimizer = p.GetValue(optimizer)!.ToLowerInvariant() switch
+        ContentPath = Value(p, content) ?? "",
+        StylePaths = Paths(Value(p, style)),
+        StyleBlendWeights = Numbers(Value(p, blend), "--style-blend-weights"),
+        OutputPath = Value(p, output)!,
+        ImageSize = Value(p, imageSize),
+        StyleScale = Value(p, styleScale),
+        ContentWeight = Value(p, contentWeight) ?? defaults.ContentWeight,
+        StyleWeight = Value(p, styleWeight) ?? defaults.StyleWeight,
+        TvWeight = Value(p, tvWeight) ?? defaults.TvWeight,
+        ContentLayers = Value(p, contentLayers) is { } cl ? Layers(network, cl) : defaults.ContentLayers,
+        StyleLayers = Value(p, styleLayers) is { } sl ? Layers(network, sl) : defaults.StyleLayers,
+        StyleLayerWeights = IsAuto(Value(p, styleLayerWeights)) || IsEqual(Value(p, styleLayerWeights)) ? null : Numbers(Value(p, styleLayerWeights), "--style-layer-weights"),
+        AutoStyleLayerWeights = Value(p, styleLayerWeights) is null ? defaults.AutoStyleLayerWeights : IsAuto(Value(p, styleLayerWeights)),
+        Pooling = Value(p, pooling) is { } pool ? PoolingFor(network, pool) : defaults.Pooling,
+        Optimizer = Value(p, optimizer)!.ToLowerInvariant() switch
         {
             "lbfgs" or "l-bfgs" => OptimizerKind.Lbfgs,
             "adam" => OptimizerKind.Adam,
             var other => throw new ArgumentException($"--optimizer must be lbfgs or adam, got '{other}'"),
         },
-        LearningRate = p.GetValue(learningRate),
-        LbfgsHistory = p.GetValue(lbfgsHistory) switch
+        LearningRate = Value(p, learningRate),
+        LbfgsHistory = Value(p, lbfgsHistory) switch
         {
             0 => Defaults(Vgg19Layers.Description).LbfgsHistory,
             > 0 and var h => h,
             var h => throw new ArgumentException($"--lbfgs-history must be positive (0: the default), got {h}"),
         },
-        Iterations = p.GetValue(iterations),
-        Init = p.GetValue(init)!.ToLowerInvariant() switch
+        Iterations = Value(p, iterations),
+        Init = Value(p, init)!.ToLowerInvariant() switch
         {
             "random" => InitKind.Random,
             "content" => InitKind.Content,
-            "image" => p.GetValue(initImage) is null ? InitKind.Content : InitKind.Image,
+            "image" => Value(p, initImage) is null ? InitKind.Content : InitKind.Image,
             var other => throw new ArgumentException($"--init must be random, content or image, got '{other}'"),
         },
-        InitImagePath = p.GetValue(initImage),
-        Seed = p.GetValue(seed) switch
+        InitImagePath = Value(p, initImage),
+        Seed = Value(p, seed) switch
         {
             -1 => Random.Shared.Next(),
             < 0 and var bad => throw new ArgumentException($"--seed must be -1 (a random seed) or a whole number from 0, got {bad}"),
             var fixedSeed => fixedSeed,
         },
-        OriginalColors = p.GetValue(originalColors),
-        Scales = p.GetValue(scales),
-        WeightsPath = p.GetValue(weights),
-        SaveEvery = p.GetValue(saveEvery),
-        CheckpointEvery = p.GetValue(checkpointEvery),
-        ResumePath = p.GetValue(resume),
-        LogPath = p.GetValue(log),
-        ConvVariant = Variant(p.GetValue(conv), "--conv"),
-        GramVariant = Variant(p.GetValue(gram), "--gram"),
-        ColorControl = p.GetValue(colorControl)!.ToLowerInvariant() switch
+        OriginalColors = Value(p, originalColors),
+        Scales = Value(p, scales),
+        WeightsPath = Value(p, weights),
+        SaveEvery = Value(p, saveEvery),
+        CheckpointEvery = Value(p, checkpointEvery),
+        ResumePath = Value(p, resume),
+        LogPath = Value(p, log),
+        ConvVariant = Variant(Value(p, conv), "--conv"),
+        GramVariant = Variant(Value(p, gram), "--gram"),
+        ColorControl = Value(p, colorControl)!.ToLowerInvariant() switch
         {
             "none" => ColorControl.None,
             "luminance" => ColorControl.Luminance,
             "histogram" => ColorControl.Histogram,
             var other => throw new ArgumentException($"--color-control must be none, luminance or histogram, got '{other}'"),
         },
-        HistogramMode = p.GetValue(histogramMode)!.ToLowerInvariant() switch
+        HistogramMode = Value(p, histogramMode)!.ToLowerInvariant() switch
         {
             "chol" or "cholesky" => HistogramMode.Cholesky,
             "pca" => HistogramMode.Pca,
             "sym" or "symmetric" => HistogramMode.Symmetric,
             var other => throw new ArgumentException($"--histogram-mode must be chol, pca or sym, got '{other}'"),
         },
-        ContentMasks = NullIfEmpty(p.GetValue(contentMask)),
-        StyleMasks = NullIfEmpty(p.GetValue(styleMask)),
-        FineStylePath = p.GetValue(fineStyle),
-        CoarseStylePath = p.GetValue(coarseStyle),
-        StyleSplitLayer = p.GetValue(styleSplit) ?? defaults.StyleSplitLayer,
-        NormalizeGradients = p.GetValue(normalizeGradients),
-        KeepBest = p.GetValue(keepBest),
-        WriteLossCurve = !p.GetValue(noPlot),
-        ProfilePath = p.GetValue(profile),
+        ContentMasks = NullIfEmpty(Value(p, contentMask)),
+        StyleMasks = NullIfEmpty(Value(p, styleMask)),
+        FineStylePath = Value(p, fineStyle),
+        CoarseStylePath = Value(p, coarseStyle),
+        StyleSplitLayer = Value(p, styleSplit) ?? defaults.StyleSplitLayer,
+        NormalizeGradients = Value(p, normalizeGradients),
+        KeepBest = Value(p, keepBest),
+        WriteLossCurve = !Value(p, noPlot),
+        ProfilePath = Value(p, profile),
     };
     }
 
