@@ -133,15 +133,17 @@ public static partial class Cli
     {
         var options = TransferOptions.ForExplain();
         var values = new Option<bool>("--values") { Description = "Also print each loss term's value and ‖∂L/∂t‖₂ of every tensor with a gradient" };
+        var pictures = new Option<string?>("--pictures") { Description = "Write pictures of the evaluation into folder DIR: the image's gradient, feature maps per loss layer, each style layer's Gram matrix beside its target, the tape (PNG and SVG)", HelpName = "DIR" };
         var dot = new Option<string?>("--dot") { Description = "Write the tape as a Graphviz graph (dot -Tsvg PATH -o tape.svg draws it)", HelpName = "PATH" };
         var command = new Command("explain", "Print the tape of one style-transfer evaluation, built from the transfer options given (the bundled images " +
                                              "without --content): forward ops with shapes, FLOPs, bytes and kernels, then the backward order with each " +
                                              "local derivative and its kernels, and what every symbol means.")
-            { values.In("What it prints"), dot.In("What it prints") };
+            { values.In("What it prints"), dot.In("What it prints"), pictures.In("What it prints") };
         options.AddTo(command);
         Help.Examples(command, "ilgpustyle explain [options]   (any transfer option that shapes one evaluation)",
             "ilgpustyle explain  # the tape of the bundled images at 64 px",
             "ilgpustyle explain --values --style-layers conv1_1,conv3_1  # with every loss term's value and every tensor's gradient norm",
+            "ilgpustyle explain --pictures out/explain --image-size 128  # ∂L/∂x, feature maps, Gram matrices and the tape as pictures",
             "ilgpustyle explain -c photo.jpg -s painting.jpg --content-mask m1.png --content-mask m2.png -s other.jpg  # the masked (guided) Gram matrices' ops");
         command.SetAction(parse => Guard(() =>
         {
@@ -153,8 +155,10 @@ public static partial class Cli
                 o = o with { ContentPath = Path.Combine(dir, "chelsea.png") };
                 if (o.AllStylePaths.Count == 0) o = o with { StylePaths = new[] { Path.Combine(dir, "brush_strokes.png") } };
             }
-            string? dotPath = parse.GetValue(dot);
+            string? dotPath = parse.GetValue(dot), picturesDir = parse.GetValue(pictures);
             o.Validate();
+            if (picturesDir is not null && File.Exists(picturesDir))
+                throw new ArgumentException($"--pictures '{picturesDir}' is a file; give a folder (made if missing)");
             if (dotPath is not null)
             {
                 if (Directory.Exists(dotPath)) throw new ArgumentException($"--dot '{dotPath}' is a directory; give a file name such as tape.dot");
@@ -193,6 +197,12 @@ public static partial class Cli
                     IO.AtomicFile.WriteAllText(dotPath, tape.ToDot());
                     Console.WriteLine();
                     Console.WriteLine($"wrote {dotPath} ({tape.Nodes.Count} ops; dot -Tsvg {dotPath} -o tape.svg draws it)");
+                }
+                if (picturesDir is not null)
+                {
+                    var files = Imaging.LearnerPictures.Write(picturesDir, objective);
+                    Console.WriteLine();
+                    Console.WriteLine($"wrote {files.Count} pictures to {picturesDir}: {string.Join(", ", files.Select(Path.GetFileName))}");
                 }
                 return 0;
             }

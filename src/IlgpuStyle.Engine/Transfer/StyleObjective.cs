@@ -64,6 +64,10 @@ public sealed class StyleObjective : IObjective, IDisposable
     public IReadOnlyList<(string Layer, int Region, Tensor Gram, Tensor Target)> StyleGrams =>
         style.Select(t => (t.Layer, t.Region, t.Gram, t.Target)).ToList();
 
+    /// <summary>The features each loss layer reads (as of the last evaluation), content layers first, each layer once.</summary>
+    public IReadOnlyList<(string Layer, Tensor Features)> LossFeatures =>
+        content.Select(t => t.Layer).Concat(style.Select(t => t.Layer)).Distinct().Select(l => (l, activations[l])).ToList();
+
     /// <param name="contentImage">The preprocessed content image, same shape as X.</param>
     /// <param name="styleImages">Preprocessed style images (any sizes) with their blend weights (summing to 1).</param>
     public StyleObjective(Network network, Tensor x, Tensor contentImage, IReadOnlyList<(Tensor Image, double Blend)> styleImages,

@@ -73,8 +73,8 @@ public class ResNet18Tests
         Assert.Equal(new[] { 112, 56, 56, 28, 14, 7 }, new[] { "stem", "pool", "layer1", "layer2", "layer3", "layer4" }.Select(l => shapes[description.Canonical(l)].H));
         var odd = description.Shapes(new Shape4(1, 3, 101, 75), "layer4");
         Assert.Equal((4, 3), (odd["layer4.2"].H, odd["layer4.2"].W));   // 101 → 51 → 26 → 13 → 7 → 4; 75 → 38 → 19 → 10 → 5 → 3
-        Assert.Equal(description.Canonical("ReLU393"), "layer4.2");
-        Assert.Equal(description.Canonical("layer2"), "layer2.1");
+        Assert.Equal("layer4.2", description.Canonical("ReLU393"));
+        Assert.Equal("layer2.1", description.Canonical("layer2"));
     }
 
     [Fact]

@@ -282,3 +282,83 @@ static class Dot
         return tokens;
     }
 }
+
+/// <summary>
+/// `explain --pictures DIR`: one file per picture, sized by the shapes they show, and showing something: a gradient
+/// that is not flat grey, feature maps that are not one colour, a Gram matrix that differs from its target, a tape
+/// with a row per op.
+/// </summary>
+[Collection(DeviceTests.Collection)]
+public class ExplainPicturesTests(ITestOutputHelper output)
+{
+    static SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> Png(string path) =>
+        SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(path);
+
+    /// <summary>Distinct colours in a rectangle of the picture.</summary>
+    static int Colours(SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> image, int x0, int y0, int w, int h)
+    {
+        var seen = new HashSet<SixLabors.ImageSharp.PixelFormats.Rgb24>();
+        for (int y = y0; y < y0 + h; y++)
+            for (int x = x0; x < x0 + w; x++) seen.Add(image[x, y]);
+        return seen.Count;
+    }
+
+    [Theory]
+    [InlineData("resnet18", "stem,layer1", "layer1", new[] { "stem", "layer1.1" }, new[] { 64, 64 })]
+    [InlineData("vgg19", "conv1_1,conv2_1", "conv2_1", new[] { "conv1_1", "conv2_1" }, new[] { 64, 128 })]
+    public void OneFilePerPictureEachShowingSomething(string model, string styleLayers, string contentLayers, string[] layers, int[] channels)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "ilgpustyle-pictures-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (code, stdout, stderr) = CliRunner.Run("explain", "--model", model, "--image-size", "40", "--style-layers", styleLayers,
+                "--content-layers", contentLayers, "--pictures", dir);
+            output.WriteLine(stdout);
+            Assert.True(code == 0, stderr);
+            var expected = new[] { "gradient.png", "tape.png", "tape.svg" }
+                .Concat(layers.Select(l => $"features_{l}.png")).Concat(layers.Select(l => $"gram_{l}.png")).Order().ToArray();
+            Assert.Equal(expected, Directory.GetFiles(dir).Select(Path.GetFileName).Order().ToArray());
+
+            // The demo image at 40 px is 40×26; its panels are enlarged ×7 (to at least 256 px): x, ∂L/∂x, ‖∂L/∂x‖.
+            using (var gradient = Png(Path.Combine(dir, "gradient.png")))
+            {
+                Assert.Equal(10 + 3 * (280 + 10), gradient.Width);
+                Assert.True(Colours(gradient, 10 + 290, 30, 280, 26 * 7) > 50, "∂L/∂x is flat: no gradient reached the image");
+            }
+            foreach (var (layer, c) in layers.Zip(channels))
+            {
+                using var gram = Png(Path.Combine(dir, $"gram_{layer}.png"));
+                int zoom = (int)Math.Ceiling(192.0 / c), side = c * zoom;
+                Assert.True(gram.Height == 20 + 10 + side + 20 + 5, $"gram_{layer}.png is {gram.Width}×{gram.Height} for {c} channels");
+                // G and A differ (the image is not the style), so the G − A panel is not one colour.
+                Assert.True(Colours(gram, 10 + 2 * (side + 10), 30, side, side) > 10, $"G − A of {layer} is one colour");
+                using var features = Png(Path.Combine(dir, $"features_{layer}.png"));
+                Assert.True(Colours(features, 0, 30, features.Width, features.Height - 30) > 50, $"the feature maps of {layer} are flat");
+            }
+            using var tape = Png(Path.Combine(dir, "tape.png"));
+            int ops = Regex.Match(stdout, @"Forward \((\d+) ops").Groups[1].Value is { Length: > 0 } n ? int.Parse(n) : -1;
+            output.WriteLine($"ops {ops}, tape {tape.Width}×{tape.Height}");
+            // A row per network op, the image's row and L's: the branch ops (a content loss, two Grams and style losses, TV)
+            // stand beside the layers they read.
+            int networkOps = ops - 6;
+            Assert.True(tape.Height == 56 + (networkOps + 2) * 24 + 70, $"tape.png is {tape.Height} px high for {networkOps} network ops");
+            Assert.Contains("<svg", File.ReadAllText(Path.Combine(dir, "tape.svg")));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void PicturesIntoAFileIsRefused()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            var before = File.ReadAllBytes(file);
+            var (code, _, stderr) = CliRunner.Run("explain", "--image-size", "32", "--pictures", file);
+            Assert.Equal(1, code);
+            Assert.Contains("is a file; give a folder", stderr);
+            Assert.Equal(before, File.ReadAllBytes(file));
+        }
+        finally { File.Delete(file); }
+    }
+}
