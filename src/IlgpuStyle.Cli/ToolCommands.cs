@@ -48,11 +48,12 @@ public static partial class Cli
             var how = Report.Format(p, format);
             var device = SharedDevices.Open(p.GetValue(common.Device));
             var t = common.Run(p, device, p.GetValue(size), p.GetValue(repeats));
-            var conv = TransferOptions.Variant(p.GetValue(common.Conv), "--conv") ?? device.ConvVariant;
+            // --conv forces one variant; without it the tuner picks per shape, and the layers table says what ran.
+            string conv = TransferOptions.Variant(p.GetValue(common.Conv), "--conv")?.ToString().ToLowerInvariant() ?? "tuned";
             var gram = TransferOptions.Variant(p.GetValue(common.Gram), "--gram") ?? device.GramVariant;
             var summary = new (string, object?)[]
             {
-                ("device", t.Device), ("model", p.GetValue(common.Model)!.ToLowerInvariant()), ("conv", conv.ToString().ToLowerInvariant()), ("gram", gram.ToString().ToLowerInvariant()),
+                ("device", t.Device), ("model", p.GetValue(common.Model)!.ToLowerInvariant()), ("conv", conv), ("gram", gram.ToString().ToLowerInvariant()),
                 ("size", t.Size), ("pooling", common.PoolingOf(p).ToString().ToLowerInvariant()), ("median_ms", t.MedianMs), ("min_ms", t.MinMs), ("max_ms", t.MaxMs),
                 ("repeats", t.Repeats), ("gflop_per_iteration", t.FlopsPerIteration / 1e9), ("gflops", t.GflopPerSecond),
                 ("peak_device_mib", t.PeakDeviceBytes / 1048576.0), ("setup_ms", t.SetupMs), ("first_iteration_ms", t.FirstIterationMs),
@@ -61,10 +62,12 @@ public static partial class Cli
                 ("startup_targets_ms", t.Startup["targets"].TotalMilliseconds), ("startup_first_iteration_ms", t.Startup["first iteration"].TotalMilliseconds),
                 ("conv_kernels", ConvKernelsRun(t.Profile)),
             };
-            Report.Write(how, summary, Array.Empty<ReportTable>(), () =>
+            var layers = KernelsPerLayer(t.Profile);
+            // csv: the one summary row (a table would take its place); json: the summary and the layers.
+            Report.Write(how, summary, how == OutputFormat.Csv ? Array.Empty<ReportTable>() : new[] { layers }, () =>
             {
                 Console.WriteLine($"device:            {t.Device}");
-                Console.WriteLine($"variants:          conv {conv}, gram {gram}");
+                Console.WriteLine($"variants:          conv {(conv == "tuned" ? "tuned per shape (see the layers below)" : conv)}, gram {gram}");
                 Console.WriteLine($"conv kernels run:  {ConvKernelsRun(t.Profile)}");
                 Console.WriteLine($"network:           {common.Network(p).Name}, {common.PoolingOf(p).ToString().ToLowerInvariant()} pooling");
                 Console.WriteLine($"image:             {t.Size}×{t.Size}");
@@ -75,6 +78,10 @@ public static partial class Cli
                 Console.WriteLine($"start-up:          {t.Startup.Total.TotalMilliseconds:F0} ms: " +
                                   string.Join(", ", t.Startup.Parts.Select(part => $"{part.Name} {part.Time.TotalMilliseconds:F0} ms")));
                 Console.WriteLine(t.ToLine());
+                Console.WriteLine();
+                Console.WriteLine("kernels launched per layer (one iteration; backward: the layer's input gradient):");
+                foreach (var row in layers.Rows)
+                    Console.WriteLine($"  {row[0],-18} forward: {row[1]}\n  {"",-18} backward: {row[2]}");
             });
             return 0;
         }));
@@ -86,6 +93,21 @@ public static partial class Cli
     static string ConvKernelsRun(KernelProfiler profile) =>
         string.Join(", ", profile.Launches.Where(l => l.Kernel.StartsWith("conv2d_") && !l.Kernel.StartsWith("conv2d_pad"))
             .GroupBy(l => l.Kernel).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => $"{g.Key} ×{g.Count()}"));
+
+    /// <summary>Every layer of one profiled iteration with the kernels it launched, forward and backward, in launch order.</summary>
+    static ReportTable KernelsPerLayer(KernelProfiler profile)
+    {
+        var table = new ReportTable("layers", "layer", "forward_kernels", "backward_kernels");
+        string Kernels(IEnumerable<LaunchRecord> launches)
+        {
+            var named = launches.GroupBy(l => l.Kernel).Select(g => g.Count() > 1 ? $"{g.Key} ×{g.Count()}" : g.Key).ToList();
+            return named.Count > 0 ? string.Join(", ", named) : "-";
+        }
+        var layers = profile.Launches.Where(l => l.Layer.Length > 0 && !l.Layer.EndsWith(" backward")).Select(l => l.Layer).Distinct();
+        foreach (var layer in layers)
+            table.Add(layer, Kernels(profile.Launches.Where(l => l.Layer == layer)), Kernels(profile.Launches.Where(l => l.Layer == layer + " backward")));
+        return table;
+    }
 
     internal static Command ProfileCommand()
     {

@@ -107,7 +107,7 @@ public sealed class ComputeDevice : IDisposable
     public StartupClock Startup { get; } = new();
 
     /// <summary>
-    /// Brackets a span of work (category "iteration", "pass", "layer", or "run" for the run's own work outside iterations) for the observer, so that a trace nests
+    /// Brackets a span of work (category "iteration", "pass", "layer", or "run" for the run's own work outside iterations, "host" for the host's: files, copies between host and device) for the observer, so that a trace nests
     /// iteration → forward/backward → layer → kernel; free when there is none.
     /// </summary>
     public IDisposable? Span(string name, string category) => Observer?.OnSpan(name, category);

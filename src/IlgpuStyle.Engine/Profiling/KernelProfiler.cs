@@ -121,7 +121,8 @@ public sealed class KernelProfiler : ILaunchObserver
     /// <summary>
     /// Chrome trace-event JSON (chrome://tracing, ui.perfetto.dev): a named process (the device) with one named thread
     /// (its stream), on which iterations hold their forward and backward passes, passes their layers, and layers their
-    /// kernels, as nested complete events; optimizer kernels sit directly in their iteration.
+    /// kernels, as nested complete events; optimizer kernels sit directly in their iteration. The host's own work (spans of
+    /// category "host": files read and written, copies between host and device) is a second thread beside it.
     /// </summary>
     public void WriteTrace(string path)
     {
@@ -148,6 +149,7 @@ public sealed class KernelProfiler : ILaunchObserver
             }
             Metadata("process_name", null, $"ilgpustyle on {device}");
             Metadata("thread_name", 1, "device stream (each launch synchronized)");
+            Metadata("thread_name", 2, "host: reading and writing files, copies between host and device");
             foreach (var e in events)
             {
                 json.WriteStartObject();
@@ -157,7 +159,7 @@ public sealed class KernelProfiler : ILaunchObserver
                 json.WriteNumber("ts", Math.Round(e.StartUs, 3));
                 json.WriteNumber("dur", Math.Round(e.StartUs + e.DurationUs, 3) - Math.Round(e.StartUs, 3));
                 json.WriteNumber("pid", 1);
-                json.WriteNumber("tid", 1);
+                json.WriteNumber("tid", e.Cat == "host" ? 2 : 1);
                 if (e.Launch is { } l)
                 {
                     json.WriteStartObject("args");

@@ -279,7 +279,8 @@ public sealed class StyleObjective : IObjective, IDisposable
         var device = X.Device;
         using (device.Span("forward", "pass")) Forward();
         using (device.Span("backward", "pass")) tape.Backward();
-        var values = Op.ReadScalars(X.Device, slots);
+        float[] values;
+        using (device.Span("read losses", "host")) values = Op.ReadScalars(X.Device, slots);
         double c = 0, s = 0;
         for (int i = 0; i < content.Count; i++) c += values[i];
         for (int i = 0; i < style.Count; i++) s += values[content.Count + i];

@@ -59,13 +59,13 @@ public static partial class StyleTransfer
                 run.startup.Phase("inputs", () =>
                 {
                     EnsureWritable(o.OutputPath);
-                    run.inputs = HostInputs.Load(o);
+                    using (device.Span("read images", "host")) run.inputs = HostInputs.Load(o);
                     // Will it fit? Checked before anything is allocated on the device.
                     MemoryEstimate.Check(o, run.inputs.Content.Width, run.inputs.Content.Height, device.MemoryBytes, device.ToString());
                 });
                 run.startup.Phase("network", () =>
                 {
-                    run.weights = LoadWeights(o, listener);
+                    using (device.Span("read weights", "host")) run.weights = LoadWeights(o, listener);
                     run.network = Build(o, device, run.weights);
                 });
                 run.OpenCheckpoint();
@@ -113,7 +113,10 @@ public static partial class StyleTransfer
         public void OptimizeScale(int scale)
         {
             int size = o.ImageSize >> (o.Scales - 1 - scale);
-            using var input = startup.Phase("inputs", () => ScaleInputs.Prepare(o, device, inputs, size, scale));
+            using var input = startup.Phase("inputs", () =>
+            {
+                using (device.Span($"resize and upload images, scale {scale + 1}", "host")) return ScaleInputs.Prepare(o, device, inputs, size, scale);
+            });
             int w = input.ContentImage.Width, h = input.ContentImage.Height;
             listener.Info($"scale {scale + 1}/{o.Scales}: {w}×{h}");
             // Its first iteration, for the loss plot's marker (a resumed scale started before the checkpoint).
@@ -123,7 +126,8 @@ public static partial class StyleTransfer
             using var state = new ScaleState(scale, w, h, new Tensor(device, shape, "image"), new Tensor(device, shape, "image.last_good"),
                 o.KeepBest && scale == o.Scales - 1 ? new Tensor(device, shape, "image.best") : null);
             // Starting image: previous scale upsampled, or random / content / given image.
-            if (current is not null) state.X.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
+            if (current is not null)
+                using (device.Span("upload the previous scale's image", "host")) state.X.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
             else Start(o, inputs, input, state.X, random);
             (state.Objective, state.Optimizer) = startup.Phase("targets", () =>
                 Setup(o, device, scale, () => new StyleObjective(network, state.X, input.Content, input.Sources, input.Regions, o)));
@@ -138,6 +142,7 @@ public static partial class StyleTransfer
                 if (!more) break;
             }
             totalEvaluations += state.Optimizer.Evaluations;
+            using var download = device.Span("download image", "host");
             if (state.Best is not null && bestIteration > 0)
             {
                 current = Preprocessing.Download(state.Best);
@@ -224,7 +229,7 @@ public static partial class StyleTransfer
             var header = new Checkpoint.Header(Checkpoint.Fingerprint(o), state.Scale, i, totalIterations,
                 losses.Select(l => new[] { l.Iteration, l.Content, l.Style, l.Tv, l.Total, l.Ms }).ToList(),
                 state.Best is not null && bestIteration > 0 ? bestLoss : null, bestIteration);
-            Checkpoint.Write(Checkpoint.PathFor(o), header, state.X, state.Optimizer, state.Best);
+            using (device.Span("write checkpoint", "host")) Checkpoint.Write(Checkpoint.PathFor(o), header, state.X, state.Optimizer, state.Best);
             if (!written.Contains(Checkpoint.PathFor(o))) written.Add(Checkpoint.PathFor(o));
         }
 
@@ -232,6 +237,7 @@ public static partial class StyleTransfer
         void SaveSnapshot(ScaleState state, int i)
         {
             string path = Sibling(o.OutputPath, $"_s{state.Scale + 1}_i{i:D4}");
+            using var span = device.Span("download and write snapshot", "host");
             var saved = Finish(Preprocessing.Download(state.X), inputs.Content, o);
             saved.Save(path);
             written.Add(path);
@@ -241,6 +247,7 @@ public static partial class StyleTransfer
         /// <summary>The image (with the content's colours where asked), the CSV log, the loss plot and the contact sheet.</summary>
         public TransferResult WriteOutputs()
         {
+            using var span = device.Span("write outputs", "host");
             var result = Finish(current!, inputs.Content, o);
             result.Save(o.OutputPath);
             written.Insert(0, o.OutputPath);

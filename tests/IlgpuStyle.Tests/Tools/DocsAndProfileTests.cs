@@ -114,18 +114,20 @@ public class DocsAndProfileTests
     }
 
     /// <summary>
-    /// Reads a Chrome trace as the viewers do: the named process and thread, then the complete events of thread 1 nested
-    /// by time. Fails if two slices overlap without one holding the other. Returns the slices with their parents.
+    /// Reads a Chrome trace as the viewers do: the named process and thread, then the complete events of one thread
+    /// (1: the device stream; 2: the host) nested by time. Fails if two slices overlap without one holding the other.
+    /// Returns the slices with their parents.
     /// </summary>
-    static List<Slice> NestedSlices(string path)
+    static List<Slice> NestedSlices(string path, int thread = 1)
     {
         using var json = JsonDocument.Parse(File.ReadAllText(path));
         var all = json.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
-        string Meta(string name) => all.Single(e => e.GetProperty("ph").GetString() == "M" && e.GetProperty("name").GetString() == name)
-            .GetProperty("args").GetProperty("name").GetString()!;
+        string Meta(string name, int? tid = null) => all.Single(e => e.GetProperty("ph").GetString() == "M" && e.GetProperty("name").GetString() == name
+                && (tid is null || e.GetProperty("tid").GetInt32() == tid)).GetProperty("args").GetProperty("name").GetString()!;
         Assert.StartsWith("ilgpustyle on ", Meta("process_name"));
-        Assert.Contains("device stream", Meta("thread_name"));
-        var slices = all.Where(e => e.GetProperty("ph").GetString() == "X")
+        Assert.Contains("device stream", Meta("thread_name", 1));
+        Assert.StartsWith("host: ", Meta("thread_name", 2));
+        var slices = all.Where(e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("tid").GetInt32() == thread)
             .Select(e => new Slice(e.GetProperty("name").GetString()!, e.GetProperty("cat").GetString()!, e.GetProperty("ts").GetDouble(), e.GetProperty("dur").GetDouble()))
             .OrderBy(e => e.Ts).ThenByDescending(e => e.Dur).ToList();
         const double eps = 0.01;   // µs: the file's rounding
@@ -190,6 +192,9 @@ public class DocsAndProfileTests
             timings.Profile.WriteTrace(path);
             var slices = NestedSlices(path);
             AssertNesting(slices, 2, run: false);
+            // The host's work on its own thread: the losses read back after each evaluation.
+            var host = NestedSlices(path, thread: 2);
+            Assert.True(host.Count(s => s.Name == "read losses") >= 2 && host.All(s => s.Cat == "host"), string.Join(", ", host.Select(s => s.Name)));
             // One forward pass of the benchmark: the 29 ops of VGG19 to conv5_1 with its losses, each a layer slice.
             var forward = slices.First(s => s.Cat == "pass" && s.Name == "forward");
             Assert.Equal(29, slices.Count(s => s.Parent == forward));
@@ -213,6 +218,9 @@ public class DocsAndProfileTests
             Assert.True(File.Exists(trace), $"no trace at {trace}");
             var slices = NestedSlices(trace);
             AssertNesting(slices, 2, run: true);
+            var host = NestedSlices(trace, thread: 2).Select(s => s.Name).ToList();
+            foreach (var name in new[] { "read images", "read weights", "resize and upload images, scale 1", "read losses", "download image", "write outputs" })
+                Assert.True(host.Contains(name), $"no host slice '{name}' in: {string.Join(", ", host.Distinct())}");
 
             // --profile is refused where it would overwrite an input.
             var refused = CliRunner.Run("transfer", "-c", Path.Combine(demo, "chelsea.png"), "-s", Path.Combine(demo, "mosaic.png"),

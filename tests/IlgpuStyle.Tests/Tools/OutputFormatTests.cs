@@ -45,6 +45,36 @@ public class OutputFormatTests(ITestOutputHelper output)
         Assert.Contains(fields, f => lines[0].Split(',').Contains(f));
     }
 
+    /// <summary>
+    /// bench says what it ran: per layer, the kernels launched forward and backward; "conv" is "tuned" unless --conv
+    /// forced a variant, and then every convolution's forward kernel is that variant's.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("naive")]
+    public void BenchReportsTheKernelsItLaunchedPerLayer(string? forced)
+    {
+        var args = "bench --image-size 16 --repeats 1 --format json".Split(' ').Concat(forced is null ? Array.Empty<string>() : new[] { "--conv", forced }).ToArray();
+        var (code, stdout, stderr) = CliRunner.Run(args);
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal(forced ?? "tuned", root.GetProperty("conv").GetString());
+        var layers = root.GetProperty("layers").EnumerateArray()
+            .ToDictionary(l => l.GetProperty("layer").GetString()!, l => (Forward: l.GetProperty("forward_kernels").GetString()!, Backward: l.GetProperty("backward_kernels").GetString()!));
+        output.WriteLine(string.Join("\n", layers.Select(l => $"{l.Key}: {l.Value.Forward} | {l.Value.Backward}")));
+        var convs = IlgpuStyle.Model.Vgg19Layers.Order.TakeWhile(l => l != "conv5_2").Where(l => l.StartsWith("conv")).ToList();
+        foreach (var conv in convs)
+        {
+            Assert.True(layers.TryGetValue(conv, out var k), $"no row for {conv}");
+            Assert.Contains(forced is null ? "conv2d_fwd_" : $"conv2d_fwd_{forced}", k.Forward);
+            Assert.Contains("conv2d_bwd_input", k.Backward);
+        }
+        // The summary's conv_kernels are the same launches, counted.
+        foreach (var kernel in root.GetProperty("conv_kernels").GetString()!.Split(", ").Select(k => k.Split(" ×")[0]))
+            Assert.Contains(layers.Values, l => l.Forward.Contains(kernel) || l.Backward.Contains(kernel));
+    }
+
     /// <summary>Fields of one csv line: commas outside double quotes, plus one.</summary>
     static int Fields(string line)
     {
