@@ -40,6 +40,7 @@ public static partial class Cli
         root.Subcommands.Add(ProfileCommand());
         root.Subcommands.Add(GradCheckCommand());
         root.Subcommands.Add(KernelsCommand());
+        root.Subcommands.Add(WeightsCommand());
         Help.Install(root);
         return root;
     }
@@ -322,7 +323,7 @@ static class UserError
 {
     public static string Describe(Exception e) => e switch
     {
-        DeviceSelectionException or WeightsFileException or ImageFileException or NonFiniteLossException => e.Message,
+        DeviceSelectionException or WeightsFileException or ImageFileException or NonFiniteLossException or IO.DownloadException => e.Message,
         ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException => e.Message,
         ILGPU.Runtime.AcceleratorException or OutOfMemoryException =>
             $"the device ran out of memory or failed ({e.Message.Split('\n')[0]}); try a smaller --image-size or --scales",

@@ -37,6 +37,8 @@ public static class Networks
             var weights = weightsPath is null ? ResNet18WeightsFile.LoadBundled() : ResNet18WeightsFile.Load(weightsPath);
             string path = weights.Source;
             info($"network: ResNet18, trained on ImageNet, BatchNorm folded into its convolutions ({(weightsPath is null ? "bundled from the NuGet package " + ResNet18WeightsFile.PackageId + " " + ResNet18WeightsFile.PackageVersion + ", MIT: " : "")}{path})");
+            if (weightsPath is null && Vgg19WeightsFile.Locate(null) is null)
+                info("(VGG19, the network of Gatys et al. and neural-style, is one command away: ilgpustyle weights download)");
             return weights;
         }
         var file = Vgg19WeightsFile.Locate(weightsPath);
@@ -47,8 +49,8 @@ public static class Networks
         }
         var random = NetworkWeights.Random(randomSeed);
         warning($"network: VGG19 with {random.Source}, not trained: no VGG19 weights file found (--weights PATH or weights/*.h5). " +
-                "Style still transfers, but as colour speckle more than strokes; leave out --model for the bundled trained ResNet18, " +
-                "or see weights/README.md.");
+                "Style still transfers, but as colour speckle more than strokes: `ilgpustyle weights download` fetches the trained " +
+                "VGG19 (80 MB), or leave out --model for the bundled trained ResNet18.");
         return random;
     }
 }

@@ -171,19 +171,20 @@ public static class Vgg19WeightsFile
         return w;
     }
 
-    /// <summary>The weights file to use: the given path, else the first *.h5 in weights/ (next to the repository root or the working directory), else null.</summary>
+    /// <summary>
+    /// The weights file to use: the given path; else the first *.h5 in weights/ (beside the working directory, then the
+    /// repository root); else Keras's own copy in its cache (<see cref="WeightsPlaces.KerasCache"/>, where
+    /// `ilgpustyle weights download` puts it too); else null.
+    /// </summary>
     public static string? Locate(string? explicitPath)
     {
         if (!string.IsNullOrWhiteSpace(explicitPath)) return explicitPath;
-        var dirs = new List<string> { Path.Combine(Environment.CurrentDirectory, "weights") };
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "IlgpuStyle.sln")))
-                dirs.Add(Path.Combine(dir.FullName, "weights"));
-        foreach (var dir in dirs.Where(Directory.Exists))
+        foreach (var dir in WeightsPlaces.WeightsFolders().Where(Directory.Exists))
         {
             var files = Directory.GetFiles(dir, "*.h5").OrderBy(f => f.Contains("notop") ? 0 : 1).ThenBy(f => f, StringComparer.Ordinal).ToList();
             if (files.Count > 0) return files[0];
         }
-        return null;
+        return WeightsPlaces.Known.Where(k => k.FileName.StartsWith("vgg19_weights_tf") && k.FileName.EndsWith(".h5"))
+            .Select(k => Path.Combine(WeightsPlaces.KerasCache, k.FileName)).FirstOrDefault(File.Exists);
     }
 }
