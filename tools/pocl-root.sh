@@ -8,7 +8,7 @@
 # The repository, the .NET SDK and the NuGet package folders are bind-mounted at the same
 # paths they have outside, so builds made outside run inside unchanged; so are the caller's cache
 # folder (${XDG_CACHE_HOME:-~/.cache}: the tuner's, ILGPU's and PoCL's caches are the ones outside, at
-# the paths printed), the working directory, and the folders listed in POCL_ROOT_BIND (colon-
+# the paths printed), the Keras and torch hub caches (network files), the working directory, and the folders listed in POCL_ROOT_BIND (colon-
 # separated: tools/ilgpustyle.sh lists the folders of the files its arguments name). Everything is
 # mounted in a private mount namespace (unshare --mount): nothing stays mounted when the command ends.
 # Needs root (debootstrap, unshare, chroot). Set POCL_ROOT to keep the root elsewhere.
@@ -54,6 +54,10 @@ run_inside() {
   local cwd="$PWD" cache_home="${XDG_CACHE_HOME:-$HOME/.cache}" binds="${POCL_ROOT_BIND:-}"
   case "$cwd" in "$repo"|"$repo"/*) ;; /) cwd="$repo" ;; *) binds="$binds:$cwd" ;; esac
   mkdir -p "$cache_home"
+  # Network files: Keras's cache (where `ilgpustyle weights download` puts VGG19 and Keras keeps its own) and torch hub's.
+  local keras_home="${KERAS_HOME:-$HOME/.keras}" torch_home="${TORCH_HOME:-$cache_home/torch}"
+  mkdir -p "$keras_home"
+  binds="$binds:$keras_home:$torch_home"
   local script
   script=$(cat <<'INNER'
 set -e
@@ -73,11 +77,11 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 exec chroot "$ROOT" /usr/bin/env -i HOME="$HOME" PATH="$DOTNET_DIR:/usr/local/bin:/usr/bin:/bin" \
   DOTNET_ROOT="$DOTNET_DIR" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 \
   NUGET_CERT_REVOCATION_MODE=offline CI="${CI:-}" ILGPUSTYLE_IN_POCL_ROOT=1 TERM="${TERM:-dumb}" \
-  XDG_CACHE_HOME="$CACHE_HOME" ILGPUSTYLE_SEED="${ILGPUSTYLE_SEED:-}" ILGPUSTYLE_KERNEL_CACHE="${ILGPUSTYLE_KERNEL_CACHE:-}" ILGPUSTYLE_REQUIRE_OPENCL="${ILGPUSTYLE_REQUIRE_OPENCL:-}" \
+  XDG_CACHE_HOME="$CACHE_HOME" KERAS_HOME="$KERAS_HOME" TORCH_HOME="$TORCH_HOME" ILGPUSTYLE_SEED="${ILGPUSTYLE_SEED:-}" ILGPUSTYLE_KERNEL_CACHE="${ILGPUSTYLE_KERNEL_CACHE:-}" ILGPUSTYLE_REQUIRE_OPENCL="${ILGPUSTYLE_REQUIRE_OPENCL:-}" \
   /bin/bash -c 'cd "$0" && exec "$@"' "$CWD" "$@"
 INNER
 )
-  ROOT="$root" DOTNET_DIR="$dotnet_root" REPO="$repo" NUGET_HOME="$nuget_home" CWD="$cwd" CACHE_HOME="$cache_home" BINDS="$binds" \
+  ROOT="$root" DOTNET_DIR="$dotnet_root" REPO="$repo" NUGET_HOME="$nuget_home" CWD="$cwd" CACHE_HOME="$cache_home" BINDS="$binds" KERAS_HOME="$keras_home" TORCH_HOME="$torch_home" \
     unshare --mount --propagation private --fork /bin/bash -c "$script" pocl-root "$@"
 }
 

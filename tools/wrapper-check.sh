@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that tools/ilgpustyle.sh takes files anywhere (run on the host, where it may enter the PoCL root): a content
 # and a style image in a folder outside the repository, named by absolute and by relative path from a working directory
-# outside it, the output written to a third folder; a file that does not exist is the one called missing. Fails loudly.
+# outside it, the output written to a third folder; a file that does not exist is the one called missing; the caller's
+# Keras cache is the one a run searches. Fails loudly.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d /tmp/ilgpustyle-wrapper-XXXXXX)"
@@ -26,4 +27,9 @@ if bash "$repo/tools/ilgpustyle.sh" -c "$work/photos/no such.png" -s "$work/phot
   -o "$work/results/never.png" > "$work/run3.log" 2>&1; then fail "a missing content image was accepted"; fi
 grep -q "no such.png" "$work/run3.log" || { cat "$work/run3.log"; fail "the message does not name the missing file"; }
 if grep -q "style.png' does not exist" "$work/run3.log"; then fail "the style image, which exists, was called missing"; fi
+echo "wrapper-check: the Keras cache is the caller's"
+mkdir -p "$work/keras/models"
+cp "$repo/src/IlgpuStyle.Cli/demo/chelsea.png" "$work/keras/models/not-weights.h5"
+KERAS_HOME="$work/keras" bash "$repo/tools/ilgpustyle.sh" weights list > "$work/run4.log" 2>&1 || { cat "$work/run4.log"; fail "weights list"; }
+grep -q "$work/keras/models/not-weights.h5" "$work/run4.log" || { cat "$work/run4.log"; fail "the caller's Keras cache was not seen"; }
 echo "wrapper-check: passed"
