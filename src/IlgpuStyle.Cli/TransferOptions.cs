@@ -41,7 +41,8 @@ sealed class TransferOptions
     readonly Option<int?> gpu = new("-gpu") { HelpName = "N", Description = "neural-style's device choice: GPU N (CUDA, else OpenCL), -1 for the CPU" };
     readonly Option<string?> backend = new("-backend") { HelpName = "nn|cudnn|clnn", Description = "neural-style's backend: nn (any device), cudnn (CUDA), clnn (OpenCL)" };
     readonly Option<int> scales = new("--scales") { HelpName = "N", Description = "Coarse-to-fine scales, each twice the last", DefaultValueFactory = _ => 1 };
-    readonly Option<string?> weights = new("--weights") { HelpName = "PATH", Description = "VGG19 HDF5 weights (default: weights/*.h5, else random weights), or a ResNet18 ONNX file" };
+    readonly Option<string?> weights = new("--weights") { HelpName = "PATH", Description = "VGG19 weights: Keras HDF5 or a PyTorch state dict (default: weights/*.h5 or *.pth, the Keras cache, the torch hub cache; `ilgpustyle weights list` shows them), or a ResNet18 ONNX file" };
+    readonly Option<string?> preprocess = new("--preprocess") { HelpName = "caffe|torch", Description = "What the VGG19 file was trained on: caffe (BGR 0–255 minus the means: Keras's, Caffe's and neural-style-pt's files) or torch (RGB [0, 1], mean/std: torchvision's); default: known by the file. With torch, the default loss weights are scaled for features about 58× smaller" };
     readonly Option<string?> device = new("--device") { HelpName = "KIND[:N]", Description = "cuda, opencl or cpu, optionally :N (default: the fastest found; `ilgpustyle devices` lists them)" };
     readonly Option<int> printEvery = new("--print-every", "-print_iter") { HelpName = "N", Description = "Print losses every N iterations when not on a terminal (0: quiet)", DefaultValueFactory = _ => 10 };
     readonly Option<int> saveEvery = new("--save-every", "-save_iter") { HelpName = "N", Description = "Write an intermediate image every N iterations, and a contact sheet of them (<output>_sheet.png)", DefaultValueFactory = _ => 0 };
@@ -89,7 +90,7 @@ sealed class TransferOptions
         (content, InputsGroup, true), (style, InputsGroup, true), (blend, InputsGroup, true), (output, InputsGroup, false),
         (imageSize, InputsGroup, true), (styleScale, InputsGroup, true), (keepBest, InputsGroup, false), (saveEvery, InputsGroup, false),
         (checkpointEvery, InputsGroup, false), (resume, InputsGroup, false),
-        (model, LossGroup, true), (weights, LossGroup, true), (contentWeight, LossGroup, true), (styleWeight, LossGroup, true), (tvWeight, LossGroup, true),
+        (model, LossGroup, true), (weights, LossGroup, true), (preprocess, LossGroup, true), (contentWeight, LossGroup, true), (styleWeight, LossGroup, true), (tvWeight, LossGroup, true),
         (contentLayers, LossGroup, true), (styleLayers, LossGroup, true), (styleLayerWeights, LossGroup, true), (pooling, LossGroup, true),
         (normalizeGradients, LossGroup, true),
         (optimizer, OptimizerGroup, false), (iterations, OptimizerGroup, false), (learningRate, OptimizerGroup, false), (lbfgsHistory, OptimizerGroup, false),
@@ -179,6 +180,10 @@ sealed class TransferOptions
     {
         var network = Network(p);
         var defaults = Defaults(network);
+        // Features of torch-preprocessed weights are about 58× smaller than Caffe's for the same image: content terms scale
+        // with F², style terms with F⁴ (G is FFᵀ), TV not at all; the defaults keep the balance the Caffe defaults have.
+        double k = network == Vgg19Layers.Description
+            ? InputPreprocessing.For(Vgg19WeightsFile.Locate(Value(p, weights)), Value(p, preprocess)).FeatureScale : 1.0;
         return new()
     {
         Network = network,
@@ -188,8 +193,8 @@ sealed class TransferOptions
         OutputPath = Value(p, output)!,
         ImageSize = Value(p, imageSize),
         StyleScale = Value(p, styleScale),
-        ContentWeight = Value(p, contentWeight) ?? defaults.ContentWeight,
-        StyleWeight = Value(p, styleWeight) ?? defaults.StyleWeight,
+        ContentWeight = Value(p, contentWeight) ?? defaults.ContentWeight / (k * k),
+        StyleWeight = Value(p, styleWeight) ?? defaults.StyleWeight / (k * k * k * k),
         TvWeight = Value(p, tvWeight) ?? defaults.TvWeight,
         ContentLayers = Value(p, contentLayers) is { } cl ? Layers(network, cl) : defaults.ContentLayers,
         StyleLayers = Value(p, styleLayers) is { } sl ? Layers(network, sl) : defaults.StyleLayers,
@@ -227,6 +232,7 @@ sealed class TransferOptions
         OriginalColors = Value(p, originalColors),
         Scales = Value(p, scales),
         WeightsPath = Value(p, weights),
+        Preprocess = Value(p, preprocess) is { } named ? InputPreprocessing.Named(named).Name : null,
         SaveEvery = Value(p, saveEvery),
         CheckpointEvery = Value(p, checkpointEvery),
         ResumePath = Value(p, resume),

@@ -5,7 +5,7 @@ namespace IlgpuStyle.Model;
 /// VGG19's from an HDF5 file (<see cref="Vgg19WeightsFile"/>) or seeded random (<see cref="Random"/>); ResNet18's from
 /// its ONNX file with BatchNorm folded in (<see cref="ResNet18WeightsFile"/>).
 /// </summary>
-public sealed class NetworkWeights
+public sealed record NetworkWeights
 {
     /// <summary>The table these weights fill.</summary>
     public NetworkDescription Network { get; init; } = Vgg19Layers.Description;
@@ -14,6 +14,8 @@ public sealed class NetworkWeights
     /// <summary>Where they came from: a file path, or "random (seed N)".</summary>
     public required string Source { get; init; }
     public bool IsRandom { get; init; }
+    /// <summary>What the weights were trained on (already folded into conv1_1 where it is not Caffe's: <see cref="InputPreprocessing.FoldInto"/>).</summary>
+    public InputPreprocessing Preprocessing { get; init; } = InputPreprocessing.Caffe;
 
     /// <summary>
     /// VGG19 with He-initialized weights, w ~ N(0, 2/(Ci·9)), biases 0, from a seeded generator. Each ReLU layer

@@ -30,7 +30,8 @@ public static class Networks
     /// `warning`): VGG19 from --weights or weights/*.h5, else seeded random; ResNet18 from --weights (an .onnx) or the
     /// bundled file.
     /// </summary>
-    public static NetworkWeights Load(NetworkDescription network, string? weightsPath, int randomSeed, Action<string> info, Action<string> warning)
+    public static NetworkWeights Load(NetworkDescription network, string? weightsPath, int randomSeed, Action<string> info, Action<string> warning,
+        string? preprocess = null)
     {
         if (network == ResNet18Layers.Description)
         {
@@ -44,13 +45,29 @@ public static class Networks
         var file = Vgg19WeightsFile.Locate(weightsPath);
         if (file is not null)
         {
-            info($"network: VGG19, weights: {file}");
-            return Vgg19WeightsFile.Load(file);
+            var weights = LoadVgg19(file, preprocess);
+            info($"network: VGG19, weights: {file} ({WeightsPlaces.Format(file)}; preprocessing {weights.Preprocessing.Name}: {weights.Preprocessing.Description})");
+            return weights;
         }
         var random = NetworkWeights.Random(randomSeed);
         warning($"network: VGG19 with {random.Source}, not trained: no VGG19 weights file found (--weights PATH or weights/*.h5). " +
                 "Style still transfers, but as colour speckle more than strokes: `ilgpustyle weights download` fetches the trained " +
                 "VGG19 (80 MB), or leave out --model for the bundled trained ResNet18.");
         return random;
+    }
+
+    /// <summary>A VGG19 file of any format read here: Keras HDF5 or a PyTorch state dict, with the preprocessing it expects.</summary>
+    public static NetworkWeights LoadVgg19(string path, string? preprocess = null)
+    {
+        if (!File.Exists(path)) return Vgg19WeightsFile.Load(path);   // its one line: missing, or a directory
+        var preprocessing = InputPreprocessing.For(path, preprocess);
+        return WeightsPlaces.Format(path) switch
+        {
+            "PyTorch (zip)" or "PyTorch (legacy pickle)" => PthWeightsFile.Load(path, preprocessing),
+            "HDF5 (Keras)" => preprocessing.FoldInto(Vgg19WeightsFile.Load(path)),
+            "Caffe" => throw new WeightsFileException($"weights file '{Path.GetFileName(path)}': Caffe files are recognized but not read yet; " +
+                                                      "`ilgpustyle weights download` fetches VGG19 as Keras publishes it"),
+            var other => Vgg19WeightsFile.Load(path),   // its own line: not an HDF5 file
+        };
     }
 }

@@ -172,9 +172,10 @@ public static class Vgg19WeightsFile
     }
 
     /// <summary>
-    /// The weights file to use: the given path; else the first *.h5 in weights/ (beside the working directory, then the
-    /// repository root); else Keras's own copy in its cache (<see cref="WeightsPlaces.KerasCache"/>, where
-    /// `ilgpustyle weights download` puts it too); else null.
+    /// The weights file to use: the given path; else the first *.h5, then *.pth, in weights/ (beside the working
+    /// directory, then the repository root); else Keras's own copy in its cache (<see cref="WeightsPlaces.KerasCache"/>,
+    /// where `ilgpustyle weights download` puts it too); else torchvision's or neural-style-pt's VGG19 in the torch hub
+    /// cache; else null.
     /// </summary>
     public static string? Locate(string? explicitPath)
     {
@@ -184,7 +185,14 @@ public static class Vgg19WeightsFile
             var files = Directory.GetFiles(dir, "*.h5").OrderBy(f => f.Contains("notop") ? 0 : 1).ThenBy(f => f, StringComparer.Ordinal).ToList();
             if (files.Count > 0) return files[0];
         }
+        foreach (var dir in WeightsPlaces.WeightsFolders().Where(Directory.Exists))
+        {
+            var files = Directory.GetFiles(dir, "*.pth").Order(StringComparer.Ordinal).ToList();
+            if (files.Count > 0) return files[0];
+        }
         return WeightsPlaces.Known.Where(k => k.FileName.StartsWith("vgg19_weights_tf") && k.FileName.EndsWith(".h5"))
-            .Select(k => Path.Combine(WeightsPlaces.KerasCache, k.FileName)).FirstOrDefault(File.Exists);
+                   .Select(k => Path.Combine(WeightsPlaces.KerasCache, k.FileName))
+                   .Concat(WeightsPlaces.Known.Where(k => k.FileName.StartsWith("vgg19-")).Select(k => Path.Combine(WeightsPlaces.TorchHubCache, k.FileName)))
+                   .FirstOrDefault(File.Exists);
     }
 }

@@ -99,7 +99,7 @@ public static class WeightsPlaces
 
     /// <summary>
     /// Whether the file is what its name says, where that can be checked: its MD5 (Keras's files), the SHA-256 prefix in
-    /// its name (torch hub's), its size; an HDF5 file of another name, whether it reads as VGG19. Null when nothing can be
+    /// its name (torch hub's), its size; an HDF5 or PyTorch file of another name, whether it reads as VGG19. Null when nothing can be
     /// checked.
     /// </summary>
     public static (bool Ok, string Says)? Verify(WeightsCandidate c)
@@ -107,10 +107,10 @@ public static class WeightsPlaces
         if (c.Known is not { } k)
         {
             // An HDF5 file of another name: whether it reads as VGG19 is the check there is.
-            if (c.Format != "HDF5 (Keras)") return null;
+            if (c.Format is not ("HDF5 (Keras)" or "PyTorch (zip)" or "PyTorch (legacy pickle)")) return null;
             try
             {
-                Vgg19WeightsFile.Load(c.Path);
+                Networks.LoadVgg19(c.Path);
                 return (true, "reads as VGG19");
             }
             catch (WeightsFileException e) { return (false, e.Message); }

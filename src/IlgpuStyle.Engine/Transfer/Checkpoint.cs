@@ -26,7 +26,7 @@ public static class Checkpoint
         Content = Path.GetFullPath(o.ContentPath), Styles = o.AllStylePaths.Select(Path.GetFullPath).ToList(), o.StyleBlendWeights,
         o.ImageSize, o.StyleScale, o.ContentWeight, o.StyleWeight, o.TvWeight, o.ContentLayers, o.StyleLayers, o.StyleLayerWeights,
         Pooling = o.Pooling.ToString(), Optimizer = o.Optimizer.ToString(), o.EffectiveLearningRate, o.LbfgsHistory,
-        Init = o.Init.ToString(), o.InitImagePath, o.Seed, o.Scales, o.WeightsPath, o.RandomWeightsSeed,
+        Init = o.Init.ToString(), o.InitImagePath, o.Seed, o.Scales, o.WeightsPath, o.Preprocess, o.RandomWeightsSeed,
         Conv = o.ConvVariant?.ToString(), Gram = o.GramVariant?.ToString(),
         Color = o.ColorControl.ToString(), Histogram = o.HistogramMode.ToString(),
         ContentMasks = o.ContentMasks?.Select(Path.GetFullPath).ToList(), StyleMasks = o.StyleMasks?.Select(Path.GetFullPath).ToList(),

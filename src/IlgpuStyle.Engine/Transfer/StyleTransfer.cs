@@ -222,7 +222,7 @@ public static partial class StyleTransfer
     }
 
     static NetworkWeights LoadWeights(StyleTransferOptions o, ITransferListener listener) =>
-        Networks.Load(o.Network, o.WeightsPath, o.RandomWeightsSeed, listener.Info, listener.Warning);
+        Networks.Load(o.Network, o.WeightsPath, o.RandomWeightsSeed, listener.Info, listener.Warning, o.Preprocess);
 
     /// <summary>
     /// The style images as sources of the regions' targets: plain (one region, blended), spatial

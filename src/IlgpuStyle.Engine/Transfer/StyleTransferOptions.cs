@@ -68,6 +68,9 @@ public sealed record StyleTransferOptions
     public int Scales { get; init; } = 1;
 
     public string? WeightsPath { get; init; }
+
+    /// <summary>caffe or torch: what the VGG19 file was trained on (null: known by the file, <see cref="InputPreprocessing.For"/>).</summary>
+    public string? Preprocess { get; init; }
     /// <summary>Seed of the random-weight VGG19 used when no weights file is found.</summary>
     public int RandomWeightsSeed { get; init; } = 1;
     public int SaveEvery { get; init; }

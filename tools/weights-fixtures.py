@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Writes the weights files the loader tests read, each by the library that writes that format for real users:
+PyTorch's torch.save (the zip format and the legacy one) and h5py (Keras's layout), all with the same seeded
+VGG19-shaped numbers, plus the files that must be refused (VGG16's layout, a ResNet's keys, a pickle that names
+os.system, truncated copies). Usage: weights-fixtures.py DIR. Needs python3-torch and python3-h5py (Debian)."""
+import collections, os, pickle, sys
+
+import h5py
+import numpy as np
+import torch
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+SEED = 20261207
+print(f"weights fixtures: seed {SEED}, into {out}")
+rng = np.random.default_rng(SEED)
+
+# VGG19's sixteen convolutions: (name, Keras block name, torchvision features index, in, out)
+convs = []
+index, channels = 0, 3
+for block, (count, width) in enumerate([(2, 64), (2, 128), (4, 256), (4, 512), (4, 512)], start=1):
+    for i in range(1, count + 1):
+        convs.append((f"conv{block}_{i}", f"block{block}_conv{i}", index, channels, width))
+        channels = width
+        index += 2
+    index += 1  # the pooling after each block
+
+state = collections.OrderedDict()
+with h5py.File(os.path.join(out, "vgg19_seeded.h5"), "w") as f:
+    f.attrs["layer_names"] = [c[1].encode() for c in convs]
+    for name, keras, idx, cin, cout in convs:
+        w = (rng.standard_normal((cout, cin, 3, 3)) * np.sqrt(2.0 / (cin * 9))).astype(np.float32)
+        b = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+        state[f"features.{idx}.weight"] = torch.from_numpy(w)
+        state[f"features.{idx}.bias"] = torch.from_numpy(b)
+        g = f.create_group(keras)
+        g.attrs["weight_names"] = [f"{keras}_W_1:0".encode(), f"{keras}_b_1:0".encode()]
+        g.create_dataset(f"{keras}_W_1:0", data=w.transpose(2, 3, 1, 0))  # (kh, kw, in, out)
+        g.create_dataset(f"{keras}_b_1:0", data=b)
+
+torch.save(state, os.path.join(out, "vgg19_seeded_zip.pth"))
+torch.save(state, os.path.join(out, "vgg19_seeded_legacy.pth"), _use_new_zipfile_serialization=False)
+# A checkpoint that keeps the state dict under "state_dict", its tensors as Parameters.
+torch.save({"epoch": 3, "state_dict": collections.OrderedDict((k, torch.nn.Parameter(v)) for k, v in state.items())},
+           os.path.join(out, "vgg19_checkpoint.pth"))
+
+# VGG16's layout (convolutions at 0 2 5 7 10 12 14 17 19 21 24 26 28): tiny tensors, refused by its keys.
+vgg16 = collections.OrderedDict()
+for idx in [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]:
+    vgg16[f"features.{idx}.weight"] = torch.zeros(1)
+    vgg16[f"features.{idx}.bias"] = torch.zeros(1)
+torch.save(vgg16, os.path.join(out, "vgg16_layout.pth"))
+torch.save(collections.OrderedDict([("conv1.weight", torch.zeros(2)), ("bn1.weight", torch.zeros(2)),
+                                    ("layer1.0.conv1.weight", torch.zeros(2))]), os.path.join(out, "resnet_keys.pth"))
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo this must never run",))
+
+
+torch.save({"features.0.weight": Evil()}, os.path.join(out, "evil.pth"))
+with open(os.path.join(out, "evil_legacy.pth"), "wb") as f:
+    pickle.dump(Evil(), f, protocol=2)
+
+for name in ["vgg19_seeded_zip.pth", "vgg19_seeded_legacy.pth"]:
+    data = open(os.path.join(out, name), "rb").read()
+    open(os.path.join(out, "truncated_" + name), "wb").write(data[: len(data) // 2])
+
+open(os.path.join(out, "DONE"), "w").write(f"seed {SEED}, torch {torch.__version__}, h5py {h5py.__version__}\n")
+print("weights fixtures: done")
