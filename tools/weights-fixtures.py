@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Writes the weights files the loader tests read, each by the library that writes that format for real users:
-PyTorch's torch.save (the zip format and the legacy one) and h5py (Keras's layout), all with the same seeded
-VGG19-shaped numbers, plus the files that must be refused (VGG16's layout, a ResNet's keys, a pickle that names
-os.system, truncated copies). Usage: weights-fixtures.py DIR. Needs python3-torch and python3-h5py (Debian)."""
-import collections, os, pickle, sys
+PyTorch's torch.save (the zip format and the legacy one), h5py (Keras's layout) and the protobuf library (Caffe's
+NetParameter, both its current `layer` form and the V1 `layers` form of the VGG release, through
+tools/caffe_weights.proto compiled by protoc), all with the same seeded VGG19-shaped numbers, plus the files that must
+be refused (VGG16's layout, a ResNet's keys, a pickle that names os.system, truncated copies). Usage:
+weights-fixtures.py DIR. Needs python3-torch, python3-h5py, python3-protobuf and protobuf-compiler (Debian)."""
+import collections, os, pickle, subprocess, sys, tempfile
 
 import h5py
 import numpy as np
@@ -26,11 +28,13 @@ for block, (count, width) in enumerate([(2, 64), (2, 128), (4, 256), (4, 512), (
     index += 1  # the pooling after each block
 
 state = collections.OrderedDict()
+arrays = []
 with h5py.File(os.path.join(out, "vgg19_seeded.h5"), "w") as f:
     f.attrs["layer_names"] = [c[1].encode() for c in convs]
     for name, keras, idx, cin, cout in convs:
         w = (rng.standard_normal((cout, cin, 3, 3)) * np.sqrt(2.0 / (cin * 9))).astype(np.float32)
         b = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+        arrays.append((name, w, b))
         state[f"features.{idx}.weight"] = torch.from_numpy(w)
         state[f"features.{idx}.bias"] = torch.from_numpy(b)
         g = f.create_group(keras)
@@ -63,9 +67,46 @@ torch.save({"features.0.weight": Evil()}, os.path.join(out, "evil.pth"))
 with open(os.path.join(out, "evil_legacy.pth"), "wb") as f:
     pickle.dump(Evil(), f, protocol=2)
 
-for name in ["vgg19_seeded_zip.pth", "vgg19_seeded_legacy.pth"]:
+# Caffe: the protobuf library's own serialization of NetParameter, in both forms Caffe reads.
+proto_dir = tempfile.mkdtemp()
+here = os.path.dirname(os.path.abspath(__file__))
+subprocess.run(["protoc", f"--proto_path={here}", f"--python_out={proto_dir}", os.path.join(here, "caffe_weights.proto")], check=True)
+sys.path.insert(0, proto_dir)
+import caffe_weights_pb2 as caffe  # noqa: E402
+
+current = caffe.NetParameter(name="VGG_ILSVRC_19_layers")
+legacy = caffe.NetParameter(name="VGG_ILSVRC_19_layers")
+bottom = "data"
+for name, w, b in arrays:
+    layer = current.layer.add(name=name, type="Convolution", bottom=[bottom], top=[name])
+    blob = layer.blobs.add()
+    blob.shape.dim.extend(w.shape)
+    blob.data.extend(w.ravel().tolist())
+    blob = layer.blobs.add()
+    blob.shape.dim.extend(b.shape)
+    blob.data.extend(b.tolist())
+    current.layer.add(name="relu" + name[4:], type="ReLU", bottom=[name], top=[name])
+    v1 = legacy.layers.add(name=name, type=caffe.V1LayerParameter.CONVOLUTION, bottom=[bottom], top=[name])
+    blob = v1.blobs.add(num=w.shape[0], channels=w.shape[1], height=w.shape[2], width=w.shape[3])
+    blob.data.extend(w.ravel().tolist())
+    blob = v1.blobs.add(num=1, channels=1, height=1, width=b.shape[0])
+    blob.data.extend(b.tolist())
+    legacy.layers.add(name="relu" + name[4:], type=caffe.V1LayerParameter.RELU, bottom=[name], top=[name])
+    bottom = name
+open(os.path.join(out, "vgg19_seeded.caffemodel"), "wb").write(current.SerializeToString())
+open(os.path.join(out, "vgg19_seeded_v1.caffemodel"), "wb").write(legacy.SerializeToString())
+# VGG16's layers (no conv3_4): refused by name.
+vgg16 = caffe.NetParameter(name="VGG_ILSVRC_16_layers")
+for name in ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv4_1"]:
+    layer = vgg16.layer.add(name=name, type="Convolution")
+    layer.blobs.add().data.extend([0.0])
+    layer.blobs.add().data.extend([0.0])
+open(os.path.join(out, "vgg16_layers.caffemodel"), "wb").write(vgg16.SerializeToString())
+
+for name in ["vgg19_seeded_zip.pth", "vgg19_seeded_legacy.pth", "vgg19_seeded.caffemodel"]:
     data = open(os.path.join(out, name), "rb").read()
     open(os.path.join(out, "truncated_" + name), "wb").write(data[: len(data) // 2])
 
-open(os.path.join(out, "DONE"), "w").write(f"seed {SEED}, torch {torch.__version__}, h5py {h5py.__version__}\n")
+import google.protobuf  # noqa: E402
+open(os.path.join(out, "DONE"), "w").write(f"seed {SEED}, torch {torch.__version__}, h5py {h5py.__version__}, protobuf {google.protobuf.__version__}\n")
 print("weights fixtures: done")

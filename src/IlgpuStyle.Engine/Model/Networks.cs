@@ -56,7 +56,7 @@ public static class Networks
         return random;
     }
 
-    /// <summary>A VGG19 file of any format read here: Keras HDF5 or a PyTorch state dict, with the preprocessing it expects.</summary>
+    /// <summary>A VGG19 file of any format read here: Keras HDF5, a PyTorch state dict or a Caffe model, with the preprocessing it expects.</summary>
     public static NetworkWeights LoadVgg19(string path, string? preprocess = null)
     {
         if (!File.Exists(path)) return Vgg19WeightsFile.Load(path);   // its one line: missing, or a directory
@@ -65,8 +65,7 @@ public static class Networks
         {
             "PyTorch (zip)" or "PyTorch (legacy pickle)" => PthWeightsFile.Load(path, preprocessing),
             "HDF5 (Keras)" => preprocessing.FoldInto(Vgg19WeightsFile.Load(path)),
-            "Caffe" => throw new WeightsFileException($"weights file '{Path.GetFileName(path)}': Caffe files are recognized but not read yet; " +
-                                                      "`ilgpustyle weights download` fetches VGG19 as Keras publishes it"),
+            "Caffe" => CaffeWeightsFile.Load(path, preprocessing),
             var other => Vgg19WeightsFile.Load(path),   // its own line: not an HDF5 file
         };
     }

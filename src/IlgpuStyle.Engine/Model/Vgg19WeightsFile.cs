@@ -172,7 +172,7 @@ public static class Vgg19WeightsFile
     }
 
     /// <summary>
-    /// The weights file to use: the given path; else the first *.h5, then *.pth, in weights/ (beside the working
+    /// The weights file to use: the given path; else the first *.h5, then *.pth or *.caffemodel, in weights/ (beside the working
     /// directory, then the repository root); else Keras's own copy in its cache (<see cref="WeightsPlaces.KerasCache"/>,
     /// where `ilgpustyle weights download` puts it too); else torchvision's or neural-style-pt's VGG19 in the torch hub
     /// cache; else null.
@@ -187,7 +187,7 @@ public static class Vgg19WeightsFile
         }
         foreach (var dir in WeightsPlaces.WeightsFolders().Where(Directory.Exists))
         {
-            var files = Directory.GetFiles(dir, "*.pth").Order(StringComparer.Ordinal).ToList();
+            var files = Directory.GetFiles(dir, "*.pth").Concat(Directory.GetFiles(dir, "*.caffemodel")).Order(StringComparer.Ordinal).ToList();
             if (files.Count > 0) return files[0];
         }
         return WeightsPlaces.Known.Where(k => k.FileName.StartsWith("vgg19_weights_tf") && k.FileName.EndsWith(".h5"))

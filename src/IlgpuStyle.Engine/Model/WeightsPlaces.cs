@@ -99,33 +99,32 @@ public static class WeightsPlaces
 
     /// <summary>
     /// Whether the file is what its name says, where that can be checked: its MD5 (Keras's files), the SHA-256 prefix in
-    /// its name (torch hub's), its size; an HDF5 or PyTorch file of another name, whether it reads as VGG19. Null when nothing can be
+    /// its name (torch hub's), its size; an HDF5, PyTorch or Caffe file of another name, whether it reads as VGG19. Null when nothing can be
     /// checked.
     /// </summary>
     public static (bool Ok, string Says)? Verify(WeightsCandidate c)
     {
-        if (c.Known is not { } k)
+        if (c.Known is { } k)
         {
-            // An HDF5 file of another name: whether it reads as VGG19 is the check there is.
-            if (c.Format is not ("HDF5 (Keras)" or "PyTorch (zip)" or "PyTorch (legacy pickle)")) return null;
-            try
+            if (k.Bytes is { } bytes && c.Bytes != bytes) return (false, $"{c.Bytes:N0} bytes, the real file has {bytes:N0}");
+            if (k.Md5 is { } md5)
             {
-                Networks.LoadVgg19(c.Path);
-                return (true, "reads as VGG19");
+                string got = Download.Md5(c.Path);
+                return got == md5 ? (true, "MD5 matches") : (false, $"MD5 {got}, expected {md5}");
             }
-            catch (WeightsFileException e) { return (false, e.Message); }
+            if (k.Sha256Prefix is { } prefix)
+            {
+                string got = Download.Sha256(c.Path);
+                return got.StartsWith(prefix) ? (true, "SHA-256 matches its name") : (false, $"SHA-256 {got[..8]}…, its name says {prefix}");
+            }
         }
-        if (k.Bytes is { } bytes && c.Bytes != bytes) return (false, $"{c.Bytes:N0} bytes, the real file has {bytes:N0}");
-        if (k.Md5 is { } md5)
+        // No hash to check it by: whether it reads as VGG19 is the check there is.
+        if (c.Format is not ("HDF5 (Keras)" or "PyTorch (zip)" or "PyTorch (legacy pickle)" or "Caffe")) return null;
+        try
         {
-            string got = Download.Md5(c.Path);
-            return got == md5 ? (true, "MD5 matches") : (false, $"MD5 {got}, expected {md5}");
+            Networks.LoadVgg19(c.Path);
+            return (true, "reads as VGG19");
         }
-        if (k.Sha256Prefix is { } prefix)
-        {
-            string got = Download.Sha256(c.Path);
-            return got.StartsWith(prefix) ? (true, "SHA-256 matches its name") : (false, $"SHA-256 {got[..8]}…, its name says {prefix}");
-        }
-        return null;
+        catch (WeightsFileException e) { return (false, e.Message); }
     }
 }

@@ -3,6 +3,21 @@ using IlgpuStyle.Model;
 
 namespace IlgpuStyle.Tests.Model;
 
+/// <summary>The weights files tools/weights-fixtures.py wrote with the formats' own libraries (tools/test.sh runs it).</summary>
+static class WeightsFixtures
+{
+    static string Folder => System.IO.Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } c ? c
+        : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "ilgpustyle", "fixtures", "weights-v2");
+
+    public static string Path(string name)
+    {
+        Assert.SkipUnless(File.Exists(System.IO.Path.Combine(Folder, "DONE")),
+            $"no fixtures in {Folder}: tools/test.sh writes them where /usr/bin/python3 has torch, h5py and protobuf and protoc is installed " +
+            "(apt-get install python3-torch python3-h5py python3-protobuf protobuf-compiler)");
+        return System.IO.Path.Combine(Folder, name);
+    }
+}
+
 /// <summary>
 /// PyTorch state dicts written by PyTorch itself (tools/weights-fixtures.py, run by tools/test.sh where python3-torch
 /// and python3-h5py are installed): both formats read the same numbers as the Keras file h5py wrote from them; a pickle
@@ -10,15 +25,7 @@ namespace IlgpuStyle.Tests.Model;
 /// </summary>
 public class PthWeightsTests(ITestOutputHelper output)
 {
-    static string Fixtures => Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } c ? c
-        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "ilgpustyle", "fixtures", "weights-v1");
-
-    static string Fixture(string name)
-    {
-        Assert.SkipUnless(File.Exists(Path.Combine(Fixtures, "DONE")),
-            $"no PyTorch-written fixtures in {Fixtures}: tools/test.sh writes them where /usr/bin/python3 has torch and h5py (apt-get install python3-torch python3-h5py)");
-        return Path.Combine(Fixtures, name);
-    }
+    static string Fixture(string name) => WeightsFixtures.Path(name);
 
     [Theory]
     [InlineData("vgg19_seeded_zip.pth")]
