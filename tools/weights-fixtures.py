@@ -2,9 +2,10 @@
 """Writes the weights files the loader tests read, each by the library that writes that format for real users:
 PyTorch's torch.save (the zip format and the legacy one), h5py (Keras's layout) and the protobuf library (Caffe's
 NetParameter, both its current `layer` form and the V1 `layers` form of the VGG release, through
-tools/caffe_weights.proto compiled by protoc), all with the same seeded VGG19-shaped numbers, plus the files that must
+tools/caffe_weights.proto compiled by protoc) and the onnx library (a VGG19 graph as the model zoo's), all with the
+same seeded VGG19-shaped numbers, plus the files that must
 be refused (VGG16's layout, a ResNet's keys, a pickle that names os.system, truncated copies). Usage:
-weights-fixtures.py DIR. Needs python3-torch, python3-h5py, python3-protobuf and protobuf-compiler (Debian)."""
+weights-fixtures.py DIR. Needs python3-torch, python3-h5py, python3-protobuf, python3-onnx and protobuf-compiler (Debian)."""
 import collections, os, pickle, subprocess, sys, tempfile
 
 import h5py
@@ -103,10 +104,35 @@ for name in ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "
     layer.blobs.add().data.extend([0.0])
 open(os.path.join(out, "vgg16_layers.caffemodel"), "wb").write(vgg16.SerializeToString())
 
+# ONNX: a VGG19 graph as the model zoo's (Conv, Relu, MaxPool), written by the onnx library.
+import onnx  # noqa: E402
+from onnx import helper, numpy_helper, TensorProto  # noqa: E402
+nodes, inits, x = [], [], "data"
+pools_after = {"conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4"}
+for name, w, b in arrays:
+    inits += [numpy_helper.from_array(w, name + "_weight"), numpy_helper.from_array(b, name + "_bias")]
+    nodes.append(helper.make_node("Conv", [x, name + "_weight", name + "_bias"], [name], name=name, kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]))
+    nodes.append(helper.make_node("Relu", [name], [name + "_relu"]))
+    x = name + "_relu"
+    if name in pools_after:
+        nodes.append(helper.make_node("MaxPool", [x], [name + "_pool"], kernel_shape=[2, 2], strides=[2, 2]))
+        x = name + "_pool"
+graph = helper.make_graph(nodes, "vgg19", [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 224, 224])],
+                          [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], inits)
+model = helper.make_model(graph, producer_name="weights-fixtures", opset_imports=[helper.make_opsetid("", 7)])
+onnx.save(model, os.path.join(out, "vgg19_seeded.onnx"))
+bn = helper.make_model(helper.make_graph(
+    [helper.make_node("Conv", ["data", "w"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+     helper.make_node("BatchNormalization", ["c", "s", "o", "m", "v"], ["y"])], "vgg19_bn",
+    [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 8, 8])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    [numpy_helper.from_array(np.zeros((64, 3, 3, 3), np.float32), "w")] +
+    [numpy_helper.from_array(np.ones(64, np.float32), n) for n in ["s", "o", "m", "v"]]))
+onnx.save(bn, os.path.join(out, "vgg19_bn.onnx"))
+
 for name in ["vgg19_seeded_zip.pth", "vgg19_seeded_legacy.pth", "vgg19_seeded.caffemodel"]:
     data = open(os.path.join(out, name), "rb").read()
     open(os.path.join(out, "truncated_" + name), "wb").write(data[: len(data) // 2])
 
 import google.protobuf  # noqa: E402
-open(os.path.join(out, "DONE"), "w").write(f"seed {SEED}, torch {torch.__version__}, h5py {h5py.__version__}, protobuf {google.protobuf.__version__}\n")
+open(os.path.join(out, "DONE"), "w").write(f"seed {SEED}, torch {torch.__version__}, h5py {h5py.__version__}, protobuf {google.protobuf.__version__}, onnx {onnx.__version__}\n")
 print("weights fixtures: done")

@@ -12,7 +12,7 @@ public static class Networks
 
     /// <summary>
     /// The network of a run: the one named; else VGG19 when a VGG19 weights file is given (--weights) or found
-    /// (weights/*.h5), ResNet18 when an ONNX file is given, and otherwise the bundled ResNet18 (the random VGG19 is
+    /// (weights/*.h5), ResNet18 when an ONNX file of ResNet18 is given (an ONNX VGG19 is VGG19's), and otherwise the bundled ResNet18 (the random VGG19 is
     /// what --model vgg19 gives without a file). Where the bundled ResNet18 is missing too, VGG19 with random weights,
     /// which the run then says.
     /// </summary>
@@ -20,7 +20,8 @@ public static class Networks
     {
         if (model is not null) return Named(model);
         if (weightsPath is not null)
-            return weightsPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? ResNet18Layers.Description : Vgg19Layers.Description;
+            return weightsPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && !(File.Exists(weightsPath) && OnnxVgg19File.IsVgg19(weightsPath))
+                ? ResNet18Layers.Description : Vgg19Layers.Description;
         if (Vgg19WeightsFile.Locate(null) is not null) return Vgg19Layers.Description;
         return ResNet18WeightsFile.Locate() is not null ? ResNet18Layers.Description : Vgg19Layers.Description;
     }
@@ -56,7 +57,7 @@ public static class Networks
         return random;
     }
 
-    /// <summary>A VGG19 file of any format read here: Keras HDF5, a PyTorch state dict or a Caffe model, with the preprocessing it expects.</summary>
+    /// <summary>A VGG19 file of any format read here: Keras HDF5, a PyTorch state dict, a Caffe model or ONNX, with the preprocessing it expects.</summary>
     public static NetworkWeights LoadVgg19(string path, string? preprocess = null)
     {
         if (!File.Exists(path)) return Vgg19WeightsFile.Load(path);   // its one line: missing, or a directory
@@ -66,6 +67,7 @@ public static class Networks
             "PyTorch (zip)" or "PyTorch (legacy pickle)" => PthWeightsFile.Load(path, preprocessing),
             "HDF5 (Keras)" => preprocessing.FoldInto(Vgg19WeightsFile.Load(path)),
             "Caffe" => CaffeWeightsFile.Load(path, preprocessing),
+            "ONNX" => OnnxVgg19File.Load(path, preprocessing),
             var other => Vgg19WeightsFile.Load(path),   // its own line: not an HDF5 file
         };
     }

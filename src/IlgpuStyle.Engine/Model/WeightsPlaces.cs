@@ -119,7 +119,7 @@ public static class WeightsPlaces
             }
         }
         // No hash to check it by: whether it reads as VGG19 is the check there is.
-        if (c.Format is not ("HDF5 (Keras)" or "PyTorch (zip)" or "PyTorch (legacy pickle)" or "Caffe")) return null;
+        if (c.Format is not ("HDF5 (Keras)" or "PyTorch (zip)" or "PyTorch (legacy pickle)" or "Caffe" or "ONNX")) return null;
         try
         {
             Networks.LoadVgg19(c.Path);

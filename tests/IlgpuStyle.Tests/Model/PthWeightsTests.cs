@@ -7,13 +7,13 @@ namespace IlgpuStyle.Tests.Model;
 static class WeightsFixtures
 {
     static string Folder => System.IO.Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } c ? c
-        : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "ilgpustyle", "fixtures", "weights-v2");
+        : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "ilgpustyle", "fixtures", "weights-v3");
 
     public static string Path(string name)
     {
         Assert.SkipUnless(File.Exists(System.IO.Path.Combine(Folder, "DONE")),
             $"no fixtures in {Folder}: tools/test.sh writes them where /usr/bin/python3 has torch, h5py and protobuf and protoc is installed " +
-            "(apt-get install python3-torch python3-h5py python3-protobuf protobuf-compiler)");
+            "(apt-get install python3-torch python3-h5py python3-protobuf python3-onnx protobuf-compiler)");
         return System.IO.Path.Combine(Folder, name);
     }
 }
