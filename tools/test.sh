@@ -37,7 +37,7 @@ fi
 
 # Weights files written by the libraries that write them for users (PyTorch, h5py, protobuf), where this machine has them:
 # the loader tests read them, and say they skip and why where they are missing.
-fixtures="${XDG_CACHE_HOME:-$HOME/.cache}/ilgpustyle/fixtures/weights-v3"
+fixtures="${XDG_CACHE_HOME:-$HOME/.cache}/ilgpustyle/fixtures/weights-v4"
 if [ -z "${ILGPUSTYLE_IN_POCL_ROOT:-}" ] && [ ! -f "$fixtures/DONE" ] && /usr/bin/python3 -c "import torch, h5py, google.protobuf, onnx" 2>/dev/null \
    && command -v protoc >/dev/null; then
   /usr/bin/python3 tools/weights-fixtures.py "$fixtures" || echo "tests: tools/weights-fixtures.py failed; the loader tests that read its files will skip"

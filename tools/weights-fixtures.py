@@ -129,7 +129,7 @@ bn = helper.make_model(helper.make_graph(
     [numpy_helper.from_array(np.ones(64, np.float32), n) for n in ["s", "o", "m", "v"]]))
 onnx.save(bn, os.path.join(out, "vgg19_bn.onnx"))
 
-for name in ["vgg19_seeded_zip.pth", "vgg19_seeded_legacy.pth", "vgg19_seeded.caffemodel"]:
+for name in ["vgg19_seeded_zip.pth", "vgg19_seeded_legacy.pth", "vgg19_seeded.caffemodel", "vgg19_seeded.onnx", "vgg19_seeded.h5"]:
     data = open(os.path.join(out, name), "rb").read()
     open(os.path.join(out, "truncated_" + name), "wb").write(data[: len(data) // 2])
 

@@ -51,7 +51,7 @@ public static class Networks
             return weights;
         }
         var random = NetworkWeights.Random(randomSeed);
-        warning($"network: VGG19 with {random.Source}, not trained: no VGG19 weights file found (--weights PATH or weights/*.h5). " +
+        warning($"network: VGG19 with {random.Source} (preprocessing caffe), not trained: no VGG19 weights file found (--weights PATH or weights/*.h5). " +
                 "Style still transfers, but as colour speckle more than strokes: `ilgpustyle weights download` fetches the trained " +
                 "VGG19 (80 MB), or leave out --model for the bundled trained ResNet18.");
         return random;
@@ -68,7 +68,9 @@ public static class Networks
             "HDF5 (Keras)" => preprocessing.FoldInto(Vgg19WeightsFile.Load(path)),
             "Caffe" => CaffeWeightsFile.Load(path, preprocessing),
             "ONNX" => OnnxVgg19File.Load(path, preprocessing),
-            var other => Vgg19WeightsFile.Load(path),   // its own line: not an HDF5 file
+            "not HDF5" => Vgg19WeightsFile.Load(path),   // its own line: named .h5, not an HDF5 file
+            var other => throw new WeightsFileException($"weights file '{Path.GetFileName(path)}': {other} format; VGG19 is read from " +
+                                                        "Keras HDF5 (.h5), PyTorch state dicts (.pth), Caffe models (.caffemodel) and ONNX (.onnx)"),
         };
     }
 }

@@ -35,6 +35,30 @@ public class OnnxVgg19Tests(ITestOutputHelper output)
         Assert.Equal(ResNet18Layers.Description, Networks.Choose(null, bundled));
     }
 
+    [Theory]
+    [InlineData("truncated_vgg19_seeded.onnx", "truncated or corrupt")]
+    [InlineData("truncated_vgg19_seeded.h5", "vgg19_seeded.h5")]
+    public void TruncatedIsOneLine(string file, string expected)
+    {
+        var e = Assert.Throws<WeightsFileException>(() => Networks.LoadVgg19(WeightsFixtures.Path(file)));
+        output.WriteLine(e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void AnUnknownFormatNamesTheOnesRead()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ilgpustyle-{Guid.NewGuid():N}.bin");
+        File.WriteAllText(path, "not weights");
+        try
+        {
+            var e = Assert.Throws<WeightsFileException>(() => Networks.LoadVgg19(path));
+            Assert.Contains("unknown format; VGG19 is read from Keras HDF5 (.h5), PyTorch state dicts (.pth)", e.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
     [Fact]
     public void BatchNormalizationIsAnotherNetwork()
     {

@@ -7,7 +7,7 @@ namespace IlgpuStyle.Tests.Model;
 static class WeightsFixtures
 {
     static string Folder => System.IO.Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } c ? c
-        : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "ilgpustyle", "fixtures", "weights-v3");
+        : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "ilgpustyle", "fixtures", "weights-v4");
 
     public static string Path(string name)
     {
@@ -107,7 +107,8 @@ public class PthWeightsTests(ITestOutputHelper output)
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
-    /// <summary>The command line: a run on the .pth says its file and preprocessing, and its losses equal the Keras file's.</summary>
+    /// <summary>The command line: one evaluation on the .pth, .caffemodel and .onnx files gives the Keras file's losses where the
+    /// preprocessing is the same, and another where it is not.</summary>
     [Fact]
     public void ARunOnThePthFileEqualsOneOnTheKerasFile()
     {
@@ -123,6 +124,8 @@ public class PthWeightsTests(ITestOutputHelper output)
         output.WriteLine(keras);
         Assert.Equal(keras, Loss(Fixture("vgg19_seeded_zip.pth"), "--preprocess", "caffe"));
         Assert.Equal(keras, Loss(Fixture("vgg19_seeded_legacy.pth"), "--preprocess", "caffe"));
+        Assert.Equal(keras, Loss(Fixture("vgg19_seeded_v1.caffemodel")));   // Caffe's preprocessing is the format's default
+        Assert.Equal(keras, Loss(Fixture("vgg19_seeded.onnx"), "--preprocess", "caffe"));
         Assert.NotEqual(keras, Loss(Fixture("vgg19_seeded_zip.pth")));   // by default a .pth takes torchvision's preprocessing
     }
 }
