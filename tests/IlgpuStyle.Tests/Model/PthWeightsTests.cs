@@ -23,6 +23,7 @@ static class WeightsFixtures
 /// and python3-h5py are installed): both formats read the same numbers as the Keras file h5py wrote from them; a pickle
 /// naming anything else is refused by name; VGG16's layout, a ResNet's keys and truncated files get one clear line.
 /// </summary>
+[Collection(DeviceTests.Collection)]   // its command-line test evaluates on the shared default device
 public class PthWeightsTests(ITestOutputHelper output)
 {
     static string Fixture(string name) => WeightsFixtures.Path(name);
@@ -116,7 +117,7 @@ public class PthWeightsTests(ITestOutputHelper output)
         string Loss(string weights, params string[] more)
         {
             var (code, stdout, stderr) = Transfer.CliRunner.Run(new[] { "explain", "--model", "vgg19", "--weights", weights, "--image-size", "32",
-                "--values", "--device", "cpu", "-c", Path.Combine(demo, "chelsea.png"), "-s", Path.Combine(demo, "mosaic.png") }.Concat(more).ToArray());
+                "--style-layers", "conv1_1,conv2_1", "--content-layers", "conv2_1", "--values", "-c", Path.Combine(demo, "chelsea.png"), "-s", Path.Combine(demo, "mosaic.png") }.Concat(more).ToArray());
             Assert.True(code == 0, stderr);
             return stdout.Split('\n').Single(l => l.StartsWith("Loss of this evaluation"));
         }
