@@ -38,7 +38,8 @@ public static class Networks
         {
             var weights = weightsPath is null ? ResNet18WeightsFile.LoadBundled() : ResNet18WeightsFile.Load(weightsPath);
             string path = weights.Source;
-            info($"network: ResNet18, trained on ImageNet, BatchNorm folded into its convolutions ({(weightsPath is null ? "bundled from the NuGet package " + ResNet18WeightsFile.PackageId + " " + ResNet18WeightsFile.PackageVersion + ", MIT: " : "")}{path})");
+            info($"network: ResNet18, trained on ImageNet, BatchNorm folded into its convolutions ({(weightsPath is null ? "bundled from the NuGet package " + ResNet18WeightsFile.PackageId + " " + ResNet18WeightsFile.PackageVersion + ", MIT: " : "")}{path}; " +
+                 "preprocessing caffe: BGR 0–255 minus the ImageNet means; ML.NET's own graph subtracts a mean image within about a grey level of them)");
             if (weightsPath is null && Vgg19WeightsFile.Locate(null) is null)
                 info("(VGG19, the network of Gatys et al. and neural-style, is one command away: ilgpustyle weights download)");
             return weights;
