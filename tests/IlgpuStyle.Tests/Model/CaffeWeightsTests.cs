@@ -27,16 +27,7 @@ public class CaffeWeightsTests(ITestOutputHelper output)
     [Theory]
     [InlineData("vgg16_layers.caffemodel", "no layer conv3_4 with weights and bias")]
     [InlineData("truncated_vgg19_seeded.caffemodel", "truncated or corrupt")]
-    public void RefusedInOneLine(string file, string expected)
-    {
-        string path = WeightsFixtures.Path(file);
-        var before = File.ReadAllBytes(path);
-        var e = Assert.Throws<WeightsFileException>(() => Networks.LoadVgg19(path));
-        output.WriteLine(e.Message);
-        Assert.Contains(expected, e.Message);
-        Assert.DoesNotContain('\n', e.Message);
-        Assert.Equal(before, File.ReadAllBytes(path));
-    }
+    public void RefusedInOneLine(string file, string expected) => output.WriteLine(WeightsFixtures.Refused(file, expected));
 
     /// <summary>A file that is no protobuf at all, named .caffemodel.</summary>
     [Fact]

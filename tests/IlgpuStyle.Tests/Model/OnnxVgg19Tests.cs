@@ -38,13 +38,7 @@ public class OnnxVgg19Tests(ITestOutputHelper output)
     [Theory]
     [InlineData("truncated_vgg19_seeded.onnx", "truncated or corrupt")]
     [InlineData("truncated_vgg19_seeded.h5", "vgg19_seeded.h5")]
-    public void TruncatedIsOneLine(string file, string expected)
-    {
-        var e = Assert.Throws<WeightsFileException>(() => Networks.LoadVgg19(WeightsFixtures.Path(file)));
-        output.WriteLine(e.Message);
-        Assert.Contains(expected, e.Message);
-        Assert.DoesNotContain('\n', e.Message);
-    }
+    public void TruncatedIsOneLine(string file, string expected) => output.WriteLine(WeightsFixtures.Refused(file, expected));
 
     [Fact]
     public void AnUnknownFormatNamesTheOnesRead()
@@ -60,10 +54,5 @@ public class OnnxVgg19Tests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void BatchNormalizationIsAnotherNetwork()
-    {
-        var e = Assert.Throws<WeightsFileException>(() => Networks.LoadVgg19(WeightsFixtures.Path("vgg19_bn.onnx")));
-        output.WriteLine(e.Message);
-        Assert.Contains("batch normalization", e.Message);
-    }
+    public void BatchNormalizationIsAnotherNetwork() => output.WriteLine(WeightsFixtures.Refused("vgg19_bn.onnx", "batch normalization"));
 }
