@@ -305,7 +305,7 @@ public static partial class Cli
     internal static Command GradCheckCommand()
     {
         var device = new Option<string?>("--device") { Description = "cuda|opencl|cpu[:N]" };
-        var op = new Option<string?>("--op") { Description = "Only ops whose name contains this (conv2d, relu, maxpool2d, avgpool2d, gram, content_loss, style_loss, tv_loss, mask)" };
+        var op = new Option<string?>("--op") { Description = "Only ops whose name contains this (conv2d, relu, maxpool2d, avgpool2d, add+relu, gram, content_loss, style_loss, tv_loss, mask, normalize_gradient)" };
         var format = Report.FormatOption();
         var command = new Command("gradcheck", "Check every backward kernel against the float64 reference and central differences.") { device, op, format };
         Help.Examples(command, "ilgpustyle gradcheck [options]",

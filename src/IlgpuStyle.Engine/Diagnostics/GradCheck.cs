@@ -64,7 +64,7 @@ public static class GradCheck
                 cases.Add(new($"conv2d dx ({tag})", v.ToString(), x, xv => Contract(Reference.Conv2dForward(g, xv, w, b, false), r),
                     () => Reference.Conv2dBackwardInput(g, w, r),
                     d => WithTensors(d, ws, w, ys, r, xs, null, t => Op.Conv2dBackwardInput(t[0], t[1], t[2], g.Stride, g.Pad, v))));
-                if (v is KernelVariant.Naive or KernelVariant.Tiled)
+                if (Op.ConvWeightsGradientVariants.Contains(v))
                     cases.Add(new($"conv2d dw ({tag})", v.ToString(), w, wv => Contract(Reference.Conv2dForward(g, x, wv, b, false), r),
                         () => Reference.Conv2dBackwardWeights(g, x, r),
                         d => WithTensors(d, xs, x, ys, r, ws, null, t => Op.Conv2dBackwardWeights(t[0], t[1], t[2], g.Stride, g.Pad, v))));
@@ -137,6 +137,16 @@ public static class GradCheck
             double[] x = Random(s.Length), mask = Random(ms.Length).Select(Math.Abs).ToArray(), r = Random(s.Length);
             cases.Add(new("mask", "-", x, xv => Contract(Reference.MaskForward(s.N, s.C, m, xv, mask), r), () => Reference.MaskBackward(s.N, s.C, m, r, mask),
                 d => WithTensors(d, s, r, ms, mask, s, null, t => Op.MaskBackward(t[0], t[1], t[2]))));
+        }
+        // Normalized gradients (neural-style's -normalize_gradients): given dL/dy = R, the node adds w·R/(Σ|R| + ε) to dx,
+        // which is the gradient of x ↦ w·⟨x, R⟩/(Σ|R| + ε).
+        {
+            var s = new Shape4(2, 3, 7, 5);
+            double[] x = Random(s.Length), r = Random(s.Length);
+            const double w = 0.7;
+            double k = w / (r.Sum(Math.Abs) + Op.NormalizationEpsilon);
+            cases.Add(new("normalize_gradient", "-", x, xv => k * Contract(xv, r), () => Reference.NormalizeGradient(r, w, Op.NormalizationEpsilon),
+                d => WithTensors(d, s, r, s, null, t => Op.NormalizedGradientAccumulate(t[0], t[1], (float)w))));
         }
         return cases;
     }
