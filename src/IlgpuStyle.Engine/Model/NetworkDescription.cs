@@ -185,5 +185,30 @@ public sealed class NetworkDescription
         return steps;
     }
 
+    /// <summary>
+    /// Where a layer's feature cell i looks in the image, derived from the table: cell i sits at image position Jump·i and
+    /// sees the image's pixels from Jump·i + Low to Jump·i + High (a convolution with kernel k, stride s, padding p reads
+    /// input cells s·i − p … s·i − p + k − 1; a residual sum sees what both its inputs see). Jump is the product of the
+    /// strides on the way. A tile of the image whose interior starts at a multiple of the largest jump computes exactly
+    /// the features of its interior once it holds −Low pixels before it and High − Jump + 1 after it.
+    /// </summary>
+    public (int Jump, int Low, int High) Reach(string layer)
+    {
+        var reach = new Dictionary<string, (int Jump, int Low, int High)> { [Input] = (1, 0, 0) };
+        foreach (var l in Through(layer))
+        {
+            var (jump, low, high) = reach[l.Inputs[0]];
+            reach[l.Name] = l.Op switch
+            {
+                LayerOp.Conv or LayerOp.MaxPoolWindow => (jump * l.Stride, low - jump * l.Pad, high + jump * (l.Kernel - 1 - l.Pad)),
+                LayerOp.Pool2x2 => (jump * 2, low, high + jump),
+                _ => l.Inputs.Select(i => reach[i]).Aggregate((a, b) =>
+                    a.Jump == b.Jump ? (a.Jump, Math.Min(a.Low, b.Low), Math.Max(a.High, b.High))
+                        : throw new InvalidOperationException($"{Name}: {l.Name} adds inputs on different grids")),
+            };
+        }
+        return reach[Canonical(layer)];
+    }
+
     public override string ToString() => Name;
 }

@@ -15,6 +15,16 @@ public static class Tolerance
     /// <summary>Float32 device gradient of a whole network against float64 central differences.</summary>
     public const double NetworkGradient = 2e-3;
     /// <summary>
+    /// The same float32 network evaluated tile by tile against the whole image at once: only the order of the sums
+    /// differs (a Gram matrix summed over tiles, an image gradient added from overlapping patches).
+    /// </summary>
+    public const double Tiled = 1e-4;
+    /// <summary>
+    /// The same with max pooling: where a window holds a near-tie, sums rounded in another order (another patch size,
+    /// another tuned kernel) can pick the other element, and that element's whole gradient moves with it.
+    /// </summary>
+    public const double TiledMaxPooling = 1e-3;
+    /// <summary>
     /// A sum of many same-signed float32 terms (the reductions add with Kahan's compensation, so the error does not grow
     /// with the count): 300,007 terms near 0.1, where plain float32 addition in one thread is far off.
     /// </summary>

@@ -1,0 +1,102 @@
+using IlgpuStyle.Devices;
+using IlgpuStyle.Model;
+using IlgpuStyle.Transfer;
+
+namespace IlgpuStyle.Tests.Transfer;
+
+/// <summary>
+/// The tiled evaluation gives the whole image's: every Gram matrix, each loss term and the image gradient, at an uneven
+/// size whose edge tiles are narrower than the halo, for VGG19 (average and max pooling) and ResNet18 (strided
+/// convolutions, the overlapping stem pool), on every accelerator. And it can fail: a halo cut below the network's reach
+/// must not match.
+/// </summary>
+[Collection(DeviceTests.Collection)]
+public class TiledObjectiveTests(ITestOutputHelper output)
+{
+    /// <summary>On OpenCL (and CUDA) VGG19 to conv3_1 with both poolings and ResNet18 to layer1, 72×56; on ILGPU's CPU
+    /// accelerator, where each thread is a .NET call, VGG19 to conv2_1 at 72×50 and ResNet18.</summary>
+    public static TheoryData<AcceleratorCase, string, string, string, string, int, int> Cases()
+    {
+        var data = new TheoryData<AcceleratorCase, string, string, string, string, int, int>();
+        foreach (var a in Accelerators.Kinds)
+        {
+            if (a.Kind == DeviceKind.Cpu) data.Add(a, "vgg19", "avg", "conv1_1,conv2_1", "conv2_1", 16, 50);
+            else
+            {
+                data.Add(a, "vgg19", "avg", "conv1_1,conv2_1,conv3_1", "conv3_1", 24, 56);
+                data.Add(a, "vgg19", "max", "conv1_2,conv2_1,conv3_1", "conv2_2", 16, 56);
+            }
+            data.Add(a, "resnet18", "max", "stem,layer1", "layer1", 24, 56);
+        }
+        return data;
+    }
+
+    sealed record Run(double Content, double Style, double Tv, float[] Gradient, Dictionary<string, float[]> Grams);
+
+    [Theory, MemberData(nameof(Cases))]
+    public void TilesGiveTheWholeImagesLossAndGradient(AcceleratorCase accelerator, string model, string pooling, string styleLayers, string contentLayer,
+        int tile, int height)
+    {
+        var d = Accelerators.Get(accelerator);
+        var r = new Rand($"{nameof(TilesGiveTheWholeImagesLossAndGradient)} {model} {pooling}");
+        var network = Networks.Named(model);
+        var o = new StyleTransferOptions
+        {
+            ContentPath = "", StylePaths = Array.Empty<string>(), Network = network,
+            ContentLayers = new[] { contentLayer }, StyleLayers = styleLayers.Split(','),
+            Pooling = pooling == "avg" ? Pooling.Average : Pooling.Max, ContentWeight = 1, StyleWeight = 1e4, TvWeight = 1e-3,
+        };
+        var weights = network == ResNet18Layers.Description ? ResNet18WeightsFile.LoadBundled() : NetworkWeights.Random(1);
+        using var net = new Network(d, weights, o.Pooling, o.DeepestLayer);
+        // 72 wide and an uneven height: the last row of tiles narrower than the halo; the style image another size.
+        var shape = new Shape4(1, 3, height, 72);
+        using var x = d.Upload(shape, r.Floats(shape.Length, 60));
+        using var content = d.Upload(shape, r.Floats(shape.Length, 60));
+        using var styleImage = d.Upload(new Shape4(1, 3, 40, 48), r.Floats(3 * 40 * 48, 60));
+
+        using var whole = new StyleObjective(net, x, content, new[] { (styleImage, 1.0) }, o);
+        whole.Evaluate();
+        var expected = new Run(whole.Last.Content, whole.Last.Style, whole.Last.Tv, whole.Gradient.ToArray(),
+            whole.StyleGrams.ToDictionary(g => g.Layer, g => g.Gram.ToArray()));
+        var targets = whole.StyleGrams.ToDictionary(g => g.Layer, g => g.Target);
+
+        var reach = o.StyleLayers.Append(contentLayer).Select(l => network.Reach(network.Canonical(l))).ToList();
+        int before = reach.Max(x => -x.Low), after = reach.Max(x => x.High - x.Jump + 1);
+        output.WriteLine($"{accelerator} {model} {pooling} {r}: halo {before} before, {after} after; tiles of {tile}");
+        string where = $"{accelerator} {model} {pooling} {r}";
+        double tolerance = o.Pooling == Pooling.Max ? Tolerance.TiledMaxPooling : Tolerance.Tiled;
+
+        using (var tiled = new TiledObjective(net, x, content, targets, o, tile))
+        {
+            Assert.True(tiled.Tiles.Count >= 6, $"{tiled.Tiles.Count} tiles");
+            Assert.Contains(tiled.Tiles, t => t.Y1 - t.Y0 < before);
+            tiled.Evaluate();
+            Assert.Equal(expected.Content, tiled.Last.Content, expected.Content * Tolerance.Tiled);
+            Assert.Equal(expected.Style, tiled.Last.Style, expected.Style * Tolerance.Tiled);
+            Assert.Equal(expected.Tv, tiled.Last.Tv, expected.Tv * Tolerance.Tiled);
+            foreach (var (layer, gram) in expected.Grams)
+                Compare.RelativeL2($"Gram {layer}", gram.Select(v => (double)v).ToArray(), tiled.StyleGrams[layer].ToArray(), Tolerance.Tiled, where);
+            Compare.RelativeL2("image gradient", expected.Gradient.Select(v => (double)v).ToArray(), tiled.Gradient.ToArray(), tolerance, where);
+        }
+
+        // The negative control: a halo a few pixels short of the reach changes the interior's features.
+        using var cut = new TiledObjective(net, x, content, targets, o, tile, (Math.Max(0, before - 4), Math.Max(0, after - 4)));
+        cut.Evaluate();
+        var e = Assert.ThrowsAny<Xunit.Sdk.XunitException>(() =>
+            Compare.RelativeL2("image gradient (halo cut)", expected.Gradient.Select(v => (double)v).ToArray(), cut.Gradient.ToArray(), tolerance, where));
+        output.WriteLine("halo cut: " + e.Message.Split(';')[0]);
+    }
+
+    [Fact]
+    public void TheReachComesFromTheTable()
+    {
+        // VGG19: each 3×3 convolution adds its jump on both sides, each 2×2 pooling one jump after: conv4_2 sees 38 px
+        // before its cell, conv5_1 70 (and 85 − 15 after its 16-pixel cell).
+        Assert.Equal((1, -1, 1), Vgg19Layers.Description.Reach("conv1_1"));
+        Assert.Equal((4, -10, 13), Vgg19Layers.Description.Reach("conv3_1"));
+        Assert.Equal((8, -38, 45), Vgg19Layers.Description.Reach("conv4_2"));
+        Assert.Equal((16, -70, 85), Vgg19Layers.Description.Reach("conv5_1"));
+        // ResNet18's stem: 7×7, stride 2, padding 3.
+        Assert.Equal((2, -3, 3), ResNet18Layers.Description.Reach("stem"));
+    }
+}
