@@ -43,6 +43,7 @@ sealed class TransferOptions
     readonly Option<int> scales = new("--scales") { HelpName = "N", Description = "Coarse-to-fine scales, each twice the last", DefaultValueFactory = _ => 1 };
     readonly Option<string?> weights = new("--weights") { HelpName = "PATH", Description = "VGG19 weights: Keras HDF5 or a PyTorch state dict (default: weights/*.h5 or *.pth, the Keras cache, the torch hub cache; `ilgpustyle weights list` shows them), or a ResNet18 ONNX file" };
     readonly Option<string?> preprocess = new("--preprocess") { HelpName = "caffe|torch", Description = "What the VGG19 file was trained on: caffe (BGR 0–255 minus the means: Keras's, Caffe's and neural-style-pt's files) or torch (RGB [0, 1], mean/std: torchvision's); default: known by the file. With torch, the default loss weights are scaled for features about 58× smaller" };
+    readonly Option<int?> tile = new("--tile") { HelpName = "PX", Description = "Evaluate the loss tile by tile: interiors of PX pixels (a multiple of 4 to VGG19's conv3_1, 16 to conv5_1, 32 for ResNet18), each with the network's reach around it; the same loss and gradient as the whole image (content and style terms; not with masks, --normalize-gradients or scale control yet)" };
     readonly Option<string?> device = new("--device") { HelpName = "KIND[:N]", Description = "cuda, opencl or cpu, optionally :N (default: the fastest found; `ilgpustyle devices` lists them)" };
     readonly Option<int> printEvery = new("--print-every", "-print_iter") { HelpName = "N", Description = "Print losses every N iterations when not on a terminal (0: quiet)", DefaultValueFactory = _ => 10 };
     readonly Option<int> saveEvery = new("--save-every", "-save_iter") { HelpName = "N", Description = "Write an intermediate image every N iterations, and a contact sheet of them (<output>_sheet.png)", DefaultValueFactory = _ => 0 };
@@ -98,7 +99,7 @@ sealed class TransferOptions
         (originalColors, ControlsGroup, true), (colorControl, ControlsGroup, true), (histogramMode, ControlsGroup, true),
         (contentMask, ControlsGroup, true), (styleMask, ControlsGroup, true), (fineStyle, ControlsGroup, true), (coarseStyle, ControlsGroup, true),
         (styleSplit, ControlsGroup, true),
-        (device, DeviceGroup, true), (gpu, DeviceGroup, true), (backend, DeviceGroup, true), (conv, DeviceGroup, true), (gram, DeviceGroup, true),
+        (device, DeviceGroup, true), (tile, DeviceGroup, false), (gpu, DeviceGroup, true), (backend, DeviceGroup, true), (conv, DeviceGroup, true), (gram, DeviceGroup, true),
         (printEvery, DiagnosticsGroup, false), (log, DiagnosticsGroup, false), (noPlot, DiagnosticsGroup, false), (profile, DiagnosticsGroup, false),
     };
 
@@ -233,6 +234,7 @@ sealed class TransferOptions
         Scales = Value(p, scales),
         WeightsPath = Value(p, weights),
         Preprocess = Value(p, preprocess) is { } named ? InputPreprocessing.Named(named).Name : null,
+        Tile = Value(p, tile),
         SaveEvery = Value(p, saveEvery),
         CheckpointEvery = Value(p, checkpointEvery),
         ResumePath = Value(p, resume),

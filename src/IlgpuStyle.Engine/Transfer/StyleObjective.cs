@@ -39,7 +39,13 @@ public sealed record StyleRegion(Guide? Mask, double Weight);
 /// plain G = FFᵀ/(CHW). Gradient normalization puts a <see cref="Tape.NormalizeGradient"/> node
 /// between each loss layer and its losses.
 /// </summary>
-public sealed class StyleObjective : IObjective, IDisposable
+/// <summary>An objective that says its terms: the whole image's (<see cref="StyleObjective"/>) or tile by tile (<see cref="TiledObjective"/>).</summary>
+public interface IStyleObjective : IObjective, IDisposable
+{
+    LossBreakdown Last { get; }
+}
+
+public sealed class StyleObjective : IStyleObjective
 {
     sealed record ContentTerm(string Layer, Tensor Target, float Weight, Tensor? Normalized);
     sealed record StyleTerm(string Layer, int Region, Tensor? Mask, Tensor? Masked, Tensor Gram, Tensor Target, float Weight, float GramScale);
@@ -149,18 +155,23 @@ public sealed class StyleObjective : IObjective, IDisposable
     }
 
     /// <summary>A source's share of the targets: A_{l,r} += blend · (guided) Gram of the source at each layer it supplies.</summary>
-    void AddToStyleTargets(StyleSource source, IReadOnlyList<string> styleLayers)
+    void AddToStyleTargets(StyleSource source, IReadOnlyList<string> styleLayers) =>
+        AddToStyleTargets(network, source, style.Where(t => t.Region == source.Region).Select(t => (t.Layer, t.Target)).ToList(), styleLayers, gramVariant);
+
+    /// <summary>A_l += blend · (guided) Gram of the source at each of the given terms' layers that it supplies.</summary>
+    internal static void AddToStyleTargets(Network network, StyleSource source, IReadOnlyList<(string Layer, Tensor Target)> terms,
+        IReadOnlyList<string> styleLayers, KernelVariant? gramVariant)
     {
-        var device = X.Device;
+        var device = source.Image.Device;
         var used = styleLayers.Where(l => source.Layers is null || source.Layers.Contains(l)).ToList();
         if (used.Count == 0) return;
         using var styleActs = network.Plan(source.Image.Shape, network.Description.Deepest(used));
         using var targets = new Tape();
         network.Forward(targets, source.Image, styleActs);
-        foreach (var term in style.Where(t => t.Region == source.Region && used.Contains(t.Layer)))
+        foreach (var term in terms.Where(t => used.Contains(t.Layer)))
         {
             var f = styleActs[term.Layer];
-            using var gram = new Tensor(device, term.Gram.Shape, "A_part");
+            using var gram = new Tensor(device, term.Target.Shape, "A_part");
             if (source.Mask is { } guide)
             {
                 var values = GuideAt(guide, network.Description, term.Layer, f.Shape);

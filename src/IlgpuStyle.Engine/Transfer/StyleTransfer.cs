@@ -118,7 +118,7 @@ public static partial class StyleTransfer
     /// A scale's objective (its constructor computes the targets: the content and style images through VGG19) and its
     /// optimizer (whose state starts at zero): one span in a trace.
     /// </summary>
-    static (StyleObjective, IOptimizer) Setup(StyleTransferOptions o, ComputeDevice device, int scale, Func<StyleObjective> build)
+    static (IStyleObjective, IOptimizer) Setup(StyleTransferOptions o, ComputeDevice device, int scale, Func<IStyleObjective> build)
     {
         using var span = device.Span($"targets and optimizer, scale {scale + 1}", "run");
         var objective = build();

@@ -71,6 +71,9 @@ public sealed record StyleTransferOptions
 
     /// <summary>caffe or torch: what the VGG19 file was trained on (null: known by the file, <see cref="InputPreprocessing.For"/>).</summary>
     public string? Preprocess { get; init; }
+
+    /// <summary>Evaluate the loss tile by tile, interiors of this many pixels (<see cref="TiledObjective"/>): the same result in less memory.</summary>
+    public int? Tile { get; init; }
     /// <summary>Seed of the random-weight VGG19 used when no weights file is found.</summary>
     public int RandomWeightsSeed { get; init; } = 1;
     public int SaveEvery { get; init; }
@@ -134,6 +137,14 @@ public sealed record StyleTransferOptions
             ? $"{what} '{path}' is a directory, not a file" : $"{what} '{path}' does not exist");
 
         Exists(ContentPath, "content image");
+        if (Tile is { } tile)
+        {
+            int align = Network.Through(DeepestLayer).Max(l => Network.Reach(l.Name).Jump);
+            Require(tile > 0 && tile % align == 0, $"--tile must be a positive multiple of {align} ({Network.Name} down to {DeepestLayer} halves the image " +
+                                                   $"{(int)Math.Log2(align)} times), got {tile}");
+            Require(ContentMasks is null && StyleMasks is null && !NormalizeGradients && !ScaleControl,
+                "--tile does not work with --content-mask, --style-mask, --normalize-gradients or --fine-style/--coarse-style yet");
+        }
         if (ScaleControl)
         {
             Require(FineStylePath is not null && CoarseStylePath is not null, "scale control needs both --fine-style and --coarse-style");

@@ -32,7 +32,7 @@ public sealed record Tile(int X0, int Y0, int X1, int Y1, int PatchX0, int Patch
 /// This covers content and style terms without masks, gradient normalization or scale control, with either pooling and
 /// any network of the table (VGG19, ResNet18).
 /// </summary>
-public sealed class TiledObjective : IObjective, IDisposable
+public sealed class TiledObjective : IStyleObjective
 {
     sealed record LayerInTile(string Layer, Tensor Mask, Tensor Masked, Tensor? ContentTarget, Tensor? Gram, Tensor? GramTarget);
 
@@ -126,6 +126,37 @@ public sealed class TiledObjective : IObjective, IDisposable
 
         tvTape.RequireGradient(X);
         Gradient = tvTape.Gradient(X);
+    }
+
+    /// <summary>
+    /// The objective of a run with --tile: the style targets A_l from the style images (blended, each image whole), then
+    /// the tiles. The targets are the objective's.
+    /// </summary>
+    public static TiledObjective FromSources(Network network, Tensor x, Tensor contentImage, IReadOnlyList<StyleSource> sources,
+        StyleTransferOptions o, int tile)
+    {
+        var styleLayers = o.StyleLayers.Select(network.Description.Canonical).ToList();
+        var targets = new Dictionary<string, Tensor>();
+        try
+        {
+            foreach (var layer in styleLayers)
+            {
+                var c = network.Description.Channels(layer);
+                var target = new Tensor(x.Device, new Shape4(1, 1, c, c), "A_" + layer);
+                targets[layer] = target;
+                Op.Fill(target, 0f);
+            }
+            foreach (var source in sources)
+                StyleObjective.AddToStyleTargets(network, source, targets.Select(kv => (kv.Key, kv.Value)).ToList(), styleLayers, o.GramVariant);
+            var objective = new TiledObjective(network, x, contentImage, targets, o, tile);
+            objective.owned.AddRange(targets.Values);
+            return objective;
+        }
+        catch
+        {
+            foreach (var t in targets.Values) t.Dispose();
+            throw;
+        }
     }
 
     T Own<T>(T t) where T : IDisposable { owned.Add(t); return t; }

@@ -97,7 +97,7 @@ public static partial class StyleTransfer
             public Tensor X => x;
             public Tensor LastGood => lastGood;
             public Tensor? Best => best;
-            public StyleObjective Objective { get; set; } = null!;
+            public IStyleObjective Objective { get; set; } = null!;
             public IOptimizer Optimizer { get; set; } = null!;
 
             public void Dispose()
@@ -130,7 +130,9 @@ public static partial class StyleTransfer
                 using (device.Span("upload the previous scale's image", "host")) state.X.CopyFrom(Preprocessing.ToNetwork(current.Resize(w, h)));
             else Start(o, inputs, input, state.X, random);
             (state.Objective, state.Optimizer) = startup.Phase("targets", () =>
-                Setup(o, device, scale, () => new StyleObjective(network, state.X, input.Content, input.Sources, input.Regions, o)));
+                Setup(o, device, scale, () => o.Tile is { } tile
+                    ? TiledObjective.FromSources(network, state.X, input.Content, input.Sources, o, tile)
+                    : new StyleObjective(network, state.X, input.Content, input.Sources, input.Regions, o)));
             int first = resumed ? ResumeInto(state) : 1;
 
             using (device.Span("start image", "run")) Op.Copy(state.LastGood, state.X);

@@ -100,3 +100,44 @@ public class TiledObjectiveTests(ITestOutputHelper output)
         Assert.Equal((2, -3, 3), ResNet18Layers.Description.Reach("stem"));
     }
 }
+
+/// <summary>A run with --tile: a few L-BFGS iterations end on the image the whole-image run ends on; bad tiles are one line.</summary>
+[Collection(DeviceTests.Collection)]
+public class TiledRunTests(TransferFixture images, ITestOutputHelper output) : IClassFixture<TransferFixture>
+{
+    [Fact]
+    public void ATiledRunEndsOnTheSameImage()
+    {
+        string Run(params string[] more)
+        {
+            string path = images.Output($"tiled-{Guid.NewGuid():N}.png");
+            var (code, stdout, stderr) = CliRunner.Run(new[] { "--model", "resnet18", "-c", images.Content, "-s", images.Stripes,
+                "--image-size", "80", "--iterations", "3", "--no-plot", "-o", path }.Concat(more).ToArray());
+            Assert.True(code == 0, stderr + stdout);
+            return path;
+        }
+        using var whole = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Run());
+        using var tiled = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Run("--tile", "32"));
+        int worst = 0; long sum = 0;
+        for (int y = 0; y < whole.Height; y++)
+            for (int x = 0; x < whole.Width; x++)
+            {
+                var (a, b) = (whole[x, y], tiled[x, y]);
+                int d = Math.Max(Math.Abs(a.R - b.R), Math.Max(Math.Abs(a.G - b.G), Math.Abs(a.B - b.B)));
+                worst = Math.Max(worst, d); sum += d;
+            }
+        output.WriteLine($"{whole.Width}×{whole.Height}: worst {worst} grey levels, mean {sum / (double)(whole.Width * whole.Height):F4}");
+        Assert.True(worst <= 2, $"the tiled run's image differs by up to {worst} grey levels");
+    }
+
+    [Theory]
+    [InlineData("24", "--tile must be a positive multiple of 32")]
+    [InlineData("0", "--tile must be a positive multiple of 32")]
+    public void ABadTileIsOneLine(string tile, string expected)
+    {
+        var (code, _, stderr) = CliRunner.Run("--model", "resnet18", "-c", images.Content, "-s", images.Stripes, "--tile", tile, "-o", images.Output("never.png"));
+        Assert.Equal(1, code);
+        Assert.Contains(expected, stderr);
+        Assert.False(File.Exists(images.Output("never.png")));
+    }
+}
