@@ -34,14 +34,20 @@ public sealed record Tile(int X0, int Y0, int X1, int Y1, int PatchX0, int Patch
 /// </summary>
 public sealed class TiledObjective : IStyleObjective
 {
-    sealed record LayerInTile(string Layer, Tensor Mask, Tensor Masked, Tensor? ContentTarget, Tensor? Gram, Tensor? GramTarget);
+    /// <summary>What the tiles of one patch shape share: the patch, its activations, the tape (whose gradient buffers are kept
+    /// from one evaluation to the next) and each loss layer's scratch: memory grows with the tile, not with the image.</summary>
+    sealed record Workspace(Tensor Patch, Activations Activations, Tape Tape, Dictionary<string, (Tensor Masked, Tensor? Gram, Tensor? GramTarget)> Layers);
+
+    /// <summary>A loss layer in one tile: which of the patch's cells the tile owns, and their content target (content layers).</summary>
+    sealed record LayerInTile(string Layer, Tensor Mask, Tensor? ContentTarget);
 
     readonly Network network;
     readonly string deepest;
     readonly List<string> contentLayers, styleLayers;
     readonly float contentWeight, tvWeight;
     readonly Dictionary<string, (float Weight, float Scale, Tensor Target, Tensor Sum, Tensor Difference)> style = new();
-    readonly List<(Tile Tile, Tensor Patch, Activations Activations, List<LayerInTile> Layers)> tiles = new();
+    readonly List<(Tile Tile, Workspace Space, List<LayerInTile> Layers)> tiles = new();
+    readonly Dictionary<Shape4, Workspace> workspaces = new();
     readonly Tape tvTape = new();
     readonly List<IDisposable> owned = new();
     readonly KernelVariant? gramVariant;
@@ -92,7 +98,6 @@ public sealed class TiledObjective : IStyleObjective
 
         // The tiles, and for each its patch, its masks and its content targets.
         var content = contentImage.ToArray();
-        var activations = new Dictionary<Shape4, Activations>();
         for (int y0 = 0; y0 < h; y0 += tile)
             for (int x0 = 0; x0 < w; x0 += tile)
             {
@@ -100,28 +105,20 @@ public sealed class TiledObjective : IStyleObjective
                 // The patch starts on the largest jump's grid (so its cells are the image's) and stops at the image's edge.
                 var t = new Tile(x0, y0, x1, y1, Math.Max(0, (x0 - before) / align * align), Math.Max(0, (y0 - before) / align * align),
                     Math.Min(w, x1 + after), Math.Min(h, y1 + after));
-                var patchShape = new Shape4(1, 3, t.PatchHeight, t.PatchWidth);
-                if (!activations.TryGetValue(patchShape, out var acts)) activations[patchShape] = acts = Own(network.Plan(patchShape, deepest));
-                var patch = Own(new Tensor(x.Device, patchShape, "patch"));
+                var space = WorkspaceFor(new Shape4(1, 3, t.PatchHeight, t.PatchWidth), lossLayers);
                 var layers = new List<LayerInTile>();
                 foreach (var layer in lossLayers)
                 {
-                    var f = acts[layer].Shape;
+                    var f = space.Activations[layer].Shape;
                     var mask = Own(Tensor.FromArray(x.Device, new Shape4(1, 1, f.H, f.W), InteriorMask(t, reaches[layer].Jump, f, full[layer], w, h), "interior_" + layer));
-                    bool isStyle = style.ContainsKey(layer);
-                    layers.Add(new LayerInTile(layer, mask, Own(new Tensor(x.Device, f, "masked_" + layer)),
-                        contentLayers.Contains(layer) ? Own(new Tensor(x.Device, f, "P_" + layer)) : null,
-                        isStyle ? Own(new Tensor(x.Device, Op.GramShape(f), "G_tile_" + layer)) : null,
-                        isStyle ? Own(new Tensor(x.Device, Op.GramShape(f), "G_target_" + layer)) : null));
+                    layers.Add(new LayerInTile(layer, mask, contentLayers.Contains(layer) ? Own(new Tensor(x.Device, f, "P_" + layer)) : null));
                 }
                 // P for the interior: the content image's patch through the network, masked.
-                patch.CopyFrom(Crop(content, w, h, t));
-                using (var targets = new Tape())
-                {
-                    network.Forward(targets, patch, acts);
-                    foreach (var l in layers.Where(l => l.ContentTarget is not null)) Op.MaskForward(acts[l.Layer], l.Mask, l.ContentTarget!);
-                }
-                tiles.Add((t, patch, acts, layers));
+                space.Patch.CopyFrom(Crop(content, w, h, t));
+                space.Tape.Clear();
+                network.Forward(space.Tape, space.Patch, space.Activations);
+                foreach (var l in layers.Where(l => l.ContentTarget is not null)) Op.MaskForward(space.Activations[l.Layer], l.Mask, l.ContentTarget!);
+                tiles.Add((t, space, layers));
             }
 
         tvTape.RequireGradient(X);
@@ -161,6 +158,24 @@ public sealed class TiledObjective : IStyleObjective
 
     T Own<T>(T t) where T : IDisposable { owned.Add(t); return t; }
 
+    Workspace WorkspaceFor(Shape4 patch, IReadOnlyList<string> lossLayers)
+    {
+        if (workspaces.TryGetValue(patch, out var space)) return space;
+        var device = X.Device;
+        var acts = Own(network.Plan(patch, deepest));
+        var tape = Own(new Tape());
+        var input = Own(new Tensor(device, patch, "patch"));
+        tape.RequireGradient(input);
+        var layers = lossLayers.ToDictionary(l => l, l =>
+        {
+            var f = acts[l].Shape;
+            bool isStyle = style.ContainsKey(l);
+            return (Own(new Tensor(device, f, "masked_" + l)), isStyle ? Own(new Tensor(device, Op.GramShape(f), "G_tile_" + l)) : null,
+                isStyle ? Own(new Tensor(device, Op.GramShape(f), "G_target_" + l)) : null);
+        });
+        return workspaces[patch] = new Workspace(input, acts, tape, layers);
+    }
+
     /// <summary>1 at the cells of a layer that the tile owns (their image position Jump·i inside its interior), 0 elsewhere.</summary>
     static float[] InteriorMask(Tile t, int jump, Shape4 f, Shape4 full, int width, int height)
     {
@@ -193,24 +208,11 @@ public sealed class TiledObjective : IStyleObjective
         // Pass 1: the Gram matrices and the content loss, summed over the tiles' interiors.
         foreach (var s in style.Values) Op.Fill(s.Sum, 0f);
         double contentLoss = 0;
-        using var tape = new Tape();
-        foreach (var (t, patch, acts, layers) in tiles)
+        foreach (var (t, space, layers) in tiles)
         {
-            patch.CopyFrom(Crop(image, w, h, t));
-            tape.Clear();
-            network.Forward(tape, patch, acts);
-            int slot = 0;
-            foreach (var l in layers)
-            {
-                tape.Mask(l.Layer, acts[l.Layer], l.Mask, l.Masked);
-                if (l.ContentTarget is { } p) tape.ContentLoss(l.Layer, l.Masked, p, contentWeight, slot++);
-                if (l.Gram is { } g)
-                {
-                    tape.Gram(l.Layer, l.Masked, g, style[l.Layer].Scale, gramVariant);
-                    Op.Axpy(style[l.Layer].Sum, 1f, g);
-                }
-            }
-            if (slot > 0) contentLoss += Op.ReadScalars(device, slot).Sum(v => (double)v);
+            space.Patch.CopyFrom(Crop(image, w, h, t));
+            int slots = Record(space, layers, secondPass: false);
+            if (slots > 0) contentLoss += Op.ReadScalars(device, slots).Sum(v => (double)v);
         }
         // L_style from the whole image's Gram matrices, and G − A for pass 2.
         double styleLoss = 0;
@@ -223,27 +225,12 @@ public sealed class TiledObjective : IStyleObjective
 
         // Pass 2: forward and backward per tile; the style loss node's target makes its gradient the whole image's.
         var gradient = new float[image.Length];
-        foreach (var (t, patch, acts, layers) in tiles)
+        foreach (var (t, space, layers) in tiles)
         {
-            patch.CopyFrom(Crop(image, w, h, t));
-            tape.Clear();
-            tape.RequireGradient(patch);
-            network.Forward(tape, patch, acts);
-            int slot = 0;
-            foreach (var l in layers)
-            {
-                tape.Mask(l.Layer, acts[l.Layer], l.Mask, l.Masked);
-                if (l.ContentTarget is { } p) tape.ContentLoss(l.Layer, l.Masked, p, contentWeight, slot++);
-                if (l.Gram is { } g)
-                {
-                    var s = style[l.Layer];
-                    tape.Gram(l.Layer, l.Masked, g, s.Scale, gramVariant);
-                    Op.Axpby(l.GramTarget!, 1f, g, -1f, s.Difference);   // G_tile − (G − A): the node's G − target is G − A
-                    tape.StyleLoss(l.Layer, g, l.GramTarget!, s.Weight, StyleObjective.StyleLossConstant, slot++);
-                }
-            }
-            tape.Backward();
-            var patchGradient = tape.Gradient(patch).ToArray();
+            space.Patch.CopyFrom(Crop(image, w, h, t));
+            Record(space, layers, secondPass: true);
+            space.Tape.Backward();
+            var patchGradient = space.Tape.Gradient(space.Patch).ToArray();
             for (int c = 0; c < 3; c++)
                 for (int y = 0; y < t.PatchHeight; y++)
                     for (int x = 0; x < t.PatchWidth; x++)
@@ -264,6 +251,35 @@ public sealed class TiledObjective : IStyleObjective
         Gradient.CopyFrom(gradient);
         Last = new LossBreakdown(contentLoss, styleLoss, tv);
         return Last.Total;
+    }
+
+    /// <summary>
+    /// One tile's forward on its workspace's tape: the network, each loss layer's features masked to the interior, the
+    /// content losses, the Gram matrices. Pass 1 adds the Gram matrices into the whole image's; pass 2 gives each its style
+    /// loss with the target G_tile − (G − A), whose gradient is then the whole image's. Returns the loss slots used.
+    /// </summary>
+    int Record(Workspace space, List<LayerInTile> layers, bool secondPass)
+    {
+        var (tape, acts) = (space.Tape, space.Activations);
+        tape.Clear();
+        network.Forward(tape, space.Patch, acts);
+        int slot = 0;
+        foreach (var l in layers)
+        {
+            var (masked, gram, gramTarget) = space.Layers[l.Layer];
+            tape.Mask(l.Layer, acts[l.Layer], l.Mask, masked);
+            if (l.ContentTarget is { } p) tape.ContentLoss(l.Layer, masked, p, contentWeight, slot++);
+            if (gram is null) continue;
+            var s = style[l.Layer];
+            tape.Gram(l.Layer, masked, gram, s.Scale, gramVariant);
+            if (!secondPass) Op.Axpy(s.Sum, 1f, gram);
+            else
+            {
+                Op.Axpby(gramTarget!, 1f, gram, -1f, s.Difference);   // G_tile − (G − A): the node's G − target is G − A
+                tape.StyleLoss(l.Layer, gram, gramTarget!, s.Weight, StyleObjective.StyleLossConstant, slot++);
+            }
+        }
+        return slot;
     }
 
     public void Dispose()
