@@ -2,7 +2,6 @@ using IlgpuStyle.Autodiff;
 using IlgpuStyle.Devices;
 using IlgpuStyle.Model;
 using IlgpuStyle.Ops;
-using IlgpuStyle.Optimizers;
 using IlgpuStyle.Tensors;
 
 namespace IlgpuStyle.Transfer;
