@@ -43,6 +43,30 @@ public class DocsAndProfileTests
         {
             var (code, stdout, stderr) = CliRunner.Run(args);
             Assert.True(code == 0, $"{doc}: `{command}` exited {code}\n{stderr}\n{stdout}");
+            // And it did what the doc says it does (what goes through Console; Spectre's tables keep the console they first saw).
+            string? Value(string option) => args.SkipWhile(a => a != option).Skip(1).FirstOrDefault();
+            switch (args[0])
+            {
+                case "explain":
+                    Assert.Contains("Forward (", stdout);
+                    Assert.Contains("Backward (", stdout);
+                    if (args.Contains("--values")) Assert.Matches(@"Loss of this evaluation: total [0-9.E+]+ = content", stdout);
+                    break;
+                case "profile":
+                    if (Value("--trace") is { } trace)
+                    {
+                        using var json = JsonDocument.Parse(File.ReadAllText(trace));
+                        Assert.Contains(json.RootElement.GetProperty("traceEvents").EnumerateArray(), e => e.GetProperty("ph").GetString() == "X"
+                            && e.GetProperty("cat").GetString() == "kernel" && e.GetProperty("name").GetString()!.StartsWith("conv2d_"));
+                    }
+                    if (Value("--csv") is { } csv)
+                    {
+                        var lines = File.ReadAllLines(csv);
+                        Assert.True(lines.Length > 5 && lines[0].Split(',')[0] == "kernel", $"{csv}: {string.Join(" | ", lines.Take(3))}");
+                    }
+                    if (Value("--format") == "csv") Assert.Contains("conv2d_", stdout);
+                    break;
+            }
         }
         finally
         {
