@@ -322,12 +322,40 @@ public class ControlTests(TransferFixture images) : IClassFixture<TransferFixtur
             $"--fine-style {images.Dots} --coarse-style {images.Stripes} --style-split conv2_1",
             $"--style {images.Stripes} --normalize-gradients --style-layer-weights auto --keep-best",
         };
+        // What each command line must have set: the option reaches the run, not only the parser's exit code.
+        var expected = new Func<StyleTransferOptions, bool>[]
+        {
+            o => o.ColorControl == ColorControl.Luminance,
+            o => o.ColorControl == ColorControl.Histogram && o.HistogramMode == HistogramMode.Cholesky,
+            o => o.ContentMasks is { Count: 2 } && o.StyleMasks is { Count: 2 } && o.AllStylePaths.Count == 2,
+            o => o.ScaleControl && o.StyleSplitLayer == "conv2_1",
+            o => o.NormalizeGradients && o.AutoStyleLayerWeights && o.KeepBest,
+        };
         for (int i = 0; i < commands.Length; i++)
         {
             string output = images.Output($"cli_control_{i}.png");
-            var (code, stdout, stderr) = CliRunner.Run($"{common} {commands[i]} --output {output}".Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            var args = $"{common} {commands[i]} --output {output}".Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(expected[i](IlgpuStyle.Cli.Cli.ParseTransfer(args).Options), $"`{commands[i]}` did not set its control");
+            var (code, stdout, stderr) = CliRunner.Run(args);
             Assert.True(code == 0, $"`{commands[i]}` exited {code}\n{stderr}\n{stdout}");
             Assert.True(File.Exists(output), commands[i]);
         }
+        // Luminance-only transfer keeps the content's colours: the result's chroma (YIQ's I and Q) is the content's at its size,
+        // but for the few pixels the recombination pushed out of gamut (clamped); a run without it (scale control) does not.
+        double Chroma(string path)
+        {
+            var result = RgbImage.Load(path);
+            var content = RgbImage.Load(images.Content).Resize(result.Width, result.Height);
+            double mean = 0;
+            for (int p = 0; p < result.Width * result.Height; p++)
+            {
+                var a = ColorSpace.ToYiq(result.Data[3 * p], result.Data[3 * p + 1], result.Data[3 * p + 2]);
+                var b = ColorSpace.ToYiq(content.Data[3 * p], content.Data[3 * p + 1], content.Data[3 * p + 2]);
+                mean += Math.Max(Math.Abs(a.I - b.I), Math.Abs(a.Q - b.Q)) / (result.Width * result.Height);
+            }
+            return mean;
+        }
+        double kept = Chroma(images.Output("cli_control_0.png")), free = Chroma(images.Output("cli_control_3.png"));
+        Assert.True(kept <= 1 && free > 4 * kept, $"--color-control luminance: chroma {kept:F2} levels from the content's on average (without it: {free:F2})");
     }
 }
