@@ -16,6 +16,7 @@ public static class MemoryEstimate
 {
     public static long Bytes(StyleTransferOptions o, int width, int height, int styleLongest)
     {
+        if (o.Tile is { } tile) return TiledBytes(o, width, height, styleLongest, tile);
         var network = o.Network;
         var layers = network.Through(o.DeepestLayer);
         long floats = 0;
@@ -60,6 +61,43 @@ public static class MemoryEstimate
             Math.Max(LayerSize(l), (long)channels[network.Canonical(l)] * sw * sh / (1L << (2 * network.HalvingsThrough(l)))) / channels[network.Canonical(l)])).DefaultIfEmpty(0).Max();
         floats += image * (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4);
         floats += (o.KeepBest ? 3 : 2) * image;                            // the content image, the last good image (and the best)
+        return floats * sizeof(float);
+    }
+
+    /// <summary>
+    /// A run with --tile (<see cref="TiledObjective"/>): the whole image's estimate with the network's part counted per patch
+    /// shape of the tile plan the run will use (<see cref="TiledObjective.Plan"/>): each shape's workspace (activations and
+    /// their gradients, the patch and its gradient, each loss layer's masked features and Gram matrices), each tile's
+    /// content targets and masks, and the scratch of the largest patch; the image-sized vectors (the image, its gradient,
+    /// the content image, the optimizer's) and the style image's pass stay as they are.
+    /// </summary>
+    static long TiledBytes(StyleTransferOptions o, int width, int height, int styleLongest, int tile)
+    {
+        var network = o.Network;
+        var lossLayers = o.ContentLayers.Concat(o.StyleLayers).Select(network.Canonical).Distinct().ToList();
+        var tiles = TiledObjective.Plan(network, lossLayers, width, height, tile);
+        // The whole-image estimate of a patch-sized image is one workspace and the fixed parts; the image-sized vectors are
+        // then counted at the image's size instead of the patch's.
+        var shapes = tiles.Select(t => (t.PatchWidth, t.PatchHeight)).Distinct().ToList();
+        var untiled = o with { Tile = null };
+        long ImageVectors(int w, int h) => 3L * w * h * (2 + (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4) + (o.KeepBest ? 3 : 2));
+        long largest = shapes.Max(s => Bytes(untiled, s.PatchWidth, s.PatchHeight, styleLongest) - ImageVectors(s.PatchWidth, s.PatchHeight) * sizeof(float));
+        long floats = largest / sizeof(float) + ImageVectors(width, height);
+        // Each further shape's workspace: activations, their gradients, the patch and its gradient, the masked features.
+        foreach (var (w, h) in shapes.Skip(1))
+        {
+            long acts = network.ClampedShapes(new Shape4(1, 3, h, w), o.DeepestLayer).Sum(e => e.Output.Length);
+            floats += 2 * acts + 6L * w * h + lossLayers.Sum(l => network.ClampedShapes(new Shape4(1, 3, h, w), l).Last().Output.Length);
+        }
+        // Each tile's content targets and interior masks (the patch's layer sizes), and per style layer G_tile, its target,
+        // the sum over tiles and G − A.
+        foreach (var t in tiles)
+            foreach (var l in lossLayers)
+            {
+                var f = network.ClampedShapes(new Shape4(1, 3, t.PatchHeight, t.PatchWidth), l).Last().Output;
+                floats += (long)f.H * f.W + (o.ContentLayers.Select(network.Canonical).Contains(l) ? f.Length : 0);
+            }
+        floats += o.StyleLayers.Sum(l => 4L * network.Channels(l) * network.Channels(l)) * shapes.Count;
         return floats * sizeof(float);
     }
 
@@ -128,7 +166,15 @@ public static class MemoryEstimate
             double s = (double)size / Math.Max(contentWidth, contentHeight);
             return (Math.Max(1, (int)(contentWidth * s)), Math.Max(1, (int)(contentHeight * s)), Math.Max(16, (int)(size * o.StyleScale)));
         }
-        long Elements(int size) { var (w, h, st) = Size(size); return LargestTensorElements(o.Network, o.DeepestLayer, w, h, st); }
+        long Elements(int size)
+        {
+            var (w, h, st) = Size(size);
+            if (o.Tile is not { } tile) return LargestTensorElements(o.Network, o.DeepestLayer, w, h, st);
+            // Tiled: the largest patch's buffers, or the image-sized vectors.
+            var patch = TiledObjective.Plan(o.Network, o.ContentLayers.Concat(o.StyleLayers).Select(o.Network.Canonical).Distinct().ToList(), w, h, tile)
+                .MaxBy(t => (long)t.PatchWidth * t.PatchHeight)!;
+            return Math.Max(LargestTensorElements(o.Network, o.DeepestLayer, patch.PatchWidth, patch.PatchHeight, st), 3L * w * h);
+        }
         if (Elements(o.ImageSize) > MaxTensorElements)
         {
             int low = 16, high = o.ImageSize;
@@ -146,6 +192,7 @@ public static class MemoryEstimate
         throw new ArgumentException(
             $"--image-size {o.ImageSize} needs about {need / 1048576.0:F0} MiB on {deviceName}, which has {deviceBytes / 1048576.0:F0} MiB; " +
             (Needed(lo) <= budget ? $"the largest --image-size that fits is about {lo}" : "even the smallest size does not fit") +
+            (o.Tile is null ? "; --tile evaluates the loss in patches and needs less" : $" with --tile {o.Tile}") +
             " (--scales does not lower the peak: the last scale is full size)");
     }
 }

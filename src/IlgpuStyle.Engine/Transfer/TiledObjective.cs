@@ -81,9 +81,6 @@ public sealed class TiledObjective : IStyleObjective
         var full = description.Shapes(x.Shape, deepest);
         var lossLayers = contentLayers.Concat(styleLayers).Distinct().ToList();
         var reaches = lossLayers.ToDictionary(l => l, description.Reach);
-        int align = description.Through(deepest).Select(l => description.Reach(l.Name).Jump).Max();
-        Check.That("TiledObjective", tile > 0 && tile % align == 0, $"a tile of {tile} px: it must be a multiple of {align}, the network's largest jump");
-        var (before, after) = halo ?? (reaches.Values.Max(r => -r.Low), reaches.Values.Max(r => r.High - r.Jump + 1));
 
         var weights = StyleObjective.LayerWeights(o, styleLayers);
         for (int i = 0; i < styleLayers.Count; i++)
@@ -97,31 +94,51 @@ public sealed class TiledObjective : IStyleObjective
 
         // The tiles, and for each its patch, its masks and its content targets.
         var content = contentImage.ToArray();
-        for (int y0 = 0; y0 < h; y0 += tile)
-            for (int x0 = 0; x0 < w; x0 += tile)
+        foreach (var t in Plan(description, lossLayers, w, h, tile, halo))
+        {
+            var space = WorkspaceFor(new Shape4(1, 3, t.PatchHeight, t.PatchWidth), lossLayers);
+            var layers = new List<LayerInTile>();
+            foreach (var layer in lossLayers)
             {
-                int x1 = Math.Min(w, x0 + tile), y1 = Math.Min(h, y0 + tile);
-                // The patch starts on the largest jump's grid (so its cells are the image's) and stops at the image's edge.
-                var t = new Tile(x0, y0, x1, y1, Math.Max(0, (x0 - before) / align * align), Math.Max(0, (y0 - before) / align * align),
-                    Math.Min(w, x1 + after), Math.Min(h, y1 + after));
-                var space = WorkspaceFor(new Shape4(1, 3, t.PatchHeight, t.PatchWidth), lossLayers);
-                var layers = new List<LayerInTile>();
-                foreach (var layer in lossLayers)
-                {
-                    var f = space.Activations[layer].Shape;
-                    var mask = Own(Tensor.FromArray(x.Device, new Shape4(1, 1, f.H, f.W), InteriorMask(t, reaches[layer].Jump, f, full[layer], w, h), "interior_" + layer));
-                    layers.Add(new LayerInTile(layer, mask, contentLayers.Contains(layer) ? Own(new Tensor(x.Device, f, "P_" + layer)) : null));
-                }
-                // P for the interior: the content image's patch through the network, masked.
-                space.Patch.CopyFrom(Crop(content, w, h, t));
-                space.Tape.Clear();
-                network.Forward(space.Tape, space.Patch, space.Activations);
-                foreach (var l in layers.Where(l => l.ContentTarget is not null)) Op.MaskForward(space.Activations[l.Layer], l.Mask, l.ContentTarget!);
-                tiles.Add((t, space, layers));
+                var f = space.Activations[layer].Shape;
+                var mask = Own(Tensor.FromArray(x.Device, new Shape4(1, 1, f.H, f.W), InteriorMask(t, reaches[layer].Jump, f, full[layer], w, h), "interior_" + layer));
+                layers.Add(new LayerInTile(layer, mask, contentLayers.Contains(layer) ? Own(new Tensor(x.Device, f, "P_" + layer)) : null));
             }
+            // P for the interior: the content image's patch through the network, masked.
+            space.Patch.CopyFrom(Crop(content, w, h, t));
+            space.Tape.Clear();
+            network.Forward(space.Tape, space.Patch, space.Activations);
+            foreach (var l in layers.Where(l => l.ContentTarget is not null)) Op.MaskForward(space.Activations[l.Layer], l.Mask, l.ContentTarget!);
+            tiles.Add((t, space, layers));
+        }
 
         tvTape.RequireGradient(X);
         Gradient = tvTape.Gradient(X);
+    }
+
+    /// <summary>
+    /// The tiles of an image: interiors of `tile` pixels from the top left (the last of a row or column what is left), each
+    /// with a patch that starts on the largest jump's grid (so its cells are the image's), reaches `halo` (default: the loss
+    /// layers' reach, <see cref="NetworkDescription.Reach"/>) around the interior and stops at the image's edges. The run
+    /// and its memory estimate (<see cref="MemoryEstimate"/>) both take their tiles from here.
+    /// </summary>
+    public static IReadOnlyList<Tile> Plan(NetworkDescription network, IReadOnlyList<string> lossLayers, int width, int height, int tile,
+        (int Before, int After)? halo = null)
+    {
+        var reaches = lossLayers.Select(network.Reach).ToList();
+        string deepest = network.Deepest(lossLayers);
+        int align = network.Through(deepest).Select(l => network.Reach(l.Name).Jump).Max();
+        Check.That("TiledObjective", tile > 0 && tile % align == 0, $"a tile of {tile} px: it must be a multiple of {align}, the network's largest jump");
+        var (before, after) = halo ?? (reaches.Max(r => -r.Low), reaches.Max(r => r.High - r.Jump + 1));
+        var tiles = new List<Tile>();
+        for (int y0 = 0; y0 < height; y0 += tile)
+            for (int x0 = 0; x0 < width; x0 += tile)
+            {
+                int x1 = Math.Min(width, x0 + tile), y1 = Math.Min(height, y0 + tile);
+                tiles.Add(new Tile(x0, y0, x1, y1, Math.Max(0, (x0 - before) / align * align), Math.Max(0, (y0 - before) / align * align),
+                    Math.Min(width, x1 + after), Math.Min(height, y1 + after)));
+            }
+        return tiles;
     }
 
     /// <summary>

@@ -28,6 +28,31 @@ public class ReliabilityTests(TransferFixture images) : IClassFixture<TransferFi
     }
 
     /// <summary>
+    /// --tile counts the network per patch shape of the run's own tile plan: VGG19 to conv5_1 at 3000×2000 with a 512 px
+    /// style image needs less than two thirds of the whole image's memory with 512-pixel tiles (the patches add the 70 + 85 px
+    /// reach), so a size a device refuses whole fits it tiled; a single tile covering the image costs what the whole image
+    /// does, or a little more. (The style image still passes whole: its size counts as before.)
+    /// </summary>
+    [Fact]
+    public void TilesLowerTheEstimateAndLetALargerImageFit()
+    {
+        var o = new StyleTransferOptions { ContentPath = "", StylePaths = Array.Empty<string>(), ImageSize = 3000 };
+        var o512 = o with { StyleScale = 512 / 3000.0 };
+        long whole = MemoryEstimate.Bytes(o512, 3000, 2000, 512), tiled = MemoryEstimate.Bytes(o512 with { Tile = 512 }, 3000, 2000, 512);
+        // 14.2 of 23.4 GiB: the image-sized vectors stay (L-BFGS's history is 40 of them), and each of the up to nine patch
+        // shapes (first, middle and last in each direction) keeps its own workspace.
+        Assert.True(tiled < whole * 2 / 3, $"tiled {tiled / 1048576} MiB, whole {whole / 1048576} MiB");
+        // The device between the two: refused whole (with the hint), taken tiled.
+        long device = (long)((tiled + whole) / 2 / 0.9);
+        var e = Assert.Throws<ArgumentException>(() => MemoryEstimate.Check(o512, 3000, 2000, device, "a device"));
+        Assert.Contains("--tile evaluates the loss in patches and needs less", e.Message);
+        MemoryEstimate.Check(o512 with { Tile = 512 }, 3000, 2000, device, "a device");
+        // One tile as large as the image: about the whole image's estimate (not less).
+        long one = MemoryEstimate.Bytes(o with { Tile = 3008, ImageSize = 512 }, 512, 384, 512), plain = MemoryEstimate.Bytes(o with { ImageSize = 512 }, 512, 384, 512);
+        Assert.InRange(one, plain, plain * 11 / 10);
+    }
+
+    /// <summary>
     /// The estimate follows the network's table: ResNet18's is below VGG19's at the same size (a quarter of the channels
     /// at each resolution but the first), a shallower deepest layer needs less, and its largest buffer is the stem's
     /// stride-1 output, 64 × H × W, that the stride-2 route writes (ResNet18 reaches the 2³¹ index limit there, not at
