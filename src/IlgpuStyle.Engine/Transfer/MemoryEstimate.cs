@@ -65,30 +65,24 @@ public static class MemoryEstimate
     }
 
     /// <summary>
-    /// A run with --tile (<see cref="TiledObjective"/>): the whole image's estimate with the network's part counted per patch
-    /// shape of the tile plan the run will use (<see cref="TiledObjective.Plan"/>): each shape's workspace (activations and
-    /// their gradients, the patch and its gradient, each loss layer's masked features and Gram matrices), each tile's
-    /// content targets and masks, and the scratch of the largest patch; the image-sized vectors (the image, its gradient,
-    /// the content image, the optimizer's) and the style image's pass stay as they are.
+    /// A run with --tile (<see cref="TiledObjective"/>): the whole image's estimate with the network's part counted for the
+    /// largest patch of the tile plan the run will use (<see cref="TiledObjective.Plan"/>; one patch shape's workspace exists
+    /// at a time: activations and their gradients, the patch and its gradient, each loss layer's masked features and Gram
+    /// matrices), plus each tile's content targets and masks; the image-sized vectors (the image, its gradient, the content
+    /// image, the optimizer's) and the style image's pass stay as they are.
     /// </summary>
     static long TiledBytes(StyleTransferOptions o, int width, int height, int styleLongest, int tile)
     {
         var network = o.Network;
         var lossLayers = o.ContentLayers.Concat(o.StyleLayers).Select(network.Canonical).Distinct().ToList();
         var tiles = TiledObjective.Plan(network, lossLayers, width, height, tile);
-        // The whole-image estimate of a patch-sized image is one workspace and the fixed parts; the image-sized vectors are
+        // The whole-image estimate of the largest patch is its workspace and the fixed parts; the image-sized vectors are
         // then counted at the image's size instead of the patch's.
         var shapes = tiles.Select(t => (t.PatchWidth, t.PatchHeight)).Distinct().ToList();
         var untiled = o with { Tile = null };
         long ImageVectors(int w, int h) => 3L * w * h * (2 + (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4) + (o.KeepBest ? 3 : 2));
         long largest = shapes.Max(s => Bytes(untiled, s.PatchWidth, s.PatchHeight, styleLongest) - ImageVectors(s.PatchWidth, s.PatchHeight) * sizeof(float));
         long floats = largest / sizeof(float) + ImageVectors(width, height);
-        // Each further shape's workspace: activations, their gradients, the patch and its gradient, the masked features.
-        foreach (var (w, h) in shapes.Skip(1))
-        {
-            long acts = network.ClampedShapes(new Shape4(1, 3, h, w), o.DeepestLayer).Sum(e => e.Output.Length);
-            floats += 2 * acts + 6L * w * h + lossLayers.Sum(l => network.ClampedShapes(new Shape4(1, 3, h, w), l).Last().Output.Length);
-        }
         // Each tile's content targets and interior masks (the patch's layer sizes), and per style layer G_tile, its target,
         // the sum over tiles and G − A.
         foreach (var t in tiles)
@@ -97,7 +91,7 @@ public static class MemoryEstimate
                 var f = network.ClampedShapes(new Shape4(1, 3, t.PatchHeight, t.PatchWidth), l).Last().Output;
                 floats += (long)f.H * f.W + (o.ContentLayers.Select(network.Canonical).Contains(l) ? f.Length : 0);
             }
-        floats += o.StyleLayers.Sum(l => 4L * network.Channels(l) * network.Channels(l)) * shapes.Count;
+        floats += o.StyleLayers.Sum(l => 4L * network.Channels(l) * network.Channels(l));
         return floats * sizeof(float);
     }
 

@@ -33,9 +33,44 @@ public sealed record Tile(int X0, int Y0, int X1, int Y1, int PatchX0, int Patch
 /// </summary>
 public sealed class TiledObjective : IStyleObjective
 {
-    /// <summary>What the tiles of one patch shape share: the patch, its activations, the tape (whose gradient buffers are kept
-    /// from one evaluation to the next) and each loss layer's scratch: memory grows with the tile, not with the image.</summary>
-    sealed record Workspace(Tensor Patch, Activations Activations, Tape Tape, Dictionary<string, (Tensor Masked, Tensor? Gram, Tensor? GramTarget)> Layers);
+    /// <summary>
+    /// What the tiles of one patch shape share while they run: the patch, its activations, the tape with its gradient
+    /// buffers, and each loss layer's scratch. One exists at a time (<see cref="ForEachTile"/>): the device holds one
+    /// patch's network, not one per shape, and memory follows the tile, not the image.
+    /// </summary>
+    sealed class Workspace : IDisposable
+    {
+        public Tensor Patch { get; }
+        public Activations Activations { get; }
+        public Tape Tape { get; } = new();
+        public Dictionary<string, (Tensor Masked, Tensor? Gram, Tensor? GramTarget)> Layers { get; } = new();
+        readonly List<IDisposable> owned = new();
+
+        public Workspace(Network network, string deepest, Shape4 patch, IEnumerable<string> lossLayers, ICollection<string> styleLayers)
+        {
+            var device = network.Device;
+            Activations = network.Plan(patch, deepest);
+            Patch = new Tensor(device, patch, "patch");
+            Tape.RequireGradient(Patch);
+            foreach (var l in lossLayers)
+            {
+                var f = Activations[l].Shape;
+                bool isStyle = styleLayers.Contains(l);
+                Layers[l] = (Own(new Tensor(device, f, "masked_" + l)), isStyle ? Own(new Tensor(device, Op.GramShape(f), "G_tile_" + l)) : null,
+                    isStyle ? Own(new Tensor(device, Op.GramShape(f), "G_target_" + l)) : null);
+            }
+        }
+
+        T Own<T>(T t) where T : IDisposable { owned.Add(t); return t; }
+
+        public void Dispose()
+        {
+            Tape.Dispose();
+            Activations.Dispose();
+            Patch.Dispose();
+            foreach (var o in owned) o.Dispose();
+        }
+    }
 
     /// <summary>A loss layer in one tile: which of the patch's cells the tile owns, and their content target (content layers).</summary>
     sealed record LayerInTile(string Layer, Tensor Mask, Tensor? ContentTarget);
@@ -45,8 +80,8 @@ public sealed class TiledObjective : IStyleObjective
     readonly List<string> contentLayers, styleLayers;
     readonly float contentWeight, tvWeight;
     readonly Dictionary<string, (float Weight, float Scale, Tensor Target, Tensor Sum, Tensor Difference)> style = new();
-    readonly List<(Tile Tile, Workspace Space, List<LayerInTile> Layers)> tiles = new();
-    readonly Dictionary<Shape4, Workspace> workspaces = new();
+    readonly List<(Tile Tile, List<LayerInTile> Layers)> tiles = new();
+    readonly List<string> lossLayers;
     readonly Tape tvTape = new();
     readonly List<IDisposable> owned = new();
     readonly KernelVariant? gramVariant;
@@ -92,25 +127,27 @@ public sealed class TiledObjective : IStyleObjective
                 Own(new Tensor(x.Device, shape, "G_" + layer)), Own(new Tensor(x.Device, shape, "G_minus_A_" + layer)));
         }
 
-        // The tiles, and for each its patch, its masks and its content targets.
-        var content = contentImage.ToArray();
+        // The tiles, and for each its masks and its content targets (P for the interior: the content image's patch through
+        // the network, masked).
+        this.lossLayers = lossLayers;
         foreach (var t in Plan(description, lossLayers, w, h, tile, halo))
         {
-            var space = WorkspaceFor(new Shape4(1, 3, t.PatchHeight, t.PatchWidth), lossLayers);
-            var layers = new List<LayerInTile>();
-            foreach (var layer in lossLayers)
+            var shapes = description.Shapes(new Shape4(1, 3, t.PatchHeight, t.PatchWidth), deepest);
+            tiles.Add((t, lossLayers.Select(layer =>
             {
-                var f = space.Activations[layer].Shape;
+                var f = shapes[layer];
                 var mask = Own(Tensor.FromArray(x.Device, new Shape4(1, 1, f.H, f.W), InteriorMask(t, reaches[layer].Jump, f, full[layer], w, h), "interior_" + layer));
-                layers.Add(new LayerInTile(layer, mask, contentLayers.Contains(layer) ? Own(new Tensor(x.Device, f, "P_" + layer)) : null));
-            }
-            // P for the interior: the content image's patch through the network, masked.
+                return new LayerInTile(layer, mask, contentLayers.Contains(layer) ? Own(new Tensor(x.Device, f, "P_" + layer)) : null);
+            }).ToList()));
+        }
+        var content = contentImage.ToArray();
+        ForEachTile((t, space, layers) =>
+        {
             space.Patch.CopyFrom(Crop(content, w, h, t));
             space.Tape.Clear();
             network.Forward(space.Tape, space.Patch, space.Activations);
             foreach (var l in layers.Where(l => l.ContentTarget is not null)) Op.MaskForward(space.Activations[l.Layer], l.Mask, l.ContentTarget!);
-            tiles.Add((t, space, layers));
-        }
+        });
 
         tvTape.RequireGradient(X);
         Gradient = tvTape.Gradient(X);
@@ -174,22 +211,14 @@ public sealed class TiledObjective : IStyleObjective
 
     T Own<T>(T t) where T : IDisposable { owned.Add(t); return t; }
 
-    Workspace WorkspaceFor(Shape4 patch, IReadOnlyList<string> lossLayers)
+    /// <summary>Runs `each` on every tile, one patch shape at a time: its workspace is made for that shape's tiles and freed after them.</summary>
+    void ForEachTile(Action<Tile, Workspace, List<LayerInTile>> each)
     {
-        if (workspaces.TryGetValue(patch, out var space)) return space;
-        var device = X.Device;
-        var acts = Own(network.Plan(patch, deepest));
-        var tape = Own(new Tape());
-        var input = Own(new Tensor(device, patch, "patch"));
-        tape.RequireGradient(input);
-        var layers = lossLayers.ToDictionary(l => l, l =>
+        foreach (var group in tiles.GroupBy(t => (t.Tile.PatchWidth, t.Tile.PatchHeight)))
         {
-            var f = acts[l].Shape;
-            bool isStyle = style.ContainsKey(l);
-            return (Own(new Tensor(device, f, "masked_" + l)), isStyle ? Own(new Tensor(device, Op.GramShape(f), "G_tile_" + l)) : null,
-                isStyle ? Own(new Tensor(device, Op.GramShape(f), "G_target_" + l)) : null);
-        });
-        return workspaces[patch] = new Workspace(input, acts, tape, layers);
+            using var space = new Workspace(network, deepest, new Shape4(1, 3, group.Key.PatchHeight, group.Key.PatchWidth), lossLayers, style.Keys);
+            foreach (var (t, layers) in group) each(t, space, layers);
+        }
     }
 
     /// <summary>1 at the cells of a layer that the tile owns (their image position Jump·i inside its interior), 0 elsewhere.</summary>
@@ -224,12 +253,12 @@ public sealed class TiledObjective : IStyleObjective
         // Pass 1: the Gram matrices and the content loss, summed over the tiles' interiors.
         foreach (var s in style.Values) Op.Fill(s.Sum, 0f);
         double contentLoss = 0;
-        foreach (var (t, space, layers) in tiles)
+        ForEachTile((t, space, layers) =>
         {
             space.Patch.CopyFrom(Crop(image, w, h, t));
             int slots = Record(space, layers, secondPass: false);
             if (slots > 0) contentLoss += Op.ReadScalars(device, slots).Sum(v => (double)v);
-        }
+        });
         // L_style from the whole image's Gram matrices, and G − A for pass 2.
         double styleLoss = 0;
         foreach (var (layer, s) in style)
@@ -241,7 +270,7 @@ public sealed class TiledObjective : IStyleObjective
 
         // Pass 2: forward and backward per tile; the style loss node's target makes its gradient the whole image's.
         var gradient = new float[image.Length];
-        foreach (var (t, space, layers) in tiles)
+        ForEachTile((t, space, layers) =>
         {
             space.Patch.CopyFrom(Crop(image, w, h, t));
             Record(space, layers, secondPass: true);
@@ -251,7 +280,7 @@ public sealed class TiledObjective : IStyleObjective
                 for (int y = 0; y < t.PatchHeight; y++)
                     for (int x = 0; x < t.PatchWidth; x++)
                         gradient[(c * h + t.PatchY0 + y) * w + t.PatchX0 + x] += patchGradient[(c * t.PatchHeight + y) * t.PatchWidth + x];
-        }
+        });
 
         // TV on the whole image; its gradient, plus the tiles', is the objective's.
         tvTape.Clear();
