@@ -13,22 +13,23 @@ namespace IlgpuStyle.Tests.Transfer;
 [Collection(DeviceTests.Collection)]
 public class TiledObjectiveTests(ITestOutputHelper output)
 {
-    /// <summary>On OpenCL (and CUDA) VGG19 to conv3_1 with both poolings, VGG19's default layers (to conv5_1, whose reach
-    /// spans this image) and ResNet18 to layer1, 72×56; on ILGPU's CPU
+    /// <summary>On OpenCL (and CUDA) VGG19 to conv3_1 with both poolings, VGG19's default layers (to conv5_1) at 72×56, where
+    /// its reach spans the image, and at 256×170 in twelve tiles, and ResNet18 to layer1, 72×56; on ILGPU's CPU
     /// accelerator, where each thread is a .NET call, VGG19 to conv2_1 at 72×50 and ResNet18.</summary>
-    public static TheoryData<AcceleratorCase, string, string, string, string, int, int> Cases()
+    public static TheoryData<AcceleratorCase, string, string, string, string, int, int, int> Cases()
     {
-        var data = new TheoryData<AcceleratorCase, string, string, string, string, int, int>();
+        var data = new TheoryData<AcceleratorCase, string, string, string, string, int, int, int>();
         foreach (var a in Accelerators.Kinds)
         {
-            if (a.Kind == DeviceKind.Cpu) data.Add(a, "vgg19", "avg", "conv1_1,conv2_1", "conv2_1", 16, 50);
+            if (a.Kind == DeviceKind.Cpu) data.Add(a, "vgg19", "avg", "conv1_1,conv2_1", "conv2_1", 16, 72, 50);
             else
             {
-                data.Add(a, "vgg19", "avg", "conv1_1,conv2_1,conv3_1", "conv3_1", 24, 56);
-                data.Add(a, "vgg19", "max", "conv1_2,conv2_1,conv3_1", "conv2_2", 16, 56);
-                data.Add(a, "vgg19", "avg", "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1", "conv4_2", 32, 56);
+                data.Add(a, "vgg19", "avg", "conv1_1,conv2_1,conv3_1", "conv3_1", 24, 72, 56);
+                data.Add(a, "vgg19", "max", "conv1_2,conv2_1,conv3_1", "conv2_2", 16, 72, 56);
+                data.Add(a, "vgg19", "avg", "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1", "conv4_2", 32, 72, 56);
+                data.Add(a, "vgg19", "avg", "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1", "conv4_2", 64, 256, 170);
             }
-            data.Add(a, "resnet18", "max", "stem,layer1", "layer1", 24, 56);
+            data.Add(a, "resnet18", "max", "stem,layer1", "layer1", 24, 72, 56);
         }
         return data;
     }
@@ -37,7 +38,7 @@ public class TiledObjectiveTests(ITestOutputHelper output)
 
     [Theory, MemberData(nameof(Cases))]
     public void TilesGiveTheWholeImagesLossAndGradient(AcceleratorCase accelerator, string model, string pooling, string styleLayers, string contentLayer,
-        int tile, int height)
+        int tile, int width, int height)
     {
         var d = Accelerators.Get(accelerator);
         var r = new Rand($"{nameof(TilesGiveTheWholeImagesLossAndGradient)} {model} {pooling}");
@@ -50,8 +51,8 @@ public class TiledObjectiveTests(ITestOutputHelper output)
         };
         var weights = network == ResNet18Layers.Description ? ResNet18WeightsFile.LoadBundled() : NetworkWeights.Random(1);
         using var net = new Network(d, weights, o.Pooling, o.DeepestLayer);
-        // 72 wide and an uneven height: the last row of tiles narrower than the halo; the style image another size.
-        var shape = new Shape4(1, 3, height, 72);
+        // An uneven height: the last row of tiles narrower than the halo; the style image another size.
+        var shape = new Shape4(1, 3, height, width);
         using var x = d.Upload(shape, r.Floats(shape.Length, 60));
         using var content = d.Upload(shape, r.Floats(shape.Length, 60));
         using var styleImage = d.Upload(new Shape4(1, 3, 40, 48), r.Floats(3 * 40 * 48, 60));
