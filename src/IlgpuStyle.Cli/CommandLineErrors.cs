@@ -12,9 +12,6 @@ static partial class CommandLineErrors
     [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for option '(?<option>.*)' as expected type '(?<type>.*)'\.?$")]
     private static partial Regex CannotParse();
 
-    [GeneratedRegex(@"^Option '(?<option>.*)' is required\.?$")]
-    private static partial Regex Required();
-
     [GeneratedRegex(@"^Required argument missing for option: '(?<option>.*)'\.?$")]
     private static partial Regex MissingValue();
 
@@ -34,8 +31,6 @@ static partial class CommandLineErrors
         }
         if (CannotParse().Match(message) is { Success: true } c)
             return $"{c.Groups["option"].Value} takes {Expected(c.Groups["type"].Value)}, got '{c.Groups["value"].Value}'";
-        if (Required().Match(message) is { Success: true } r)
-            return $"{r.Groups["option"].Value} is required";
         if (MissingValue().Match(message) is { Success: true } m)
             return $"{m.Groups["option"].Value} needs a value";
         return message.TrimEnd('.');

@@ -192,10 +192,13 @@ public sealed class NetworkDescription
     /// strides on the way. A tile of the image whose interior starts at a multiple of the largest jump computes exactly
     /// the features of its interior once it holds −Low pixels before it and High − Jump + 1 after it.
     /// </summary>
-    public (int Jump, int Low, int High) Reach(string layer)
+    public (int Jump, int Low, int High) Reach(string layer) => Reaches(layer)[Canonical(layer)];
+
+    /// <summary>Every layer's reach on the way to `deepest`, in one walk of the table (<see cref="Reach"/>).</summary>
+    IReadOnlyDictionary<string, (int Jump, int Low, int High)> Reaches(string deepest)
     {
         var reach = new Dictionary<string, (int Jump, int Low, int High)> { [Input] = (1, 0, 0) };
-        foreach (var l in Through(layer))
+        foreach (var l in Through(deepest))
         {
             var (jump, low, high) = reach[l.Inputs[0]];
             reach[l.Name] = l.Op switch
@@ -207,7 +210,17 @@ public sealed class NetworkDescription
                         : throw new InvalidOperationException($"{Name}: {l.Name} adds inputs on different grids")),
             };
         }
-        return reach[Canonical(layer)];
+        return reach;
+    }
+
+    /// <summary>The largest jump on the way to `deepest`: a tile's interior starts on its multiples, so its cells are the image's.</summary>
+    public int LargestJump(string deepest) => Reaches(deepest).Values.Max(r => r.Jump);
+
+    /// <summary>The pixels a tile needs before and after its interior for the features of these layers to be exact there.</summary>
+    public (int Before, int After) Halo(IEnumerable<string> layers)
+    {
+        var reaches = layers.Select(Reach).ToList();
+        return (reaches.Max(r => -r.Low), reaches.Max(r => r.High - r.Jump + 1));
     }
 
     public override string ToString() => Name;

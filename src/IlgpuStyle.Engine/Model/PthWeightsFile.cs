@@ -71,13 +71,14 @@ public static class PthWeightsFile
     public static IReadOnlyDictionary<string, PthTensor> Read(string path)
     {
         string file = Path.GetFileName(path);
-        var head = new byte[4];
-        using (var s = File.OpenRead(path)) _ = s.Read(head, 0, 4);
         try
         {
-            return head[0] == 'P' && head[1] == 'K' ? ReadZip(path, file)
-                : head[0] == 0x80 ? ReadLegacy(path, file)
-                : throw new WeightsFileException($"weights file '{file}' is not a PyTorch file (neither a zip archive nor a pickle)");
+            return WeightsPlaces.Format(path) switch
+            {
+                "PyTorch (zip)" => ReadZip(path, file),
+                "PyTorch (legacy pickle)" => ReadLegacy(path, file),
+                _ => throw new WeightsFileException($"weights file '{file}' is not a PyTorch file (neither a zip archive nor a pickle)"),
+            };
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentOutOfRangeException or IndexOutOfRangeException)
         {

@@ -50,7 +50,7 @@ public static class Vgg19WeightsFile
         }
     }
 
-    static bool HasHdf5Signature(string path)
+    internal static bool HasHdf5Signature(string path)
     {
         // The superblock sits at 0, or after a user block at 512, 1024, 2048, …
         using var s = File.OpenRead(path);

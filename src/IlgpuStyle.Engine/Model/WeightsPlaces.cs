@@ -79,13 +79,14 @@ public static class WeightsPlaces
     public static WeightsCandidate Describe(string place, string path) =>
         new(place, path, new FileInfo(path).Length, Format(path), Known.FirstOrDefault(k => k.FileName == Path.GetFileName(path)));
 
-    /// <summary>The format by the file's first bytes (protobuf formats, which have no signature, by extension).</summary>
+    /// <summary>The format by the file's signature (HDF5's, where the HDF5 reader looks for it; a zip's or a pickle's at the
+    /// start); protobuf formats, which have none, by extension.</summary>
     public static string Format(string path)
     {
-        var head = new byte[8];
+        if (Vgg19WeightsFile.HasHdf5Signature(path)) return "HDF5 (Keras)";
+        var head = new byte[4];
         int n;
         using (var s = File.OpenRead(path)) n = s.Read(head, 0, head.Length);
-        if (n >= 8 && head.AsSpan().SequenceEqual(new byte[] { 0x89, (byte)'H', (byte)'D', (byte)'F', 0x0d, 0x0a, 0x1a, 0x0a })) return "HDF5 (Keras)";
         if (n >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4) return "PyTorch (zip)";
         if (n >= 2 && head[0] == 0x80 && head[1] <= 5) return "PyTorch (legacy pickle)";
         return Path.GetExtension(path).ToLowerInvariant() switch

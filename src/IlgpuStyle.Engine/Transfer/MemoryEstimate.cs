@@ -37,9 +37,8 @@ public static class MemoryEstimate
             return sum;
         }
 
-        long image = 3L * width * height;
         long acts = Activations(width, height, out long largestAct, out var channels);
-        floats += 2 * acts + 2 * image;                                   // activations and gradients, the image and its gradient
+        floats += 2 * acts;                                               // activations and their gradients
         floats += o.ContentLayers.Sum(l => acts > 0 ? (long)channels[network.Canonical(l)] * width * height / (1L << (2 * network.HalvingsThrough(l))) : 0);
         int regions = o.ContentMasks?.Count ?? 1;
         floats += regions * o.StyleLayers.Sum(l => 3L * channels[network.Canonical(l)] * channels[network.Canonical(l)]);
@@ -59,8 +58,7 @@ public static class MemoryEstimate
         floats += Math.Max(largestAct, largestStyle);                     // the Gram's transposed features (Rows variant)
         floats += o.StyleLayers.Select(l => GramPartials((int)channels[network.Canonical(l)],   // and its partial blocks
             Math.Max(LayerSize(l), (long)channels[network.Canonical(l)] * sw * sh / (1L << (2 * network.HalvingsThrough(l)))) / channels[network.Canonical(l)])).DefaultIfEmpty(0).Max();
-        floats += image * (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4);
-        floats += (o.KeepBest ? 3 : 2) * image;                            // the content image, the last good image (and the best)
+        floats += ImageVectors(o, width, height);
         return floats * sizeof(float);
     }
 
@@ -78,22 +76,30 @@ public static class MemoryEstimate
         var tiles = TiledObjective.Plan(network, lossLayers, width, height, tile);
         // The whole-image estimate of the largest patch is its workspace and the fixed parts; the image-sized vectors are
         // then counted at the image's size instead of the patch's.
-        var shapes = tiles.Select(t => (t.PatchWidth, t.PatchHeight)).Distinct().ToList();
+        var shapes = tiles.GroupBy(t => (t.PatchWidth, t.PatchHeight)).ToList();
         var untiled = o with { Tile = null };
-        long ImageVectors(int w, int h) => 3L * w * h * (2 + (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4) + (o.KeepBest ? 3 : 2));
-        long largest = shapes.Max(s => Bytes(untiled, s.PatchWidth, s.PatchHeight, styleLongest) - ImageVectors(s.PatchWidth, s.PatchHeight) * sizeof(float));
-        long floats = largest / sizeof(float) + ImageVectors(width, height);
+        long largest = shapes.Max(s => Bytes(untiled, s.Key.PatchWidth, s.Key.PatchHeight, styleLongest) / sizeof(float)
+                                       - ImageVectors(o, s.Key.PatchWidth, s.Key.PatchHeight));
+        long floats = largest + ImageVectors(o, width, height);
         // Each tile's content targets and interior masks (the patch's layer sizes), and per style layer G_tile, its target,
         // the sum over tiles and G − A.
-        foreach (var t in tiles)
-            foreach (var l in lossLayers)
-            {
-                var f = network.ClampedShapes(new Shape4(1, 3, t.PatchHeight, t.PatchWidth), l).Last().Output;
-                floats += (long)f.H * f.W + (o.ContentLayers.Select(network.Canonical).Contains(l) ? f.Length : 0);
-            }
+        var contentLayers = o.ContentLayers.Select(network.Canonical).ToHashSet();
+        foreach (var shape in shapes)
+        {
+            var layers = network.ClampedShapes(new Shape4(1, 3, shape.Key.PatchHeight, shape.Key.PatchWidth), o.DeepestLayer)
+                .ToDictionary(e => e.Layer.Name, e => e.Output);
+            floats += shape.Count() * lossLayers.Sum(l => (long)layers[l].H * layers[l].W + (contentLayers.Contains(l) ? layers[l].Length : 0));
+        }
         floats += o.StyleLayers.Sum(l => 4L * network.Channels(l) * network.Channels(l));
         return floats * sizeof(float);
     }
+
+    /// <summary>
+    /// Floats of the image-sized vectors a run keeps whole, tiled or not: the image and its gradient, the optimizer's (Adam 2,
+    /// L-BFGS 2·history + 4), the content image and the last good image (and the best).
+    /// </summary>
+    static long ImageVectors(StyleTransferOptions o, int width, int height) =>
+        3L * width * height * (2 + (o.Optimizer == OptimizerKind.Adam ? 2 : 2L * o.LbfgsHistory + 4) + (o.KeepBest ? 3 : 2));
 
     /// <summary>Floats of the Rows Gram forward's partial blocks for c channels and m pixels (kernels/Gram.cs, ForwardBlocks).</summary>
     static long GramPartials(int c, long m)

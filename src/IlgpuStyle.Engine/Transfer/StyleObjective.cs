@@ -251,7 +251,7 @@ public sealed class StyleObjective : IStyleObjective
     static float GuidedGramScale(float[] mask, int channels) => (float)(1.0 / (channels * mask.Sum(v => (double)v * v)));
 
     /// <summary>1/(C·H·W): the Gram normalization.</summary>
-    static float GramScale(Shape4 f) => 1f / ((float)f.C * f.H * f.W);
+    internal static float GramScale(Shape4 f) => 1f / ((float)f.C * f.H * f.W);
 
     /// <summary>Records the forward pass on the tape (no backward); the loss slots hold the values afterwards.</summary>
     public void Forward()

@@ -139,7 +139,7 @@ public sealed record StyleTransferOptions
         Exists(ContentPath, "content image");
         if (Tile is { } tile)
         {
-            int align = Network.Through(DeepestLayer).Max(l => Network.Reach(l.Name).Jump);
+            int align = Network.LargestJump(DeepestLayer);
             Require(tile > 0 && tile % align == 0, $"--tile must be a positive multiple of {align} ({Network.Name} down to {DeepestLayer} halves the image " +
                                                    $"{(int)Math.Log2(align)} times), got {tile}");
             Require(ContentMasks is null && StyleMasks is null && !NormalizeGradients && !ScaleControl,

@@ -123,7 +123,7 @@ public sealed class TiledObjective : IStyleObjective
             string layer = styleLayers[i];
             var f = full[layer];
             var shape = Op.GramShape(f);
-            style[layer] = ((float)(o.StyleWeight * weights[i]), 1f / ((float)f.C * f.H * f.W), styleTargets[layer],
+            style[layer] = ((float)(o.StyleWeight * weights[i]), StyleObjective.GramScale(f), styleTargets[layer],
                 Own(new Tensor(x.Device, shape, "G_" + layer)), Own(new Tensor(x.Device, shape, "G_minus_A_" + layer)));
         }
 
@@ -162,11 +162,9 @@ public sealed class TiledObjective : IStyleObjective
     public static IReadOnlyList<Tile> Plan(NetworkDescription network, IReadOnlyList<string> lossLayers, int width, int height, int tile,
         (int Before, int After)? halo = null)
     {
-        var reaches = lossLayers.Select(network.Reach).ToList();
-        string deepest = network.Deepest(lossLayers);
-        int align = network.Through(deepest).Select(l => network.Reach(l.Name).Jump).Max();
+        int align = network.LargestJump(network.Deepest(lossLayers));
         Check.That("TiledObjective", tile > 0 && tile % align == 0, $"a tile of {tile} px: it must be a multiple of {align}, the network's largest jump");
-        var (before, after) = halo ?? (reaches.Max(r => -r.Low), reaches.Max(r => r.High - r.Jump + 1));
+        var (before, after) = halo ?? network.Halo(lossLayers);
         var tiles = new List<Tile>();
         for (int y0 = 0; y0 < height; y0 += tile)
             for (int x0 = 0; x0 < width; x0 += tile)

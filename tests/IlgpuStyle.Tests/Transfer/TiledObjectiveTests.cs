@@ -63,8 +63,8 @@ public class TiledObjectiveTests(ITestOutputHelper output)
             whole.StyleGrams.ToDictionary(g => g.Layer, g => g.Gram.ToArray()));
         var targets = whole.StyleGrams.ToDictionary(g => g.Layer, g => g.Target);
 
-        var reach = o.StyleLayers.Append(contentLayer).Select(l => network.Reach(network.Canonical(l))).ToList();
-        int before = reach.Max(x => -x.Low), after = reach.Max(x => x.High - x.Jump + 1);
+        var lossLayers = o.StyleLayers.Append(contentLayer).Select(network.Canonical).Distinct().ToList();
+        var (before, after) = network.Halo(lossLayers);
         output.WriteLine($"{accelerator} {model} {pooling} {r}: halo {before} before, {after} after; tiles of {tile}");
         string where = $"{accelerator} {model} {pooling} {r}";
         double tolerance = o.Pooling == Pooling.Max ? Tolerance.TiledMaxPooling : Tolerance.Tiled;
@@ -84,7 +84,6 @@ public class TiledObjectiveTests(ITestOutputHelper output)
 
         // The negative control: a halo a few pixels short of the reach changes the interior's features (where the cut halo
         // leaves any patch smaller than the image: VGG19's reach to conv5_1 spans this whole image).
-        var lossLayers = o.StyleLayers.Append(contentLayer).Select(network.Canonical).Distinct().ToList();
         var cutHalo = (Math.Max(0, before - 4), Math.Max(0, after - 4));
         if (TiledObjective.Plan(network, lossLayers, shape.W, shape.H, tile, cutHalo).All(t => t.PatchWidth == shape.W && t.PatchHeight == shape.H)) return;
         using var cut = new TiledObjective(net, x, content, targets, o, tile, cutHalo);
