@@ -33,18 +33,10 @@ public class CaffeWeightsTests(ITestOutputHelper output)
     [Fact]
     public void GarbageNamedCaffemodelIsOneLine()
     {
-        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ilgpustyle-{Guid.NewGuid():N}.caffemodel");
         const int seed = 9;
         output.WriteLine($"seed {seed}");
         var bytes = new byte[5000];
         new Random(seed).NextBytes(bytes);
-        File.WriteAllBytes(path, bytes);
-        try
-        {
-            var e = Assert.Throws<WeightsFileException>(() => Networks.LoadVgg19(path));
-            output.WriteLine(e.Message);
-            Assert.DoesNotContain('\n', e.Message);
-        }
-        finally { File.Delete(path); }
+        output.WriteLine(WeightsFixtures.RefusedBytes(".caffemodel", bytes));
     }
 }

@@ -28,6 +28,20 @@ static class WeightsFixtures
         Assert.Equal(before, File.ReadAllBytes(path));
         return e.Message;
     }
+
+    /// <summary>Loading a file of these bytes, under a temporary name ending in `extension`, fails with one line; returns it.</summary>
+    public static string RefusedBytes(string extension, byte[] bytes)
+    {
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"ilgpustyle-{Guid.NewGuid():N}{extension}");
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var e = Assert.Throws<WeightsFileException>(() => Networks.LoadVgg19(path));
+            Assert.DoesNotContain('\n', e.Message);
+            return e.Message;
+        }
+        finally { File.Delete(path); }
+    }
 }
 
 /// <summary>
